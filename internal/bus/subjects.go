@@ -1,0 +1,79 @@
+package bus
+
+import (
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Subject roots. Stream subjects are these roots followed by ".>".
+const (
+	SubjectIngest    = "sectwin.ingest" // incoming data, consumed from the INGEST work queue
+	SubjectDLQPrefix = "sectwin.dlq"    // dead letters: sectwin.dlq.<original subject>
+	SubjectEvents    = "sectwin.events" // change events for subscriptions and telemetry
+)
+
+// Stream names.
+const (
+	StreamIngest = "INGEST"
+	StreamDLQ    = "DLQ"
+	StreamEvents = "EVENTS"
+)
+
+// Stream limits.
+const (
+	IngestDedupWindow = 5 * time.Minute
+	MaxIngestMsgSize  = 32 << 20 // 32 MiB
+	DLQMaxAge         = 30 * 24 * time.Hour
+	EventsMaxAge      = 7 * 24 * time.Hour
+)
+
+// Headers set on dead-lettered messages. The original headers are kept,
+// except the Nats-* ones that steer JetStream publishing.
+const (
+	HeaderDLQSubject    = "Sectwin-Dlq-Subject"    // original subject
+	HeaderDLQStream     = "Sectwin-Dlq-Stream"     // original stream
+	HeaderDLQStreamSeq  = "Sectwin-Dlq-Stream-Seq" // sequence in the original stream
+	HeaderDLQConsumer   = "Sectwin-Dlq-Consumer"   // consumer that gave up
+	HeaderDLQDeliveries = "Sectwin-Dlq-Deliveries" // number of deliveries so far
+	HeaderDLQError      = "Sectwin-Dlq-Error"      // last error text (one line, truncated)
+	HeaderDLQMsgID      = "Sectwin-Dlq-Msg-Id"     // original Nats-Msg-Id, if any
+)
+
+// DLQSubject returns the subject a message from subject orig is dead-lettered
+// to: "sectwin.dlq.<orig>".
+func DLQSubject(orig string) string {
+	return SubjectDLQPrefix + "." + orig
+}
+
+// Streams returns the configuration of every stream sectwin uses. It returns
+// a new slice on each call.
+func Streams() []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{
+		{
+			Name:        StreamIngest,
+			Description: "sectwin ingest work queue",
+			Subjects:    []string{SubjectIngest + ".>"},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Duplicates:  IngestDedupWindow,
+			MaxMsgSize:  MaxIngestMsgSize,
+		},
+		{
+			Name:        StreamDLQ,
+			Description: "sectwin dead letters",
+			Subjects:    []string{SubjectDLQPrefix + ".>"},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			MaxAge:      DLQMaxAge,
+		},
+		{
+			Name:        StreamEvents,
+			Description: "sectwin change events",
+			Subjects:    []string{SubjectEvents + ".>"},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			MaxAge:      EventsMaxAge,
+		},
+	}
+}

@@ -1,0 +1,179 @@
+// Package server is sectwin's HTTP surface: health and readiness, Prometheus metrics, GraphQL over
+// POST, GET and websockets, and the GraphiQL page. Everything but the health checks and the static
+// GraphiQL shell requires a bearer token.
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/coder/websocket"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/sectwin/sectwin/internal/auth"
+	"github.com/sectwin/sectwin/resolvers"
+	"github.com/sectwin/sectwin/resolvers/generated"
+)
+
+// Options configure the handler.
+type Options struct {
+	Log           zerolog.Logger
+	Auth          *auth.Authenticator
+	Resolver      *resolvers.Resolver
+	Checks        []Check
+	GraphiQL      bool
+	MaxComplexity int
+	// Closing is done when the server starts shutting down; open websockets end then, because
+	// http.Server.Shutdown does not wait for or close hijacked connections.
+	Closing <-chan struct{}
+}
+
+// maxBodyBytes bounds a request body. GraphQL documents are small; ingest has its own limits.
+const maxBodyBytes = 2 << 20
+
+// New returns sectwin's HTTP handler.
+func New(o Options) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newHTTPMetrics(reg)
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, requestLog(o.Log), m.middleware, middleware.Recoverer)
+
+	r.Get("/healthz", healthz)
+	r.Get("/readyz", readyz(o.Checks))
+	if o.GraphiQL {
+		// A static page: it holds no data, and every query it sends needs a token, which the
+		// user pastes into its Headers tab.
+		r.Get("/", playground.Handler("sectwin GraphiQL", "/graphql",
+			playground.WithGraphiqlUiHeaders(map[string]string{"Authorization": "Bearer <paste .sectwin/admin.token here>"}),
+			playground.WithStoragePrefix("sectwin_")))
+	}
+
+	r.Group(func(r chi.Router) {
+		r.Use(o.Auth.Middleware(func(r *http.Request) bool { return r.URL.Path == "/graphql" && isWebsocketUpgrade(r) }))
+		r.With(auth.RequireScope(auth.ScopeMetrics)).Get("/metrics",
+			promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}).ServeHTTP)
+		r.With(limitBody, closeOnShutdown(o.Closing)).Handle("/graphql", graphqlHandler(o))
+	})
+	return r
+}
+
+func graphqlHandler(o Options) http.Handler {
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: o.Resolver}))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
+			// Tokens travel in the connection_init payload or the Authorization header, never in
+			// cookies, so a cross-origin page cannot ride on a user's credentials: any origin may
+			// connect.
+			InsecureSkipVerify: true,
+		}},
+		InitFunc: wsInit(o.Auth),
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.FixedComplexityLimit(o.MaxComplexity))
+	srv.SetErrorPresenter(resolvers.PresentError)
+	srv.SetRecoverFunc(resolvers.Recover)
+	return srv
+}
+
+// wsInit authenticates a websocket that arrived without an Authorization header from its
+// connection_init payload ({"Authorization": "Bearer <token>"}).
+func wsInit(a *auth.Authenticator) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if _, ok := auth.FromContext(ctx); ok {
+			return ctx, nil, nil
+		}
+		secret := auth.BearerToken(p.Authorization())
+		if secret == "" {
+			secret = strings.TrimSpace(p.Authorization()) // some clients send the bare token
+		}
+		principal, err := a.Authenticate(ctx, secret)
+		if err != nil {
+			code, _ := auth.Code(err)
+			closeCode := 4401
+			if code == "UNAVAILABLE" {
+				closeCode = 4503
+			}
+			ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeCode), code)
+			return ctx, nil, err
+		}
+		return auth.WithPrincipal(ctx, principal), nil, nil
+	}
+}
+
+// isWebsocketUpgrade reports a websocket handshake, the one request allowed in without a header:
+// gqlgen then authenticates it from connection_init.
+func isWebsocketUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// closeOnShutdown gives websocket requests a context that also ends when closing is done.
+func closeOnShutdown(closing <-chan struct{}) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if closing == nil || !isWebsocketUpgrade(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			go func() {
+				select {
+				case <-closing:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// requestLog logs one line per request and gives handlers a logger (zerolog.Ctx) that carries
+// the request id. Headers are never logged: they hold tokens.
+func requestLog(log zerolog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			l := log.With().Str("request_id", middleware.GetReqID(r.Context())).Logger()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r.WithContext(l.WithContext(r.Context())))
+			lvl := zerolog.DebugLevel
+			if ww.Status() >= 500 {
+				lvl = zerolog.WarnLevel
+			} else if r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics" {
+				lvl = zerolog.InfoLevel
+			}
+			l.WithLevel(lvl).Str("method", r.Method).Str("route", routePattern(r)).
+				Int("status", ww.Status()).Int("bytes", ww.BytesWritten()).
+				Dur("took", time.Since(start)).Msg("request")
+		})
+	}
+}
