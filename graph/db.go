@@ -39,6 +39,9 @@ func Open(cfg Config) (*DB, error) {
 		c.MaxConnectionPoolSize = 50
 		c.ConnectionAcquisitionTimeout = 10 * time.Second
 		c.SocketConnectTimeout = 5 * time.Second
+		// Managed transactions retry transient errors this long; callers that must not wait
+		// (request authentication) bound their context further.
+		c.MaxTransactionRetryTime = 15 * time.Second
 	})
 	if err != nil {
 		return nil, fmt.Errorf("neo4j driver for %s: %w", cfg.URI, err)

@@ -45,6 +45,9 @@ type cached struct {
 	until     time.Time // cache entry validity
 }
 
+// lookupTimeout bounds one token lookup in the store.
+const lookupTimeout = 3 * time.Second
+
 // maxCached bounds the cache; when full, expired entries go first, then everything.
 const maxCached = 10000
 
@@ -73,7 +76,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (Princi
 		return c.p, nil
 	}
 
-	t, err := a.store.ByHash(ctx, hash)
+	// Bounded, so a request fails fast with 503 when Neo4j is down instead of hanging in the
+	// driver's retry loop.
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	t, err := a.store.ByHash(lctx, hash)
+	cancel()
 	switch {
 	case errors.Is(err, graph.ErrNotFound):
 		return Principal{}, ErrBadToken

@@ -97,8 +97,9 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	}
 	if err := b.EnsureStreams(ctx); err != nil {
 		b.abort()
-		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
-			return nil, fmt.Errorf("%w: enable JetStream on the NATS server (nats-server --jetstream)", err)
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) ||
+			errors.Is(err, nats.ErrNoResponders) {
+			return nil, fmt.Errorf("%w: is JetStream enabled on the NATS server? (nats-server --jetstream)", err)
 		}
 		return nil, err
 	}

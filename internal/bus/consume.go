@@ -233,6 +233,12 @@ func (w *worker) process(ctx context.Context, msg jetstream.Msg) {
 			log.Warn().Err(err).Msg("ack failed; message will be redelivered")
 		}
 
+	case ctx.Err() != nil && !errors.Is(herr, ErrPermanent):
+		// Shutting down: the failure is likely the cancellation itself, so
+		// hand the message back at once instead of dead-lettering it.
+		_ = msg.Nak()
+		log.Info().Err(herr).Msg("handler interrupted by shutdown; message returned")
+
 	case errors.Is(herr, ErrPermanent) || md.NumDelivered >= limit:
 		if err := w.deadLetter(ctx, msg, md, herr); err != nil {
 			delay := w.spec.backoff(md.NumDelivered)
@@ -246,12 +252,6 @@ func (w *worker) process(ctx context.Context, msg jetstream.Msg) {
 			log.Warn().Err(err).Msg("term after dead-lettering failed")
 		}
 		log.Warn().Err(herr).Str("dlq_subject", DLQSubject(msg.Subject())).Msg("message dead-lettered")
-
-	case ctx.Err() != nil:
-		// Shutting down: the failure is likely the cancellation itself, so
-		// hand the message back at once.
-		_ = msg.Nak()
-		log.Info().Err(herr).Msg("handler interrupted by shutdown; message returned")
 
 	default:
 		delay := w.spec.backoff(md.NumDelivered)

@@ -48,6 +48,9 @@
 //  5. A message delivered more than MaxDeliver times (an earlier attempt crashed
 //     or could not be dead-lettered) is dead-lettered without calling the
 //     handler again.
+//  6. When the context given to Consume is cancelled and the handler fails
+//     with a non-permanent error, the message is handed back at once (Nak)
+//     rather than retried with delay or dead-lettered.
 //
 // The attempt limit is enforced by the worker: the server-side consumer has no
 // MaxDeliver limit, because a server that stops delivering a message after

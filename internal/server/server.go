@@ -53,6 +53,12 @@ func New(o Options) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, requestLog(o.Log), m.middleware, middleware.Recoverer)
 
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "NOT_FOUND", "message": "no such endpoint: see the README's endpoint table"}})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": map[string]string{"code": "METHOD_NOT_ALLOWED", "message": r.Method + " is not served here"}})
+	})
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(o.Checks))
 	if o.GraphiQL {
