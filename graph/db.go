@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -24,6 +26,26 @@ type Config struct {
 type DB struct {
 	driver   neo4j.DriverWithContext
 	database string
+
+	// neo4j-go-driver v5.28.4 lazily sets a field on the first Connect without a lock
+	// (internal/connector.Connector.SupplyConnection), a data race when the first connections
+	// open concurrently. Until one operation has succeeded, operations run one at a time.
+	connected atomic.Bool
+	firstMu   sync.Mutex
+}
+
+// once runs op, one at a time until an operation has succeeded once.
+func (db *DB) once(op func() error) error {
+	if db.connected.Load() {
+		return op()
+	}
+	db.firstMu.Lock()
+	defer db.firstMu.Unlock()
+	err := op()
+	if err == nil {
+		db.connected.Store(true)
+	}
+	return err
 }
 
 // ErrUnavailable marks errors where Neo4j could not be reached; callers answer 503, not 500.
@@ -58,7 +80,7 @@ func (db *DB) Close(ctx context.Context) error { return db.driver.Close(ctx) }
 
 // Ping checks that Neo4j answers over Bolt.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.driver.VerifyConnectivity(ctx); err != nil {
+	if err := db.once(func() error { return db.driver.VerifyConnectivity(ctx) }); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil
@@ -87,29 +109,41 @@ func (db *DB) WaitReady(ctx context.Context, log zerolog.Logger) error {
 
 // Write runs fn in a managed write transaction, retried by the driver on transient errors.
 func (db *DB) Write(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
-	s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeWrite})
-	defer s.Close(ctx)
-	return s.ExecuteWrite(ctx, fn)
+	var out any
+	err := db.once(func() (err error) {
+		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeWrite})
+		defer s.Close(ctx)
+		out, err = s.ExecuteWrite(ctx, fn)
+		return err
+	})
+	return out, err
 }
 
 // Read runs fn in a managed read transaction.
 func (db *DB) Read(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
-	s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeRead})
-	defer s.Close(ctx)
-	return s.ExecuteRead(ctx, fn)
+	var out any
+	err := db.once(func() (err error) {
+		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeRead})
+		defer s.Close(ctx)
+		out, err = s.ExecuteRead(ctx, fn)
+		return err
+	})
+	return out, err
 }
 
 // AutoCommit runs one statement in its own implicit transaction. Schema statements (constraints,
 // indexes) need this: Neo4j refuses them in a transaction that also writes data.
 func (db *DB) AutoCommit(ctx context.Context, cypher string, params map[string]any) error {
-	s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeWrite})
-	defer s.Close(ctx)
-	res, err := s.Run(ctx, cypher, params)
-	if err != nil {
+	return db.once(func() error {
+		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeWrite})
+		defer s.Close(ctx)
+		res, err := s.Run(ctx, cypher, params)
+		if err != nil {
+			return err
+		}
+		_, err = res.Consume(ctx)
 		return err
-	}
-	_, err = res.Consume(ctx)
-	return err
+	})
 }
 
 // ServerInfo is what Neo4j says about itself.

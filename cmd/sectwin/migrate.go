@@ -16,7 +16,9 @@ import (
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var status bool
 	cfg, _, err := parse("migrate", "sectwin migrate [--status] [flags]", config.GroupCommon|config.GroupNeo4j, args, stderr,
-		func(fs *flag.FlagSet) { fs.BoolVar(&status, "status", false, "list applied and pending migrations; change nothing") })
+		func(fs *flag.FlagSet) {
+			fs.BoolVar(&status, "status", false, "list applied and pending migrations; change nothing")
+		})
 	if err != nil {
 		return err
 	}

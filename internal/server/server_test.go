@@ -282,7 +282,7 @@ func TestReadyzNamesFailingDependency(t *testing.T) {
 		t.Fatalf("readyz = %d %s, want 503", code, body)
 	}
 	var r struct {
-		Status string                       `json:"status"`
+		Status string                    `json:"status"`
 		Checks map[string]map[string]any `json:"checks"`
 	}
 	if err := json.Unmarshal([]byte(body), &r); err != nil {

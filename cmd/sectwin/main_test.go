@@ -1,0 +1,404 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/auth"
+	"github.com/sectwin/sectwin/internal/config"
+	"github.com/sectwin/sectwin/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// serveProc is `sectwin serve` running in-process on free ports.
+type serveProc struct {
+	base    string
+	dataDir string
+	cancel  context.CancelFunc
+	done    chan error
+	log     *lockedBuffer
+}
+
+// lockedBuffer is a goroutine-safe log sink.
+type lockedBuffer struct {
+	mu  chan struct{}
+	buf bytes.Buffer
+}
+
+func newLockedBuffer() *lockedBuffer { return &lockedBuffer{mu: make(chan struct{}, 1)} }
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	return b.buf.Write(p)
+}
+func (b *lockedBuffer) String() string {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	return b.buf.String()
+}
+
+func startServe(t *testing.T, dataDir, neo4jURI string, extra ...string) *serveProc {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	args := append([]string{"serve", "--dev", "--log-format", "json", "--addr", addr, "--data-dir", dataDir,
+		"--nats-port", fmt.Sprint(freePort(t)), "--neo4j-uri", neo4jURI, "--shutdown-timeout", "20s"}, extra...)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &serveProc{base: "http://" + addr, dataDir: dataDir, cancel: cancel, done: make(chan error, 1), log: newLockedBuffer()}
+	go func() { p.done <- run(ctx, args, io.Discard, p.log) }()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// stop cancels the server like SIGTERM does and waits for a clean exit.
+func (p *serveProc) stop(t *testing.T) error {
+	t.Helper()
+	p.cancel()
+	select {
+	case err := <-p.done:
+		p.done <- err // later calls see the same result
+		return err
+	case <-time.After(25 * time.Second):
+		t.Fatalf("serve did not stop within 25s; log:\n%s", p.log.String())
+		return nil
+	}
+}
+
+func (p *serveProc) waitStatus(t *testing.T, path string, want int) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(p.base + path)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = fmt.Sprintf("%d %s", resp.StatusCode, b)
+			if resp.StatusCode == want {
+				return string(b)
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("serve exited: %v\nlog:\n%s", err, p.log.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s never answered %d; last %s\nlog:\n%s", path, want, last, p.log.String())
+	return ""
+}
+
+func (p *serveProc) adminToken(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dataDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func graphql(t *testing.T, base, token, query string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// deleteTokenFile removes the token in file from Neo4j when the test ends.
+func deleteTokenFile(t *testing.T, path string) {
+	t.Cleanup(func() {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return
+		}
+		db := testenv.Neo4j(t)
+		_ = db.AutoCommit(context.Background(), "MATCH (t:ApiToken {hash: $h}) DELETE t", map[string]any{"h": auth.HashSecret(strings.TrimSpace(string(b)))})
+	})
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	testenv.Neo4j(t) // skip or fail with instructions when there is no Neo4j
+	uri := os.Getenv("NEO4J_URI")
+	dataDir := t.TempDir()
+	deleteTokenFile(t, filepath.Join(dataDir, "admin.token"))
+
+	p := startServe(t, dataDir, uri)
+	ready := p.waitStatus(t, "/readyz", 200)
+	for _, check := range []string{"neo4j", "nats", "migrations"} {
+		if !strings.Contains(ready, `"`+check+`":{"status":"ok"`) {
+			t.Fatalf("readyz lacks %s ok: %s", check, ready)
+		}
+	}
+	st, err := os.Stat(filepath.Join(dataDir, "admin.token"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file: %v %v", st, err)
+	}
+	token := p.adminToken(t)
+	if code, body := graphql(t, p.base, token, "{ __typename }"); code != 200 || !strings.Contains(body, `"Query"`) {
+		t.Fatalf("with token: %d %s", code, body)
+	}
+	if code, body := graphql(t, p.base, "", "{ __typename }"); code != 401 || !strings.Contains(body, `"UNAUTHENTICATED"`) {
+		t.Fatalf("without token: %d %s", code, body)
+	}
+	if strings.Contains(p.log.String(), token) {
+		t.Fatal("the admin token appears in the log")
+	}
+
+	// An open subscription must not hold up shutdown: the socket is closed and serve returns.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(p.base, "http", "ws", 1)+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]string{"Authorization": "Bearer " + token}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wsjson.Write(ctx, c, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]string{"query": "subscription { heartbeat(intervalMs: 100) { seq } }"}}); err != nil {
+		t.Fatal(err)
+	}
+	var msg map[string]any
+	for msg["type"] != "next" {
+		if err := wsjson.Read(ctx, c, &msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if err := p.stop(t); err != nil {
+		t.Fatalf("serve returned %v on shutdown", err)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Fatalf("shutdown took %v with an open subscription", took)
+	}
+	for err == nil {
+		err = wsjson.Read(ctx, c, &msg)
+	}
+	if !strings.Contains(p.log.String(), `"stopped"`) {
+		t.Fatalf("no clean stop in log:\n%s", p.log.String())
+	}
+
+	// A second start on the same data dir: the same token still works, and NATS data persists.
+	p2 := startServe(t, dataDir, uri)
+	p2.waitStatus(t, "/readyz", 200)
+	if p2.adminToken(t) != token {
+		t.Fatal("second start replaced a working admin token")
+	}
+	if code, body := graphql(t, p2.base, token, "{ viewer { scopes } }"); code != 200 || !strings.Contains(body, "admin") {
+		t.Fatalf("after restart: %d %s", code, body)
+	}
+}
+
+func TestServeWithNeo4jDown(t *testing.T) {
+	t.Parallel()
+	p := startServe(t, t.TempDir(), "bolt://127.0.0.1:1")
+	body := p.waitStatus(t, "/readyz", 503)
+	if !strings.Contains(body, `"neo4j":{"status":"fail"`) || !strings.Contains(body, `"nats":{"status":"ok"`) {
+		t.Fatalf("readyz with Neo4j down: %s", body)
+	}
+	p.waitStatus(t, "/healthz", 200)
+	// Requests needing the token store answer 503, not 500, and the server keeps running.
+	tok, _, _ := auth.NewSecret()
+	if code, body := graphql(t, p.base, tok, "{ __typename }"); code != 503 || !strings.Contains(body, "UNAVAILABLE") {
+		t.Fatalf("graphql with Neo4j down: %d %s", code, body)
+	}
+	time.Sleep(1500 * time.Millisecond) // let the start-up retry at least once
+	if !regexp.MustCompile(`neo4j not answering yet.*retry_in|retry_in.*neo4j not answering yet`).MatchString(p.log.String()) {
+		t.Fatalf("no retry with backoff logged:\n%s", p.log.String())
+	}
+	if err := p.stop(t); err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+}
+
+func TestServeStartupErrors(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyNATS, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busyNATS.Close()
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantErr  string
+		wantCode int
+	}{
+		{"http port in use", []string{"serve", "--addr", busy.Addr().String(), "--data-dir", t.TempDir()}, "SECTWIN_ADDR", 1},
+		{"nats port in use", []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-port", fmt.Sprint(busyNATS.Addr().(*net.TCPAddr).Port)}, "SECTWIN_NATS_PORT", 1},
+		{"malformed duration", []string{"serve", "--shutdown-timeout", "soon"}, "shutdown-timeout", 2},
+		{"malformed neo4j uri", []string{"migrate", "--neo4j-uri", "localhost:7687"}, "SECTWIN_NEO4J_URI", 2},
+		{"unknown command", []string{"frobnicate"}, "unknown command", 2},
+		{"unknown flag", []string{"serve", "--frob"}, "frob", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := run(ctx, tt.args, io.Discard, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+			}
+			if got := exitCode(err); got != tt.wantCode {
+				t.Fatalf("exit code %d, want %d", got, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestMigrateCLI(t *testing.T) {
+	testenv.Neo4j(t)
+	uri := os.Getenv("NEO4J_URI")
+	ctx := context.Background()
+	var out1, out2, status bytes.Buffer
+	if err := run(ctx, []string{"migrate", "--neo4j-uri", uri}, &out1, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"migrate", "--neo4j-uri", uri}, &out2, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out2.String(), "0 applied now") {
+		t.Fatalf("second migrate changed something: %s", out2.String())
+	}
+	if err := run(ctx, []string{"migrate", "--status", "--neo4j-uri", uri}, &status, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(status.String(), "0001_api_tokens.cypher  applied") {
+		t.Fatalf("status: %s", status.String())
+	}
+}
+
+func TestTokenCLI(t *testing.T) {
+	testenv.Neo4j(t)
+	uri := os.Getenv("NEO4J_URI")
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"token", "create", "--scope", "read,ingest", "--twin", "traffic", "--name", "ci-test", "--ttl", "1h", "--neo4j-uri", uri}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimSpace(out.String())
+	if !auth.WellFormed(secret) {
+		t.Fatalf("stdout should be exactly the token, got %q", out.String())
+	}
+	if strings.Contains(errOut.String(), secret) {
+		t.Fatal("token printed twice")
+	}
+	id := regexp.MustCompile(`tok_[0-9a-f]{16}`).FindString(errOut.String())
+	if id == "" {
+		t.Fatalf("no token id in %q", errOut.String())
+	}
+	t.Cleanup(func() {
+		db := testenv.Neo4j(t)
+		_ = db.AutoCommit(context.Background(), "MATCH (t:ApiToken {id: $id}) DELETE t", map[string]any{"id": id})
+	})
+
+	var list bytes.Buffer
+	if err := run(ctx, []string{"token", "list", "--neo4j-uri", uri}, &list, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(id + `\s+ci-test\s+read,ingest\s+traffic\s+\S+\s+live until`).MatchString(list.String()) {
+		t.Fatalf("list:\n%s", list.String())
+	}
+	if strings.Contains(list.String(), secret) || strings.Contains(list.String(), auth.HashSecret(secret)) {
+		t.Fatal("list shows the secret or its hash")
+	}
+	var rev bytes.Buffer
+	if err := run(ctx, []string{"token", "revoke", "--neo4j-uri", uri, id}, &rev, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	db := testenv.Neo4j(t)
+	_, err := auth.NewAuthenticator(graph.Tokens{DB: db}, 0).Authenticate(ctx, secret)
+	if !errors.Is(err, auth.ErrRevoked) {
+		t.Fatalf("after revoke: %v", err)
+	}
+
+	// Bad input is refused before any database work: the Neo4j URI here points nowhere.
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "create", "--scope", "root", "--twin", "x"}, "unknown scope"},
+		{[]string{"token", "create", "--scope", "read", "--twin", "Bad Twin"}, "invalid twin"},
+		{[]string{"token", "create", "--scope", "read"}, "at least one twin"},
+		{[]string{"token", "revoke"}, "exactly one token id"},
+		{[]string{"token", "rotate"}, "unknown subcommand"},
+	}
+	for _, b := range bad {
+		err := run(ctx, append(b.args, "--neo4j-uri", "bolt://127.0.0.1:1"), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), b.want) || exitCode(err) != 2 {
+			t.Errorf("%v: err = %v (exit %d), want usage error mentioning %q", b.args, err, exitCode(err), b.want)
+		}
+	}
+	if err := run(ctx, []string{"token", "revoke", "--neo4j-uri", uri, "tok_0000000000000000"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "token list") {
+		t.Fatalf("revoke of unknown id: %v", err)
+	}
+}
+
+// TestREADMEDocumentsEverySetting keeps the README's settings table and command list complete.
+func TestREADMEDocumentsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("all", flag.ContinueOnError)
+	config.Register(fs, config.GroupCommon|config.GroupNeo4j|config.GroupNATS|config.GroupServer)
+	for _, f := range config.Flags(fs) {
+		if row := "| `" + config.EnvName(f.Name) + "` | `--" + f.Name + "` |"; !strings.Contains(string(readme), row) {
+			t.Errorf("README settings table lacks the row starting %q", row)
+		}
+	}
+	for _, c := range commands() {
+		if !strings.Contains(string(readme), "sectwin "+c.name) {
+			t.Errorf("README does not document 'sectwin %s'", c.name)
+		}
+	}
+	for _, ep := range []string{"/healthz", "/readyz", "/metrics", "/graphql"} {
+		if !strings.Contains(string(readme), "`"+ep+"`") {
+			t.Errorf("README does not document endpoint %s", ep)
+		}
+	}
+}
