@@ -1,0 +1,48 @@
+# sectwin: `make run` serves the API on :8080 from nothing; `make test` runs every test against
+# the real Neo4j and NATS. See README.md.
+SHELL := bash
+.DEFAULT_GOAL := help
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: help run test build generate check-generated neo4j-start neo4j-stop neo4j-status migrate bench docker-build clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+run: build ## start Neo4j (building its launcher on first use), then serve on :8080 in dev mode
+	@eval "$$(scripts/neo4j-local.sh start | sed 's/^/export /')" && \
+	  SECTWIN_NEO4J_URI="$$NEO4J_URI" exec bin/sectwin serve --dev
+
+test: ## gofmt, go vet, generated-code check and go test -race against real Neo4j and NATS
+	scripts/test.sh
+
+build: ## build bin/sectwin
+	go build -ldflags "$(LDFLAGS)" -o bin/sectwin ./cmd/sectwin
+
+generate: ## regenerate gqlgen code from schema/*.graphqls
+	go tool gqlgen generate
+
+check-generated: ## fail if generated gqlgen code is stale
+	scripts/check-generated.sh
+
+neo4j-start: ## start the local Neo4j (no Docker needed)
+	scripts/neo4j-local.sh start
+
+neo4j-stop: ## stop the local Neo4j; data stays in .neo4j/
+	scripts/neo4j-local.sh stop
+
+neo4j-status: ## is the local Neo4j running?
+	scripts/neo4j-local.sh status
+
+migrate: build ## apply migrations to the local Neo4j
+	bin/sectwin migrate
+
+bench: ## run the benchmarks; prints name=value lines
+	@eval "$$(scripts/neo4j-local.sh start | sed 's/^/export /')" && go run ./bench/http
+
+docker-build: ## build the sectwin image (needs a Docker engine)
+	docker build -t sectwin:$(VERSION) .
+
+clean: ## remove build output (keeps Neo4j and sectwin data)
+	rm -rf bin tools/neo4j-launcher/target

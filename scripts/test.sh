@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/test.sh: what `make test` runs. Starts Neo4j if none is running (and stops it again),
+# checks formatting, vet and generated code, then runs every test with the race detector against
+# the real Neo4j and an embedded NATS.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+started=0
+cleanup() { if [[ $started == 1 ]]; then scripts/neo4j-local.sh stop; fi; }
+trap cleanup EXIT
+
+if [[ -z "${NEO4J_URI:-}" ]]; then
+  if ! scripts/neo4j-local.sh status >/dev/null 2>&1; then
+    scripts/neo4j-local.sh start >/dev/null
+    started=1
+  fi
+  NEO4J_URI="$(scripts/neo4j-local.sh uri | cut -d= -f2)"
+  export NEO4J_URI
+fi
+echo "test: Neo4j at $NEO4J_URI"
+
+echo "test: gofmt"
+unformatted="$(gofmt -l $(git ls-files '*.go' | grep -v '^tools/') 2>/dev/null || true)"
+if [[ -n "$unformatted" ]]; then
+  echo "gofmt would change these files; run 'gofmt -w' on them:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+echo "test: go vet"
+go vet ./...
+
+echo "test: generated GraphQL code is current"
+scripts/check-generated.sh
+
+echo "test: go test -race ./..."
+go test -race -count=1 "$@" ./...
