@@ -33,5 +33,13 @@ go vet ./...
 echo "test: generated GraphQL code is current"
 scripts/check-generated.sh
 
-echo "test: go test -race ./..."
-go test -race -count=1 "$@" ./...
+echo "test: go test -race ./... (one line per test; the full log is in .test-output/go-test.log)"
+mkdir -p .test-output
+if go test -race -count=1 -v "$@" ./... >.test-output/go-test.log 2>&1; then
+  grep -E '^(\s*--- (PASS|SKIP)|ok|testenv:)' .test-output/go-test.log
+  echo "test: $(grep -cE '^\s*--- PASS' .test-output/go-test.log) passed, $(grep -cE '^\s*--- SKIP' .test-output/go-test.log) skipped"
+else
+  cat .test-output/go-test.log
+  echo "test: FAILED; see above, or .test-output/go-test.log" >&2
+  exit 1
+fi

@@ -41,12 +41,14 @@ const Image = "neo4j:5.26-community"
 //
 //	func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 func Main(m *testing.M) int {
-	if os.Getenv("NEO4J_URI") != "" {
+	if uri := os.Getenv("NEO4J_URI"); uri != "" {
+		announce(uri, "NEO4J_URI")
 		return m.Run()
 	}
 	if uri, stop, err := startContainer(); err == nil {
 		defer stop()
 		os.Setenv("NEO4J_URI", uri)
+		announce(uri, "testcontainers")
 		return m.Run()
 	} else if os.Getenv("CI") == "true" {
 		fmt.Fprintf(os.Stderr, "testenv: FAIL: %s\n(docker: %v)\n", howToStart, err)
@@ -55,6 +57,24 @@ func Main(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "testenv: WARNING: tests that need Neo4j will be skipped: %s\n(docker: %v)\n", howToStart, err)
 	}
 	return m.Run()
+}
+
+// announce prints which real Neo4j the package's tests use, so the log proves it.
+func announce(uri, source string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := graph.Open(graph.Config{URI: uri, User: os.Getenv("NEO4J_USER"), Password: os.Getenv("NEO4J_PASSWORD")})
+	if err != nil {
+		fmt.Printf("testenv: Neo4j at %s (from %s): %v\n", uri, source, err)
+		return
+	}
+	defer db.Close(ctx)
+	info, err := db.ServerInfo(ctx)
+	if err != nil {
+		fmt.Printf("testenv: Neo4j at %s (from %s) does not answer: %v\n", uri, source, err)
+		return
+	}
+	fmt.Printf("testenv: real Neo4j %s %s at %s (from %s)\n", info.Version, info.Edition, uri, source)
 }
 
 // startContainer starts Neo4j in Docker when a healthy engine is there.
