@@ -11,8 +11,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run: build ## start Neo4j (building its launcher on first use), then serve on :8080 in dev mode
-	@eval "$$(scripts/neo4j-local.sh start | sed 's/^/export /')" && \
-	  SECTWIN_NEO4J_URI="$$NEO4J_URI" exec bin/sectwin serve --dev
+	@scripts/with-neo4j.sh bin/sectwin serve --dev
 
 test: ## gofmt, go vet, generated-code check and go test -race against real Neo4j and NATS
 	scripts/test.sh
@@ -35,11 +34,11 @@ neo4j-stop: ## stop the local Neo4j; data stays in .neo4j/
 neo4j-status: ## is the local Neo4j running?
 	scripts/neo4j-local.sh status
 
-migrate: build ## apply migrations to the local Neo4j
-	bin/sectwin migrate
+migrate: build ## apply migrations to the local Neo4j (starting it if needed)
+	@scripts/with-neo4j.sh bin/sectwin migrate
 
 bench: ## run the benchmarks; prints name=value lines
-	@eval "$$(scripts/neo4j-local.sh start | sed 's/^/export /')" && go run ./bench/http
+	@scripts/with-neo4j.sh go run ./bench/http
 
 docker-build: ## build the sectwin image (needs a Docker engine)
 	docker build -t sectwin:$(VERSION) .

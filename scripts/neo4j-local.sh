@@ -55,7 +55,8 @@ build_launcher() {
   fi
   say "building tools/neo4j-launcher with Maven (the first build downloads ~180 MB into ~/.m2)"
   rm -rf "$LAUNCHER/target/lib"
-  mvn -q -B -Dstyle.color=never -f "$LAUNCHER/pom.xml" package || die "Maven build failed: check network access to Maven Central, or run 'mvn -B -f tools/neo4j-launcher/pom.xml package' to see why"
+  MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.passthrough=false -Djansi.strip=true" \
+    mvn -q -B -Dstyle.color=never -f "$LAUNCHER/pom.xml" package >&2 || die "Maven build failed: check network access to Maven Central, or run 'mvn -B -f tools/neo4j-launcher/pom.xml package' to see why"
   touch "$stamp"
 }
 
