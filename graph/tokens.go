@@ -57,25 +57,13 @@ func (s Tokens) ByHash(ctx context.Context, hash string) (APIToken, error) {
 	return s.one(ctx, "MATCH (t:ApiToken {hash: $v}) RETURN t", hash)
 }
 
-// ByID returns the token with this id.
-func (s Tokens) ByID(ctx context.Context, id string) (APIToken, error) {
-	return s.one(ctx, "MATCH (t:ApiToken {id: $v}) RETURN t", id)
-}
-
 func (s Tokens) one(ctx context.Context, cypher, v string) (APIToken, error) {
 	out, err := s.DB.Read(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, cypher, map[string]any{"v": v})
 		if err != nil {
 			return nil, err
 		}
-		recs, err := res.Collect(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if len(recs) == 0 {
-			return nil, ErrNotFound
-		}
-		return tokenFrom(recs[0]), nil
+		return firstToken(ctx, res)
 	})
 	if err != nil {
 		return APIToken{}, fmt.Errorf("token lookup: %w", err)
@@ -113,19 +101,23 @@ func (s Tokens) Revoke(ctx context.Context, id string) (APIToken, error) {
 		if err != nil {
 			return nil, err
 		}
-		recs, err := res.Collect(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if len(recs) == 0 {
-			return nil, ErrNotFound
-		}
-		return tokenFrom(recs[0]), nil
+		return firstToken(ctx, res)
 	})
 	if err != nil {
 		return APIToken{}, fmt.Errorf("revoke token %s: %w", id, err)
 	}
 	return out.(APIToken), nil
+}
+
+// firstToken reads the first record's token, or ErrNotFound when there is none.
+func firstToken(ctx context.Context, res neo4j.ResultWithContext) (any, error) {
+	if !res.Next(ctx) {
+		if err := res.Err(); err != nil {
+			return nil, err
+		}
+		return nil, ErrNotFound
+	}
+	return tokenFrom(res.Record()), nil
 }
 
 func tokenFrom(rec *neo4j.Record) APIToken {

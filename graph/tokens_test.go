@@ -23,9 +23,7 @@ func newToken(t *testing.T, db *graph.DB, tok graph.APIToken) graph.APIToken {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = db.AutoCommit(context.Background(), "MATCH (t:ApiToken {id: $id}) DELETE t", map[string]any{"id": tok.ID})
-	})
+	testenv.CleanupToken(t, db, tok.ID)
 	return got
 }
 

@@ -124,17 +124,22 @@ func openGraph(cfg *config.Config) (*graph.DB, error) {
 	})
 }
 
-// connectGraph opens Neo4j for a one-shot command, waiting up to --neo4j-wait for it to answer.
-func connectGraph(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*graph.DB, error) {
+// connectGraph builds a one-shot command's logger and opens Neo4j, waiting up to --neo4j-wait
+// for it to answer. The caller closes the DB.
+func connectGraph(ctx context.Context, cfg *config.Config, stderr io.Writer) (*graph.DB, zerolog.Logger, error) {
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return nil, log, err
+	}
 	db, err := openGraph(cfg)
 	if err != nil {
-		return nil, err
+		return nil, log, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.Neo4jWaitTimeout)
 	defer cancel()
 	if err := db.WaitReady(wctx, log); err != nil {
 		_ = db.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("%w\nIs Neo4j running at %s? Start one with 'scripts/neo4j-local.sh start' (or 'docker compose up neo4j'), or set SECTWIN_NEO4J_URI", err, cfg.Neo4j.URI)
+		return nil, log, fmt.Errorf("%w\nIs Neo4j running at %s? Start one with 'scripts/neo4j-local.sh start' (or 'docker compose up neo4j'), or set SECTWIN_NEO4J_URI", err, cfg.Neo4j.URI)
 	}
-	return db, nil
+	return db, log, nil
 }

@@ -331,10 +331,7 @@ func TestTokenCLI(t *testing.T) {
 	if id == "" {
 		t.Fatalf("no token id in %q", errOut.String())
 	}
-	t.Cleanup(func() {
-		db := testenv.Neo4j(t)
-		_ = db.AutoCommit(context.Background(), "MATCH (t:ApiToken {id: $id}) DELETE t", map[string]any{"id": id})
-	})
+	testenv.CleanupToken(t, testenv.Neo4j(t), id)
 
 	var list bytes.Buffer
 	if err := run(ctx, []string{"token", "list", "--neo4j-uri", uri}, &list, io.Discard); err != nil {

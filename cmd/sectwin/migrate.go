@@ -22,15 +22,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg, stderr)
-	if err != nil {
-		return err
-	}
 	migs, err := graph.LoadMigrations(migrations.Files())
 	if err != nil {
 		return err
 	}
-	db, err := connectGraph(ctx, cfg, log)
+	db, log, err := connectGraph(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

@@ -70,11 +70,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	log, err := newLogger(cfg, stderr)
-	if err != nil {
-		return err
-	}
-	db, err := connectGraph(ctx, cfg, log)
+	db, _, err := connectGraph(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

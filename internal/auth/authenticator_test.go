@@ -25,9 +25,7 @@ func issue(t *testing.T, db *graph.DB, req auth.IssueRequest, now time.Time) (st
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = db.AutoCommit(context.Background(), "MATCH (t:ApiToken {id: $id}) DELETE t", map[string]any{"id": rec.ID})
-	})
+	testenv.CleanupToken(t, db, rec.ID)
 	return secret, rec
 }
 

@@ -43,9 +43,7 @@ func newServer(t *testing.T, db *graph.DB, checks ...server.Check) *fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			_ = db.AutoCommit(context.Background(), "MATCH (t:ApiToken {id: $id}) DELETE t", map[string]any{"id": rec.ID})
-		})
+		testenv.CleanupToken(t, db, rec.ID)
 		return secret
 	}
 	if checks == nil {

@@ -206,3 +206,11 @@ func (w *tbWriter) stop() {
 	defer w.mu.Unlock()
 	w.done = true
 }
+
+// CleanupToken deletes the API token with this id when the test ends. Tokens belong to no twin,
+// so Twin's cleanup does not reach them.
+func CleanupToken(tb testing.TB, db *graph.DB, id string) {
+	tb.Cleanup(func() {
+		_ = db.AutoCommit(context.Background(), "MATCH (t:ApiToken {id: $id}) DELETE t", map[string]any{"id": id})
+	})
+}
