@@ -132,18 +132,32 @@ func (db *DB) Read(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (an
 }
 
 // AutoCommit runs one statement in its own implicit transaction. Schema statements (constraints,
-// indexes) need this: Neo4j refuses them in a transaction that also writes data.
+// indexes) need this: Neo4j refuses them in a transaction that also writes data. The driver does
+// not retry implicit transactions, so transient errors (such as the deadlocks two processes get
+// creating constraints on a fresh database at once) are retried here, up to five attempts.
 func (db *DB) AutoCommit(ctx context.Context, cypher string, params map[string]any) error {
-	return db.once(func() error {
-		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeWrite})
-		defer s.Close(ctx)
-		res, err := s.Run(ctx, cypher, params)
-		if err != nil {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := db.once(func() error {
+			s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeWrite})
+			defer s.Close(ctx)
+			res, err := s.Run(ctx, cypher, params)
+			if err != nil {
+				return err
+			}
+			_, err = res.Consume(ctx)
+			return err
+		})
+		if err == nil || attempt == 5 || !neo4j.IsRetryable(err) {
 			return err
 		}
-		_, err = res.Consume(ctx)
-		return err
-	})
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
 }
 
 // ServerInfo is what Neo4j says about itself.
