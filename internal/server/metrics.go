@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -38,17 +37,10 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-func (m *httpMetrics) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		m.inflight.Inc()
-		defer m.inflight.Dec()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r)
-		route, method := routePattern(r), methodLabel(r.Method)
-		m.requests.WithLabelValues(route, method, strconv.Itoa(ww.Status())).Inc()
-		m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
-	})
+// record counts and times one finished request.
+func (m *httpMetrics) record(route, method string, status int, took time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(took.Seconds())
 }
 
 // routePattern is the chi pattern that served r, or "unmatched".

@@ -51,7 +51,7 @@ func New(o Options) http.Handler {
 	m := newHTTPMetrics(reg)
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, requestLog(o.Log), m.middleware, middleware.Recoverer)
+	r.Use(middleware.RequestID, observe(o.Log, m), middleware.Recoverer)
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "NOT_FOUND", "message": "no such endpoint: see the README's endpoint table"}})
@@ -162,24 +162,29 @@ func closeOnShutdown(closing <-chan struct{}) func(http.Handler) http.Handler {
 	}
 }
 
-// requestLog logs one line per request and gives handlers a logger (zerolog.Ctx) that carries
-// the request id. Headers are never logged: they hold tokens.
-func requestLog(log zerolog.Logger) func(http.Handler) http.Handler {
+// observe wraps each request once to log one line and record its metrics, and gives handlers a
+// logger (zerolog.Ctx) that carries the request id. Headers are never logged: they hold tokens.
+func observe(log zerolog.Logger, m *httpMetrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
+			m.inflight.Inc()
+			defer m.inflight.Dec()
 			l := log.With().Str("request_id", middleware.GetReqID(r.Context())).Logger()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r.WithContext(l.WithContext(r.Context())))
+			took := time.Since(start)
+			route := routePattern(r)
+			m.record(route, methodLabel(r.Method), ww.Status(), took)
 			lvl := zerolog.DebugLevel
 			if ww.Status() >= 500 {
 				lvl = zerolog.WarnLevel
 			} else if r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics" {
 				lvl = zerolog.InfoLevel
 			}
-			l.WithLevel(lvl).Str("method", r.Method).Str("route", routePattern(r)).
+			l.WithLevel(lvl).Str("method", r.Method).Str("route", route).
 				Int("status", ww.Status()).Int("bytes", ww.BytesWritten()).
-				Dur("took", time.Since(start)).Msg("request")
+				Dur("took", took).Msg("request")
 		})
 	}
 }
