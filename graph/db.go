@@ -109,23 +109,24 @@ func (db *DB) WaitReady(ctx context.Context, log zerolog.Logger) error {
 
 // Write runs fn in a managed write transaction, retried by the driver on transient errors.
 func (db *DB) Write(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
-	var out any
-	err := db.once(func() (err error) {
-		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeWrite})
-		defer s.Close(ctx)
-		out, err = s.ExecuteWrite(ctx, fn)
-		return err
-	})
-	return out, err
+	return db.execute(ctx, neo4j.AccessModeWrite, fn)
 }
 
 // Read runs fn in a managed read transaction.
 func (db *DB) Read(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
+	return db.execute(ctx, neo4j.AccessModeRead, fn)
+}
+
+func (db *DB) execute(ctx context.Context, mode neo4j.AccessMode, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
 	var out any
 	err := db.once(func() (err error) {
-		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeRead})
+		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: mode})
 		defer s.Close(ctx)
-		out, err = s.ExecuteRead(ctx, fn)
+		if mode == neo4j.AccessModeRead {
+			out, err = s.ExecuteRead(ctx, fn)
+		} else {
+			out, err = s.ExecuteWrite(ctx, fn)
+		}
 		return err
 	})
 	return out, err
