@@ -149,9 +149,13 @@ func TestMigratorAppliesOnceAndRefusesEdits(t *testing.T) {
 	ctx := context.Background()
 	m := &graph.Migrator{DB: db, Ledger: ledger, Log: testenv.Logger(t)}
 
-	v1 := testMigrations(t, twin,
-		"CREATE (:MigTest {twin: '$TWIN', step: 1});",
-		"CREATE (:MigTest {twin: '$TWIN', step: 2});\nCREATE (:MigTest {twin: '$TWIN', step: 3});")
+	// step1, step23 and step4 are the migration bodies; the edited set changes step1 only.
+	const (
+		step1  = "CREATE (:MigTest {twin: '$TWIN', step: 1});"
+		step23 = "CREATE (:MigTest {twin: '$TWIN', step: 2});\nCREATE (:MigTest {twin: '$TWIN', step: 3});"
+		step4  = "CREATE (:MigTest {twin: '$TWIN', step: 4});"
+	)
+	v1 := testMigrations(t, twin, step1, step23)
 	res, err := m.Apply(ctx, v1)
 	if err != nil {
 		t.Fatal(err)
@@ -186,9 +190,7 @@ func TestMigratorAppliesOnceAndRefusesEdits(t *testing.T) {
 	// An edited, already-applied file is refused, and a new pending migration beside it is not
 	// applied either: nothing changes.
 	edited := testMigrations(t, twin,
-		"CREATE (:MigTest {twin: '$TWIN', step: 1, edited: true});",
-		"CREATE (:MigTest {twin: '$TWIN', step: 2});\nCREATE (:MigTest {twin: '$TWIN', step: 3});",
-		"CREATE (:MigTest {twin: '$TWIN', step: 4});")
+		"CREATE (:MigTest {twin: '$TWIN', step: 1, edited: true});", step23, step4)
 	_, err = m.Apply(ctx, edited)
 	if !errors.Is(err, graph.ErrChecksumMismatch) {
 		t.Fatalf("edited migration: err = %v, want ErrChecksumMismatch", err)
@@ -201,10 +203,7 @@ func TestMigratorAppliesOnceAndRefusesEdits(t *testing.T) {
 	}
 
 	// A new migration appended to the unedited set is applied alone.
-	v2 := testMigrations(t, twin,
-		"CREATE (:MigTest {twin: '$TWIN', step: 1});",
-		"CREATE (:MigTest {twin: '$TWIN', step: 2});\nCREATE (:MigTest {twin: '$TWIN', step: 3});",
-		"CREATE (:MigTest {twin: '$TWIN', step: 4});")
+	v2 := testMigrations(t, twin, step1, step23, step4)
 	res, err = m.Apply(ctx, v2)
 	if err != nil {
 		t.Fatal(err)
