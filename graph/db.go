@@ -107,13 +107,13 @@ func (db *DB) WaitReady(ctx context.Context, log zerolog.Logger) error {
 	}
 }
 
-// Write runs fn in a managed write transaction, retried by the driver on transient errors.
-func (db *DB) Write(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
+// WriteTx runs fn in a managed write transaction, retried by the driver on transient errors.
+func (db *DB) WriteTx(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
 	return db.execute(ctx, neo4j.AccessModeWrite, fn)
 }
 
-// Read runs fn in a managed read transaction.
-func (db *DB) Read(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
+// ReadTx runs fn in a managed read transaction.
+func (db *DB) ReadTx(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
 	return db.execute(ctx, neo4j.AccessModeRead, fn)
 }
 
@@ -170,7 +170,7 @@ type ServerInfo struct {
 
 // ServerInfo asks dbms.components() for the server's version and edition.
 func (db *DB) ServerInfo(ctx context.Context) (ServerInfo, error) {
-	out, err := db.Read(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	out, err := db.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, "CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS version, edition", nil)
 		if err != nil {
 			return nil, err

@@ -176,7 +176,7 @@ func (m *Migrator) Apply(ctx context.Context, migs []Migration) (MigrateResult, 
 				return res, fmt.Errorf("migration %s, statement %d of %d: %w", mig.Name, i+1, len(mig.Statements), err)
 			}
 		}
-		_, err := m.DB.Write(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		_, err := m.DB.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 			return nil, run(ctx, tx, `MERGE (r:SchemaMigration {ledger: $ledger, version: $version})
 SET r.name = $name, r.checksum = $checksum, r.appliedAt = datetime(), r.statements = $n`,
 				map[string]any{"ledger": ledger, "version": mig.Version, "name": mig.Name, "checksum": mig.Checksum, "n": len(mig.Statements)})
@@ -217,7 +217,7 @@ func (m *Migrator) Applied(ctx context.Context) ([]AppliedMigration, error) {
 }
 
 func (m *Migrator) applied(ctx context.Context, ledger string) (map[int]AppliedMigration, error) {
-	out, err := m.DB.Read(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	out, err := m.DB.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, `MATCH (r:SchemaMigration {ledger: $ledger})
 RETURN r.version AS version, r.name AS name, r.checksum AS checksum, r.appliedAt AS appliedAt`, map[string]any{"ledger": ledger})
 		if err != nil {
@@ -258,7 +258,7 @@ func (m *Migrator) lock(ctx context.Context, ledger string) (release func(), err
 	me := hex.EncodeToString(b[:])
 	params := map[string]any{"ledger": ledger, "me": me, "lease": lockLease.Milliseconds()}
 	for waited := false; ; waited = true {
-		got, err := m.DB.Write(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		got, err := m.DB.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 			res, err := tx.Run(ctx, `MERGE (l:MigrationLock {ledger: $ledger})
 WITH l WHERE l.holder IS NULL OR l.expiresAt < datetime()
 SET l.holder = $me, l.expiresAt = datetime() + duration({milliseconds: $lease})
@@ -288,11 +288,27 @@ RETURN l.holder AS holder`, params)
 		// Release even when ctx was cancelled, so the next run need not wait out the lease.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		_, err := m.DB.Write(rctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		_, err := m.DB.WriteTx(rctx, func(tx neo4j.ManagedTransaction) (any, error) {
 			return nil, run(rctx, tx, `MATCH (l:MigrationLock {ledger: $ledger, holder: $me}) REMOVE l.holder, l.expiresAt`, params)
 		})
 		if err != nil {
 			m.Log.Warn().Err(err).Msg("release migration lock; it expires by itself")
 		}
 	}, nil
+}
+
+// Constraints lists the uniqueness constraints in the database as "Label(prop1,prop2)".
+func (db *DB) Constraints(ctx context.Context) ([]string, error) {
+	recs, err := db.collect(ctx, `SHOW CONSTRAINTS YIELD type, labelsOrTypes, properties
+WHERE type = 'UNIQUENESS'
+RETURN labelsOrTypes[0] + '(' + reduce(s = '', p IN properties | s + CASE s WHEN '' THEN '' ELSE ',' END + p) + ')'`, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list constraints: %w", err)
+	}
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.Values[0].(string))
+	}
+	sort.Strings(out)
+	return out, nil
 }

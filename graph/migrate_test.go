@@ -116,7 +116,7 @@ func testMigrations(t *testing.T, twin string, bodies ...string) []graph.Migrati
 func countNodes(t *testing.T, db *graph.DB, twin string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	n, err := db.Read(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	n, err := db.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, "MATCH (n:MigTest {twin: $twin}) RETURN count(n) AS n", map[string]any{"twin": twin})
 		if err != nil {
 			return nil, err

@@ -33,7 +33,7 @@ func (s Tokens) Create(ctx context.Context, t APIToken) (APIToken, error) {
 		"id": t.ID, "name": t.Name, "hash": t.Hash, "scopes": t.Scopes, "twins": t.Twins,
 		"expiresAt": optTime(t.ExpiresAt),
 	}
-	out, err := s.DB.Write(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	out, err := s.DB.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, `CREATE (t:ApiToken {id: $id, name: $name, hash: $hash, scopes: $scopes, twins: $twins,
   createdAt: datetime(), expiresAt: $expiresAt})
 RETURN t`, params)
@@ -58,7 +58,7 @@ func (s Tokens) ByHash(ctx context.Context, hash string) (APIToken, error) {
 }
 
 func (s Tokens) one(ctx context.Context, cypher, v string) (APIToken, error) {
-	out, err := s.DB.Read(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	out, err := s.DB.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, cypher, map[string]any{"v": v})
 		if err != nil {
 			return nil, err
@@ -73,7 +73,7 @@ func (s Tokens) one(ctx context.Context, cypher, v string) (APIToken, error) {
 
 // List returns every token, newest first.
 func (s Tokens) List(ctx context.Context) ([]APIToken, error) {
-	out, err := s.DB.Read(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	out, err := s.DB.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, "MATCH (t:ApiToken) RETURN t ORDER BY t.createdAt DESC", nil)
 		if err != nil {
 			return nil, err
@@ -96,7 +96,7 @@ func (s Tokens) List(ctx context.Context) ([]APIToken, error) {
 
 // Revoke marks a token revoked. Revoking a revoked token keeps its first revocation time.
 func (s Tokens) Revoke(ctx context.Context, id string) (APIToken, error) {
-	out, err := s.DB.Write(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	out, err := s.DB.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, "MATCH (t:ApiToken {id: $id}) SET t.revokedAt = coalesce(t.revokedAt, datetime()) RETURN t", map[string]any{"id": id})
 		if err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/auth"
+	"github.com/sectwin/sectwin/manifest"
 )
 
 // Error codes carried in extensions.code.
@@ -17,6 +18,7 @@ const (
 	CodeUnauthenticated = "UNAUTHENTICATED"
 	CodeForbidden       = "FORBIDDEN"
 	CodeBadInput        = "BAD_USER_INPUT"
+	CodeNotFound        = "NOT_FOUND"
 	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL"
 )
@@ -52,6 +54,30 @@ func backendErr(ctx context.Context, err error) error {
 	return gqlErr(ctx, CodeInternal, "internal error; the server log has the details")
 }
 
+// writeErr turns an error from a graph write or read into a GraphQL error: the caller's
+// mistakes become BAD_USER_INPUT (with every problem listed) or NOT_FOUND, the rest backendErr.
+func writeErr(ctx context.Context, twin string, err error) error {
+	var ve *graph.ValidationError
+	var me *graph.MissingNodesError
+	switch {
+	case errors.As(err, &ve):
+		e := gqlErr(ctx, CodeBadInput, ve.Error())
+		probs := make([]map[string]any, len(ve.Problems))
+		for i, p := range ve.Problems {
+			probs[i] = map[string]any{"field": p.Path, "message": p.Message}
+		}
+		e.Extensions["problems"] = probs
+		return e
+	case errors.As(err, &me):
+		return gqlErr(ctx, CodeBadInput, me.Error())
+	case errors.Is(err, graph.ErrTwinNotFound):
+		return notFound(ctx, twin)
+	case errors.Is(err, graph.ErrBadCursor):
+		return gqlErr(ctx, CodeBadInput, graph.ErrBadCursor.Error())
+	}
+	return backendErr(ctx, err)
+}
+
 // PresentError makes sure every error a client sees carries extensions.code.
 func PresentError(ctx context.Context, err error) *gqlerror.Error {
 	ge := graphql.DefaultErrorPresenter(ctx, err)
@@ -73,4 +99,30 @@ func PresentError(ctx context.Context, err error) *gqlerror.Error {
 func Recover(ctx context.Context, v any) error {
 	zerolog.Ctx(ctx).Error().Stack().Interface("panic", v).Str("path", graphql.GetPath(ctx).String()).Msg("resolver panicked")
 	return gqlErr(ctx, CodeInternal, "internal error; the server log has the details")
+}
+
+// code returns the extensions.code of a GraphQL error, or "".
+func code(err error) string {
+	var ge *gqlerror.Error
+	if errors.As(err, &ge) {
+		c, _ := ge.Extensions["code"].(string)
+		return c
+	}
+	return ""
+}
+
+// manifestErr reports a manifest's problems as one BAD_USER_INPUT error listing each with file,
+// line, column and field; other errors as writeErr does.
+func manifestErr(ctx context.Context, err error) error {
+	var me *manifest.Error
+	if !errors.As(err, &me) {
+		return writeErr(ctx, "", err)
+	}
+	e := gqlErr(ctx, CodeBadInput, me.Error())
+	probs := make([]map[string]any, len(me.Problems))
+	for i, p := range me.Problems {
+		probs[i] = map[string]any{"file": p.File, "line": p.Line, "column": p.Column, "field": p.Field, "message": p.Message}
+	}
+	e.Extensions["problems"] = probs
+	return e
 }

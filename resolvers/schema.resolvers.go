@@ -10,10 +10,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/resolvers/generated"
 	"github.com/sectwin/sectwin/resolvers/model"
 )
+
+// Ping is the resolver for the ping field.
+func (r *mutationResolver) Ping(ctx context.Context) (*model.Viewer, error) {
+	return r.Query().Viewer(ctx)
+}
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
@@ -41,6 +47,41 @@ func (r *queryResolver) ServerInfo(ctx context.Context) (*model.ServerInfo, erro
 	for _, m := range applied {
 		out.Migrations = append(out.Migrations, &model.Migration{Version: m.Version, Name: m.Name, Checksum: m.Checksum, AppliedAt: m.AppliedAt})
 		out.SchemaVersion = max(out.SchemaVersion, m.Version)
+	}
+	return out, nil
+}
+
+// Node is the resolver for the node field.
+func (r *queryResolver) Node(ctx context.Context, id string) (graph.Node, error) {
+	label, twin, key, err := graph.ParseID(id)
+	if err != nil {
+		return nil, gqlErr(ctx, CodeBadInput, err.Error()+"; ids come from the id field of a node")
+	}
+	if _, err := principal(ctx, auth.ScopeRead); err != nil {
+		return nil, err
+	}
+	if !r.sees(ctx, twin, label) {
+		return nil, nil
+	}
+	n, err := r.node(ctx, twin, label, key)
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	return n, nil
+}
+
+// Nodes is the resolver for the nodes field.
+func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]graph.Node, error) {
+	if len(ids) > graph.MaxPageSize {
+		return nil, gqlErr(ctx, CodeBadInput, fmt.Sprintf("at most %d ids at once", graph.MaxPageSize))
+	}
+	out := make([]graph.Node, len(ids))
+	for i, id := range ids {
+		n, err := r.Node(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
 	}
 	return out, nil
 }
@@ -74,6 +115,9 @@ func (r *subscriptionResolver) Heartbeat(ctx context.Context, intervalMs int) (<
 	return ch, nil
 }
 
+// Mutation returns generated.MutationResolver implementation.
+func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -81,6 +125,7 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
+	mutationResolver     struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
 )

@@ -18,6 +18,7 @@ import (
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/internal/bus"
 	"github.com/sectwin/sectwin/internal/config"
+	"github.com/sectwin/sectwin/internal/events"
 	"github.com/sectwin/sectwin/internal/server"
 	"github.com/sectwin/sectwin/migrations"
 	"github.com/sectwin/sectwin/resolvers"
@@ -75,6 +76,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Version:    version,
 			Neo4j:      db,
 			Migrations: migrator,
+			Graph:      db,
+			Changes:    events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()},
 		},
 		Checks: []server.Check{
 			{Name: "neo4j", Fn: db.Ping},
@@ -82,6 +85,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 			{Name: "migrations", Fn: startup.check},
 		},
 		GraphiQL:      cfg.GraphiQL,
+		MaxDepth:      cfg.GraphQLMaxDepth,
+		MaxAliases:    cfg.GraphQLMaxAlias,
 		MaxComplexity: cfg.GraphQLMaxComplx,
 		Closing:       closing,
 	})

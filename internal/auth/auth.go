@@ -58,6 +58,11 @@ func (p Principal) CanSeeTwin(twin string) bool {
 	return p.Has(ScopeAdmin) || slices.Contains(p.Twins, AllTwins) || slices.Contains(p.Twins, twin)
 }
 
+// SeesAllTwins reports whether p may access every twin (admin, or a token for *).
+func (p Principal) SeesAllTwins() bool {
+	return p.Has(ScopeAdmin) || slices.Contains(p.Twins, AllTwins)
+}
+
 type ctxKey struct{}
 
 // WithPrincipal returns ctx carrying p.

@@ -239,11 +239,13 @@ func TestStopWaitsForInFlightHandler(t *testing.T) {
 func TestInProgressHeartbeat(t *testing.T) {
 	b := openBus(t, bus.Config{})
 	spec := testSpec(3)
-	spec.AckWait = 300 * time.Millisecond
+	// Long enough that a loaded CI machine (race detector, parallel packages) still sends
+	// the in-progress signals, every AckWait/3, in time.
+	spec.AckWait = time.Second
 	var calls atomic.Int32
 	handler := func(context.Context, jetstream.Msg) error {
 		calls.Add(1)
-		time.Sleep(4 * spec.AckWait)
+		time.Sleep(3 * spec.AckWait)
 		return nil
 	}
 	for range 2 {

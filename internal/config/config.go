@@ -54,6 +54,8 @@ type Config struct {
 	MigrateOnStart   bool
 	AuthCacheTTL     time.Duration
 	GraphQLMaxComplx int
+	GraphQLMaxDepth  int
+	GraphQLMaxAlias  int
 	Neo4jWaitTimeout time.Duration
 }
 
@@ -95,7 +97,9 @@ func Register(fs *flag.FlagSet, groups Groups) *Config {
 		fs.BoolVar(&c.GraphiQL, "graphiql", true, "serve the GraphiQL page at /")
 		fs.BoolVar(&c.MigrateOnStart, "migrate", true, "apply pending migrations when the server starts")
 		fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 30*time.Second, "how long a verified API token is cached in memory (revocation takes effect on other servers within this time)")
-		fs.IntVar(&c.GraphQLMaxComplx, "graphql-max-complexity", 5000, "maximum GraphQL query complexity")
+		fs.IntVar(&c.GraphQLMaxComplx, "graphql-max-complexity", 20000, "maximum GraphQL query complexity: about the number of fields a query can return (a list field costs its first: times its selection)")
+		fs.IntVar(&c.GraphQLMaxDepth, "graphql-max-depth", 12, "maximum GraphQL query depth (nested field levels; introspection not counted); 0 disables the limit")
+		fs.IntVar(&c.GraphQLMaxAlias, "graphql-max-aliases", 30, "maximum number of aliased fields in a GraphQL query; 0 disables the limit")
 	}
 	return c
 }
@@ -187,6 +191,12 @@ func (c *Config) validate(fs *flag.FlagSet) error {
 		}
 		if c.GraphQLMaxComplx < 1 {
 			errs = append(errs, bad("graphql-max-complexity", "must be at least 1"))
+		}
+		if c.GraphQLMaxDepth < 0 {
+			errs = append(errs, bad("graphql-max-depth", "must not be negative (0 disables the limit)"))
+		}
+		if c.GraphQLMaxAlias < 0 {
+			errs = append(errs, bad("graphql-max-aliases", "must not be negative (0 disables the limit)"))
 		}
 	}
 	return errors.Join(errs...)

@@ -5,10 +5,12 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -30,11 +32,15 @@ import (
 
 // Options configure the handler.
 type Options struct {
-	Log           zerolog.Logger
-	Auth          *auth.Authenticator
-	Resolver      *resolvers.Resolver
-	Checks        []Check
-	GraphiQL      bool
+	Log      zerolog.Logger
+	Auth     *auth.Authenticator
+	Resolver *resolvers.Resolver
+	Checks   []Check
+	GraphiQL bool
+	// MaxDepth, MaxAliases and MaxComplexity bound each GraphQL operation (see QueryLimits); an
+	// operation over one fails with QUERY_TOO_COMPLEX. A limit <= 0 is off.
+	MaxDepth      int
+	MaxAliases    int
 	MaxComplexity int
 	// Closing is done when the server starts shutting down; open websockets end then, because
 	// http.Server.Shutdown does not wait for or close hijacked connections.
@@ -79,7 +85,10 @@ func New(o Options) http.Handler {
 }
 
 func graphqlHandler(o Options) http.Handler {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: o.Resolver}))
+	srv := handler.New(pagedComplexity{generated.NewExecutableSchema(generated.Config{Resolvers: o.Resolver})})
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(o.Resolver.WithRequestState(ctx))
+	})
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 10 * time.Second,
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
@@ -96,10 +105,37 @@ func graphqlHandler(o Options) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(extension.FixedComplexityLimit(o.MaxComplexity))
+	srv.Use(&QueryLimits{MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases, MaxComplexity: o.MaxComplexity})
 	srv.SetErrorPresenter(resolvers.PresentError)
 	srv.SetRecoverFunc(resolvers.Recover)
 	return srv
+}
+
+// pagedComplexity makes a field with a first: argument cost first times its selection, so the
+// complexity limit bounds roughly how many fields a query can return.
+type pagedComplexity struct{ graphql.ExecutableSchema }
+
+func (p pagedComplexity) Complexity(ctx context.Context, typeName, field string, childComplexity int, args map[string]any) (int, bool) {
+	if n := intArg(args["first"]); n > 1 {
+		return 1 + childComplexity*int(min(n, 1<<20)), true
+	}
+	return p.ExecutableSchema.Complexity(ctx, typeName, field, childComplexity, args)
+}
+
+// intArg reads an integer argument as parsed from a literal (int64) or a JSON variable.
+func intArg(v any) int64 {
+	switch n := v.(type) {
+	case int:
+		return int64(n)
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	case json.Number:
+		i, _ := n.Int64()
+		return i
+	}
+	return 0
 }
 
 // wsInit authenticates a websocket that arrived without an Authorization header from its

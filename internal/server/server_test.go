@@ -36,6 +36,12 @@ type fixture struct {
 // newServer serves the real handler over real Neo4j and NATS.
 func newServer(t *testing.T, db *graph.DB, checks ...server.Check) *fixture {
 	t.Helper()
+	return newServerWith(t, db, nil, checks...)
+}
+
+// newServerWith is newServer with the options changed by tune first.
+func newServerWith(t *testing.T, db *graph.DB, tune func(*server.Options), checks ...server.Check) *fixture {
+	t.Helper()
 	b := testenv.NATS(t)
 	store := graph.Tokens{DB: db}
 	mk := func(scopes ...auth.Scope) string {
@@ -50,15 +56,21 @@ func newServer(t *testing.T, db *graph.DB, checks ...server.Check) *fixture {
 		checks = []server.Check{{Name: "neo4j", Fn: db.Ping}, {Name: "nats", Fn: b.Check}}
 	}
 	closing := make(chan struct{})
-	h := server.New(server.Options{
+	o := server.Options{
 		Log:           testenv.Logger(t),
 		Auth:          auth.NewAuthenticator(store, time.Minute),
 		Resolver:      &resolvers.Resolver{Version: "test", Neo4j: db, Migrations: &graph.Migrator{DB: db}},
 		Checks:        checks,
 		GraphiQL:      true,
+		MaxDepth:      12,
+		MaxAliases:    30,
 		MaxComplexity: 200,
 		Closing:       closing,
-	})
+	}
+	if tune != nil {
+		tune(&o)
+	}
+	h := server.New(o)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { close(closing); srv.Close() })
 	return &fixture{srv: srv, admin: mk(auth.ScopeAdmin), reader: mk(auth.ScopeRead), ingest: mk(auth.ScopeIngest), metrics: mk(auth.ScopeMetrics)}
@@ -160,7 +172,7 @@ func TestGraphQLQueriesAndErrors(t *testing.T) {
 		{"missing scope", f.ingest, `{"query":"{ serverInfo { version } }"}`, "FORBIDDEN"},
 		{"unknown field", f.reader, `{"query":"{ nope }"}`, "GRAPHQL_VALIDATION_FAILED"},
 		{"syntax error", f.reader, `{"query":"{ viewer { "}`, "GRAPHQL_PARSE_FAILED"},
-		{"complexity limit", f.reader, `{"query":"{ ` + strings.Repeat("a: viewer { name } b: viewer { name } ", 60) + `}"}`, "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"complexity limit", f.reader, `{"query":"{ ` + strings.Repeat("viewer { name } ", 120) + `}"}`, "QUERY_TOO_COMPLEX"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,6 +183,56 @@ func TestGraphQLQueriesAndErrors(t *testing.T) {
 			}
 			if got := r.Errors[0].Extensions["code"]; got != tt.wantCode {
 				t.Fatalf("extensions.code = %v, want %s: %s", got, tt.wantCode, body)
+			}
+		})
+	}
+}
+
+// TestGraphQLQueryLimits sends queries over and within each limit through the whole stack. The
+// schema is shallow (serverInfo { migrations { version } } is its deepest), so the depth limit is 2.
+func TestGraphQLQueryLimits(t *testing.T) {
+	t.Parallel()
+	db := testenv.Neo4j(t)
+	f := newServerWith(t, db, func(o *server.Options) { o.MaxDepth, o.MaxAliases, o.MaxComplexity = 2, 3, 50 })
+	introspection, err := json.Marshal(map[string]string{"query": graphiQLIntrospection})
+	must(t, err)
+
+	tests := []struct {
+		name, body         string
+		limit, actual      float64 // 0: the query succeeds
+		wantMsg, wantField string
+	}{
+		{name: "depth at the limit", body: `{"query":"{ serverInfo { version } }"}`, wantField: "serverInfo"},
+		{name: "depth over the limit", body: `{"query":"{ serverInfo { migrations { version } } }"}`, limit: 2, actual: 3,
+			wantMsg: "query depth 3 exceeds the limit of 2; ask for fewer nested levels"},
+		{name: "depth over the limit through a fragment", limit: 2, actual: 3,
+			body: `{"query":"{ serverInfo { ...M } } fragment M on ServerInfo { migrations { name } }"}`},
+		{name: "aliases at the limit", body: `{"query":"{ a: viewer { n: name s: scopes } }"}`, wantField: "a"},
+		{name: "aliases over the limit", body: `{"query":"{ a: viewer { n: name s: scopes } b: viewer { name } }"}`, limit: 3, actual: 4,
+			wantMsg: "query has 4 aliased fields, which exceeds the limit of 3"},
+		{name: "complexity over the limit", body: `{"query":"{ ` + strings.Repeat("viewer { name } ", 30) + `}"}`, limit: 50, actual: 60,
+			wantMsg: "query complexity 60 exceeds the limit of 50"},
+		{name: "GraphiQL introspection is within every limit", body: string(introspection), wantField: "__schema"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := f.do(t, "POST", "/graphql", f.reader, tt.body)
+			r := decode(t, body)
+			if tt.actual == 0 {
+				if code != 200 || len(r.Errors) > 0 || r.Data[tt.wantField] == nil {
+					t.Fatalf("got %d %.300s, want data.%s and no errors", code, body, tt.wantField)
+				}
+				return
+			}
+			if len(r.Errors) != 1 || r.Data != nil {
+				t.Fatalf("got %d %s, want one error and no data", code, body)
+			}
+			e := r.Errors[0]
+			if e.Extensions["code"] != "QUERY_TOO_COMPLEX" || e.Extensions["limit"] != tt.limit || e.Extensions["actual"] != tt.actual {
+				t.Fatalf("extensions %v, want code QUERY_TOO_COMPLEX, limit %v, actual %v", e.Extensions, tt.limit, tt.actual)
+			}
+			if !strings.Contains(e.Message, tt.wantMsg) {
+				t.Fatalf("message %q, want it to contain %q", e.Message, tt.wantMsg)
 			}
 		})
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/bus"
+	"github.com/sectwin/sectwin/migrations"
 )
 
 const howToStart = `no Neo4j for the tests: run 'make test' (it starts one), or start one with
@@ -135,6 +136,33 @@ func Neo4j(tb testing.TB) *graph.DB {
 		tb.Fatalf("neo4j at %s does not answer: %v\n%s", uri, err, howToStart)
 	}
 	return db
+}
+
+// Migrated returns Neo4j(tb) with sectwin's migrations applied (a no-op once they are), so the
+// model's constraints and indexes exist.
+func Migrated(tb testing.TB) *graph.DB {
+	tb.Helper()
+	db := Neo4j(tb)
+	migs, err := graph.LoadMigrations(migrations.Files())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := (&graph.Migrator{DB: db, Log: zerolog.Nop()}).Apply(ctx, migs); err != nil {
+		tb.Fatalf("apply migrations: %v", err)
+	}
+	return db
+}
+
+// NewTwin creates a fresh twin (see Twin) in Neo4j and returns its name.
+func NewTwin(tb testing.TB, db *graph.DB) string {
+	tb.Helper()
+	twin := Twin(tb, db)
+	if _, _, err := (graph.Twins{DB: db}).Ensure(context.Background(), twin, "test twin"); err != nil {
+		tb.Fatalf("create twin %s: %v", twin, err)
+	}
+	return twin
 }
 
 // Twin returns a fresh twin name for one test, and deletes every node carrying it (property

@@ -3,13 +3,192 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
+
+	"github.com/sectwin/sectwin/graph"
 )
+
+type Access struct {
+	Node graph.Node `json:"node"`
+	// read, write or admin.
+	Mode *string `json:"mode,omitempty"`
+}
+
+type AffectedComponent struct {
+	Component    *graph.Component `json:"component"`
+	VersionRange *string          `json:"versionRange,omitempty"`
+	FixedVersion *string          `json:"fixedVersion,omitempty"`
+}
+
+type ApplyManifestInput struct {
+	// The manifest's YAML text (see docs/manifest.md).
+	Manifest string `json:"manifest"`
+	// The file name, for error messages.
+	Filename *string `json:"filename,omitempty"`
+	// Remove what this manifest declared before and no longer declares.
+	Prune *bool `json:"prune,omitempty"`
+	// Validate only; write nothing.
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
+type ArtifactConnection struct {
+	Edges      []*ArtifactEdge   `json:"edges"`
+	Nodes      []*graph.Artifact `json:"nodes"`
+	PageInfo   *PageInfo         `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+type ArtifactEdge struct {
+	Cursor string          `json:"cursor"`
+	Node   *graph.Artifact `json:"node"`
+}
+
+type ArtifactFilter struct {
+	NamePrefix *string `json:"namePrefix,omitempty"`
+	Type       *string `json:"type,omitempty"`
+}
+
+type ChangedNode struct {
+	// Global id, for Query.node.
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Key  string `json:"key"`
+}
+
+type ComponentConnection struct {
+	Edges    []*ComponentEdge   `json:"edges"`
+	Nodes    []*graph.Component `json:"nodes"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+	// Every match, not just this page.
+	TotalCount int `json:"totalCount"`
+}
+
+type ComponentEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *graph.Component `json:"node"`
+}
+
+type ComponentFilter struct {
+	// purl starts with this.
+	PurlPrefix *string `json:"purlPrefix,omitempty"`
+	// name starts with this.
+	NamePrefix *string `json:"namePrefix,omitempty"`
+	// name contains this, ignoring case.
+	NameContains *string `json:"nameContains,omitempty"`
+	Type         *string `json:"type,omitempty"`
+	CrownJewel   *bool   `json:"crownJewel,omitempty"`
+	// Only components some vulnerability affects (true) or none does (false).
+	Vulnerable *bool `json:"vulnerable,omitempty"`
+}
+
+type ComponentOrder struct {
+	Field     ComponentOrderField `json:"field"`
+	Direction OrderDirection      `json:"direction"`
+}
+
+type ComponentVulnerability struct {
+	Vulnerability *graph.Vulnerability `json:"vulnerability"`
+	VersionRange  *string              `json:"versionRange,omitempty"`
+	FixedVersion  *string              `json:"fixedVersion,omitempty"`
+}
+
+type CreateTwinInput struct {
+	// Lower case letters, digits, - and _; at most 63 characters.
+	Name        string  `json:"name"`
+	Description *string `json:"description,omitempty"`
+}
+
+// A data flow (FLOWS_TO) between services and data stores.
+type DataFlow struct {
+	To             graph.Node `json:"to"`
+	Data           *string    `json:"data,omitempty"`
+	Protocol       *string    `json:"protocol,omitempty"`
+	Encrypted      *bool      `json:"encrypted,omitempty"`
+	Classification string     `json:"classification"`
+}
+
+// A component reached over DEPENDS_ON.
+type Dependency struct {
+	Component *graph.Component `json:"component"`
+	// Hops from the component asked about.
+	Depth int `json:"depth"`
+	// The purl of the component it hangs from on a shortest path.
+	Parent string `json:"parent"`
+	// Scope of that last DEPENDS_ON (runtime, dev, optional…), if known.
+	Scope *string `json:"scope,omitempty"`
+	// Whether that last DEPENDS_ON is declared direct.
+	Direct *bool `json:"direct,omitempty"`
+}
+
+type EdgeInput struct {
+	Type RelationshipType `json:"type"`
+	From *NodeRefInput    `json:"from"`
+	To   *NodeRefInput    `json:"to"`
+	// The relationship's properties, e.g. {"port": 443, "proto": "tcp"} for REACHES and EXPOSES
+	// (both required there: they tell apart several rules between the same two nodes).
+	Properties map[string]any `json:"properties,omitempty"`
+}
+
+type FindingConnection struct {
+	Edges      []*FindingEdge   `json:"edges"`
+	Nodes      []*graph.Finding `json:"nodes"`
+	PageInfo   *PageInfo        `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+type FindingEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *graph.Finding `json:"node"`
+}
+
+type FindingFilter struct {
+	Tool            *string   `json:"tool,omitempty"`
+	RuleID          *string   `json:"ruleId,omitempty"`
+	Status          *string   `json:"status,omitempty"`
+	SeverityAtLeast *Severity `json:"severityAtLeast,omitempty"`
+}
+
+type GrantInput struct {
+	// The twin that shares.
+	Owner string `json:"owner"`
+	// The twin that may read.
+	Grantee string `json:"grantee"`
+	// Names from Query.subgraphs.
+	Subgraphs []string `json:"subgraphs"`
+}
 
 type Heartbeat struct {
 	// 1, 2, 3… since the subscription started.
 	Seq int       `json:"seq"`
 	At  time.Time `json:"at"`
+}
+
+type HostConnection struct {
+	Edges      []*HostEdge   `json:"edges"`
+	Nodes      []*graph.Host `json:"nodes"`
+	PageInfo   *PageInfo     `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+type HostEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *graph.Host `json:"node"`
+}
+
+type HostFilter struct {
+	NamePrefix *string `json:"namePrefix,omitempty"`
+	Zone       *string `json:"zone,omitempty"`
+	Type       *string `json:"type,omitempty"`
+	CrownJewel *bool   `json:"crownJewel,omitempty"`
+}
+
+type LabelCount struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
 }
 
 // A migration recorded as applied.
@@ -20,7 +199,40 @@ type Migration struct {
 	AppliedAt time.Time `json:"appliedAt"`
 }
 
+type Mutation struct {
+}
+
+// A node named by type and natural key (purl, digest, name, vulnerability id, fingerprint, technique id).
+type NodeRefInput struct {
+	Type NodeType `json:"type"`
+	Key  string   `json:"key"`
+}
+
+// Relay page information.
+type PageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+	// Pass as after: to get the next page.
+	EndCursor *string `json:"endCursor,omitempty"`
+}
+
 type Query struct {
+}
+
+// A node reached from another, at its shortest distance.
+type Reach struct {
+	Node  graph.Node `json:"node"`
+	Depth int        `json:"depth"`
+	// Relationship types along one shortest path.
+	Via []string `json:"via"`
+}
+
+// An allowed REACHES rule: from a zone, host or service to another, on a port.
+type Reachability struct {
+	From        graph.Node `json:"from"`
+	To          graph.Node `json:"to"`
+	Port        *int       `json:"port,omitempty"`
+	Proto       *string    `json:"proto,omitempty"`
+	Description *string    `json:"description,omitempty"`
 }
 
 // Facts about this server and its database.
@@ -35,7 +247,62 @@ type ServerInfo struct {
 	Migrations []*Migration `json:"migrations"`
 }
 
+type ServiceConnection struct {
+	Edges      []*ServiceEdge   `json:"edges"`
+	Nodes      []*graph.Service `json:"nodes"`
+	PageInfo   *PageInfo        `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+type ServiceEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *graph.Service `json:"node"`
+}
+
+type ServiceFilter struct {
+	NamePrefix   *string `json:"namePrefix,omitempty"`
+	NameContains *string `json:"nameContains,omitempty"`
+	// Only services exposed to an internet zone (true) or not (false).
+	InternetExposed *bool `json:"internetExposed,omitempty"`
+	// Only services in this zone, directly or through a host.
+	Zone        *string      `json:"zone,omitempty"`
+	CrownJewel  *bool        `json:"crownJewel,omitempty"`
+	Criticality *Criticality `json:"criticality,omitempty"`
+}
+
+type ServiceOrder struct {
+	Field     ServiceOrderField `json:"field"`
+	Direction OrderDirection    `json:"direction"`
+}
+
 type Subscription struct {
+}
+
+// One write to a twin.
+type TwinChange struct {
+	Twin string `json:"twin"`
+	// UPSERT, DELETE, APPLY, TWIN_CREATED or TWIN_DELETED.
+	Op string `json:"op"`
+	// Who wrote: manifest:<name>, graphql:<token id>, an ingest document…
+	Source       string    `json:"source"`
+	At           time.Time `json:"at"`
+	NodesCreated int       `json:"nodesCreated"`
+	NodesUpdated int       `json:"nodesUpdated"`
+	NodesDeleted int       `json:"nodesDeleted"`
+	EdgesCreated int       `json:"edgesCreated"`
+	EdgesUpdated int       `json:"edgesUpdated"`
+	EdgesDeleted int       `json:"edgesDeleted"`
+	// The nodes touched (at most 500; see truncated), limited to the subgraphs the caller may read.
+	// On a twin seen through a grant, only changes to shared nodes arrive, and the counts are 0.
+	Nodes     []*ChangedNode `json:"nodes"`
+	Truncated bool           `json:"truncated"`
+}
+
+type TwinStats struct {
+	Nodes   int           `json:"nodes"`
+	Edges   int           `json:"edges"`
+	ByLabel []*LabelCount `json:"byLabel"`
+	ByType  []*LabelCount `json:"byType"`
 }
 
 // The authenticated caller.
@@ -46,4 +313,625 @@ type Viewer struct {
 	Scopes []string `json:"scopes"`
 	// Twins this token may see; * is every twin.
 	Twins []string `json:"twins"`
+}
+
+type VulnerabilityConnection struct {
+	Edges      []*VulnerabilityEdge   `json:"edges"`
+	Nodes      []*graph.Vulnerability `json:"nodes"`
+	PageInfo   *PageInfo              `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+type VulnerabilityEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *graph.Vulnerability `json:"node"`
+}
+
+type VulnerabilityFilter struct {
+	// vulnerabilityId starts with this (CVE-2024-…).
+	IDPrefix *string `json:"idPrefix,omitempty"`
+	// Severity at or above this.
+	SeverityAtLeast *Severity `json:"severityAtLeast,omitempty"`
+	Kev             *bool     `json:"kev,omitempty"`
+	// EPSS at or above this.
+	EpssAtLeast *float64 `json:"epssAtLeast,omitempty"`
+	// Only vulnerabilities that affect some component of the twin.
+	Affecting *bool `json:"affecting,omitempty"`
+}
+
+type VulnerabilityOrder struct {
+	Field     VulnerabilityOrderField `json:"field"`
+	Direction OrderDirection          `json:"direction"`
+}
+
+// What a write did.
+type WriteResult struct {
+	Twin         string `json:"twin"`
+	Source       string `json:"source"`
+	NodesCreated int    `json:"nodesCreated"`
+	NodesUpdated int    `json:"nodesUpdated"`
+	NodesDeleted int    `json:"nodesDeleted"`
+	EdgesCreated int    `json:"edgesCreated"`
+	EdgesUpdated int    `json:"edgesUpdated"`
+	EdgesDeleted int    `json:"edgesDeleted"`
+	DryRun       bool   `json:"dryRun"`
+}
+
+type ZoneConnection struct {
+	Edges      []*ZoneEdge   `json:"edges"`
+	Nodes      []*graph.Zone `json:"nodes"`
+	PageInfo   *PageInfo     `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+type ZoneEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *graph.Zone `json:"node"`
+}
+
+type ZoneFilter struct {
+	NamePrefix *string `json:"namePrefix,omitempty"`
+	Internet   *bool   `json:"internet,omitempty"`
+}
+
+type ComponentOrderField string
+
+const (
+	ComponentOrderFieldPurl    ComponentOrderField = "PURL"
+	ComponentOrderFieldName    ComponentOrderField = "NAME"
+	ComponentOrderFieldVersion ComponentOrderField = "VERSION"
+)
+
+var AllComponentOrderField = []ComponentOrderField{
+	ComponentOrderFieldPurl,
+	ComponentOrderFieldName,
+	ComponentOrderFieldVersion,
+}
+
+func (e ComponentOrderField) IsValid() bool {
+	switch e {
+	case ComponentOrderFieldPurl, ComponentOrderFieldName, ComponentOrderFieldVersion:
+		return true
+	}
+	return false
+}
+
+func (e ComponentOrderField) String() string {
+	return string(e)
+}
+
+func (e *ComponentOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ComponentOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ComponentOrderField", str)
+	}
+	return nil
+}
+
+func (e ComponentOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ComponentOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ComponentOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How much an asset matters.
+type Criticality string
+
+const (
+	CriticalityLow      Criticality = "LOW"
+	CriticalityMedium   Criticality = "MEDIUM"
+	CriticalityHigh     Criticality = "HIGH"
+	CriticalityCritical Criticality = "CRITICAL"
+)
+
+var AllCriticality = []Criticality{
+	CriticalityLow,
+	CriticalityMedium,
+	CriticalityHigh,
+	CriticalityCritical,
+}
+
+func (e Criticality) IsValid() bool {
+	switch e {
+	case CriticalityLow, CriticalityMedium, CriticalityHigh, CriticalityCritical:
+		return true
+	}
+	return false
+}
+
+func (e Criticality) String() string {
+	return string(e)
+}
+
+func (e *Criticality) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Criticality(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Criticality", str)
+	}
+	return nil
+}
+
+func (e Criticality) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Criticality) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Criticality) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A node type of the model.
+type NodeType string
+
+const (
+	NodeTypeComponent     NodeType = "COMPONENT"
+	NodeTypeArtifact      NodeType = "ARTIFACT"
+	NodeTypeService       NodeType = "SERVICE"
+	NodeTypeHost          NodeType = "HOST"
+	NodeTypeZone          NodeType = "ZONE"
+	NodeTypeIdentity      NodeType = "IDENTITY"
+	NodeTypeCredential    NodeType = "CREDENTIAL"
+	NodeTypeDataStore     NodeType = "DATA_STORE"
+	NodeTypeVulnerability NodeType = "VULNERABILITY"
+	NodeTypeFinding       NodeType = "FINDING"
+	NodeTypeThreat        NodeType = "THREAT"
+)
+
+var AllNodeType = []NodeType{
+	NodeTypeComponent,
+	NodeTypeArtifact,
+	NodeTypeService,
+	NodeTypeHost,
+	NodeTypeZone,
+	NodeTypeIdentity,
+	NodeTypeCredential,
+	NodeTypeDataStore,
+	NodeTypeVulnerability,
+	NodeTypeFinding,
+	NodeTypeThreat,
+}
+
+func (e NodeType) IsValid() bool {
+	switch e {
+	case NodeTypeComponent, NodeTypeArtifact, NodeTypeService, NodeTypeHost, NodeTypeZone, NodeTypeIdentity, NodeTypeCredential, NodeTypeDataStore, NodeTypeVulnerability, NodeTypeFinding, NodeTypeThreat:
+		return true
+	}
+	return false
+}
+
+func (e NodeType) String() string {
+	return string(e)
+}
+
+func (e *NodeType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = NodeType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid NodeType", str)
+	}
+	return nil
+}
+
+func (e NodeType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *NodeType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e NodeType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type OrderDirection string
+
+const (
+	OrderDirectionAsc  OrderDirection = "ASC"
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
+
+func (e OrderDirection) IsValid() bool {
+	switch e {
+	case OrderDirectionAsc, OrderDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e OrderDirection) String() string {
+	return string(e)
+}
+
+func (e *OrderDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderDirection", str)
+	}
+	return nil
+}
+
+func (e OrderDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A relationship type of the model; docs/model.md lists which node types each joins.
+type RelationshipType string
+
+const (
+	RelationshipTypeDependsOn     RelationshipType = "DEPENDS_ON"
+	RelationshipTypeContains      RelationshipType = "CONTAINS"
+	RelationshipTypeRuns          RelationshipType = "RUNS"
+	RelationshipTypeDeployedOn    RelationshipType = "DEPLOYED_ON"
+	RelationshipTypeInZone        RelationshipType = "IN_ZONE"
+	RelationshipTypeExposes       RelationshipType = "EXPOSES"
+	RelationshipTypeReaches       RelationshipType = "REACHES"
+	RelationshipTypeRunsAs        RelationshipType = "RUNS_AS"
+	RelationshipTypeHasAccess     RelationshipType = "HAS_ACCESS"
+	RelationshipTypeAuthenticates RelationshipType = "AUTHENTICATES"
+	RelationshipTypeStores        RelationshipType = "STORES"
+	RelationshipTypeFlowsTo       RelationshipType = "FLOWS_TO"
+	RelationshipTypeAffects       RelationshipType = "AFFECTS"
+	RelationshipTypeFoundIn       RelationshipType = "FOUND_IN"
+	RelationshipTypeIdentifies    RelationshipType = "IDENTIFIES"
+	RelationshipTypeEnables       RelationshipType = "ENABLES"
+	RelationshipTypeThreatens     RelationshipType = "THREATENS"
+)
+
+var AllRelationshipType = []RelationshipType{
+	RelationshipTypeDependsOn,
+	RelationshipTypeContains,
+	RelationshipTypeRuns,
+	RelationshipTypeDeployedOn,
+	RelationshipTypeInZone,
+	RelationshipTypeExposes,
+	RelationshipTypeReaches,
+	RelationshipTypeRunsAs,
+	RelationshipTypeHasAccess,
+	RelationshipTypeAuthenticates,
+	RelationshipTypeStores,
+	RelationshipTypeFlowsTo,
+	RelationshipTypeAffects,
+	RelationshipTypeFoundIn,
+	RelationshipTypeIdentifies,
+	RelationshipTypeEnables,
+	RelationshipTypeThreatens,
+}
+
+func (e RelationshipType) IsValid() bool {
+	switch e {
+	case RelationshipTypeDependsOn, RelationshipTypeContains, RelationshipTypeRuns, RelationshipTypeDeployedOn, RelationshipTypeInZone, RelationshipTypeExposes, RelationshipTypeReaches, RelationshipTypeRunsAs, RelationshipTypeHasAccess, RelationshipTypeAuthenticates, RelationshipTypeStores, RelationshipTypeFlowsTo, RelationshipTypeAffects, RelationshipTypeFoundIn, RelationshipTypeIdentifies, RelationshipTypeEnables, RelationshipTypeThreatens:
+		return true
+	}
+	return false
+}
+
+func (e RelationshipType) String() string {
+	return string(e)
+}
+
+func (e *RelationshipType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RelationshipType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RelationshipType", str)
+	}
+	return nil
+}
+
+func (e RelationshipType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RelationshipType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RelationshipType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ServiceOrderField string
+
+const (
+	ServiceOrderFieldName        ServiceOrderField = "NAME"
+	ServiceOrderFieldCriticality ServiceOrderField = "CRITICALITY"
+)
+
+var AllServiceOrderField = []ServiceOrderField{
+	ServiceOrderFieldName,
+	ServiceOrderFieldCriticality,
+}
+
+func (e ServiceOrderField) IsValid() bool {
+	switch e {
+	case ServiceOrderFieldName, ServiceOrderFieldCriticality:
+		return true
+	}
+	return false
+}
+
+func (e ServiceOrderField) String() string {
+	return string(e)
+}
+
+func (e *ServiceOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ServiceOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ServiceOrderField", str)
+	}
+	return nil
+}
+
+func (e ServiceOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ServiceOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ServiceOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Severity string
+
+const (
+	SeverityNone     Severity = "NONE"
+	SeverityLow      Severity = "LOW"
+	SeverityMedium   Severity = "MEDIUM"
+	SeverityHigh     Severity = "HIGH"
+	SeverityCritical Severity = "CRITICAL"
+)
+
+var AllSeverity = []Severity{
+	SeverityNone,
+	SeverityLow,
+	SeverityMedium,
+	SeverityHigh,
+	SeverityCritical,
+}
+
+func (e Severity) IsValid() bool {
+	switch e {
+	case SeverityNone, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical:
+		return true
+	}
+	return false
+}
+
+func (e Severity) String() string {
+	return string(e)
+}
+
+func (e *Severity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Severity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Severity", str)
+	}
+	return nil
+}
+
+func (e Severity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Severity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Severity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TwinAccess string
+
+const (
+	TwinAccessFull   TwinAccess = "FULL"
+	TwinAccessShared TwinAccess = "SHARED"
+)
+
+var AllTwinAccess = []TwinAccess{
+	TwinAccessFull,
+	TwinAccessShared,
+}
+
+func (e TwinAccess) IsValid() bool {
+	switch e {
+	case TwinAccessFull, TwinAccessShared:
+		return true
+	}
+	return false
+}
+
+func (e TwinAccess) String() string {
+	return string(e)
+}
+
+func (e *TwinAccess) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TwinAccess(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TwinAccess", str)
+	}
+	return nil
+}
+
+func (e TwinAccess) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TwinAccess) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TwinAccess) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type VulnerabilityOrderField string
+
+const (
+	VulnerabilityOrderFieldID       VulnerabilityOrderField = "ID"
+	VulnerabilityOrderFieldCvss     VulnerabilityOrderField = "CVSS"
+	VulnerabilityOrderFieldEpss     VulnerabilityOrderField = "EPSS"
+	VulnerabilityOrderFieldSeverity VulnerabilityOrderField = "SEVERITY"
+)
+
+var AllVulnerabilityOrderField = []VulnerabilityOrderField{
+	VulnerabilityOrderFieldID,
+	VulnerabilityOrderFieldCvss,
+	VulnerabilityOrderFieldEpss,
+	VulnerabilityOrderFieldSeverity,
+}
+
+func (e VulnerabilityOrderField) IsValid() bool {
+	switch e {
+	case VulnerabilityOrderFieldID, VulnerabilityOrderFieldCvss, VulnerabilityOrderFieldEpss, VulnerabilityOrderFieldSeverity:
+		return true
+	}
+	return false
+}
+
+func (e VulnerabilityOrderField) String() string {
+	return string(e)
+}
+
+func (e *VulnerabilityOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = VulnerabilityOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid VulnerabilityOrderField", str)
+	}
+	return nil
+}
+
+func (e VulnerabilityOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *VulnerabilityOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e VulnerabilityOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -1,0 +1,117 @@
+// Package events carries twin change events over NATS. Every write to a twin publishes one on
+// sectwin.events.twin.<twin>; the EVENTS stream keeps them for replay, and every sectwin replica
+// subscribed to that subject delivers them to its GraphQL subscribers.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/bus"
+)
+
+// Change operations.
+const (
+	OpUpsert      = "UPSERT"
+	OpDelete      = "DELETE"
+	OpApply       = "APPLY"
+	OpTwinCreated = "TWIN_CREATED"
+	OpTwinDeleted = "TWIN_DELETED"
+)
+
+// MaxNodes bounds the nodes listed in one event; the counts stay exact.
+const MaxNodes = 500
+
+// Change is one committed write to a twin.
+type Change struct {
+	Twin   string    `json:"twin"`
+	Op     string    `json:"op"`
+	Source string    `json:"source"`
+	At     time.Time `json:"at"`
+
+	NodesCreated int `json:"nodesCreated"`
+	NodesUpdated int `json:"nodesUpdated"`
+	NodesDeleted int `json:"nodesDeleted"`
+	EdgesCreated int `json:"edgesCreated"`
+	EdgesUpdated int `json:"edgesUpdated"`
+	EdgesDeleted int `json:"edgesDeleted"`
+
+	Nodes     []graph.NodeRef `json:"nodes"`
+	Truncated bool            `json:"truncated"`
+}
+
+// FromWrite describes a write's result as a change event.
+func FromWrite(twin, op, source string, res graph.WriteResult) Change {
+	c := Change{
+		Twin: twin, Op: op, Source: source, At: time.Now().UTC(),
+		NodesCreated: res.NodesCreated, NodesUpdated: res.NodesUpdated, NodesDeleted: res.NodesDeleted,
+		EdgesCreated: res.EdgesCreated, EdgesUpdated: res.EdgesUpdated, EdgesDeleted: res.EdgesDeleted,
+		Nodes: res.Changed,
+	}
+	if len(c.Nodes) > MaxNodes {
+		c.Nodes, c.Truncated = c.Nodes[:MaxNodes], true
+	}
+	return c
+}
+
+// Subject is where a twin's changes are published.
+func Subject(twin string) string { return bus.SubjectEvents + ".twin." + twin }
+
+// NATS publishes and subscribes to change events through a bus.
+type NATS struct {
+	Bus *bus.Bus
+	Log zerolog.Logger
+}
+
+// Publish sends c to the EVENTS stream and to live subscribers.
+func (n NATS) Publish(ctx context.Context, c Change) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode change: %w", err)
+	}
+	return n.Bus.Publish(ctx, Subject(c.Twin), data, "")
+}
+
+// Subscribe delivers the twin's changes published from now on, until ctx ends. A subscriber too
+// slow to keep up (256 events behind) loses the oldest: subscriptions are live views, and the
+// EVENTS stream keeps the full history.
+func (n NATS) Subscribe(ctx context.Context, twin string) (<-chan Change, error) {
+	msgs := make(chan *nats.Msg, 256)
+	sub, err := n.Bus.Conn().ChanSubscribe(Subject(twin), msgs)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to changes of %s: %w", twin, err)
+	}
+	if err := n.Bus.Conn().FlushWithContext(ctx); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("subscribe to changes of %s: %w", twin, err)
+	}
+	out := make(chan Change, 16)
+	go func() {
+		defer close(out)
+		defer sub.Unsubscribe()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-msgs:
+				var c Change
+				if err := json.Unmarshal(m.Data, &c); err != nil {
+					n.Log.Warn().Err(err).Str("subject", m.Subject).Msg("undecodable change event skipped")
+					continue
+				}
+				select {
+				case out <- c:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

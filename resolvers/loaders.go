@@ -1,0 +1,165 @@
+package resolvers
+
+import (
+	"context"
+	"time"
+
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/sectwin/sectwin/graph"
+)
+
+// Dataloaders: nested fields of many parents (each service's hosts, each component's
+// vulnerabilities…) are collected for a short window and read in one statement per kind of
+// hop, never one per parent.
+
+// batchWait is how long a loader collects keys. gqlgen resolves the fields of a list's items
+// concurrently, so they all arrive within it.
+const batchWait = 300 * time.Microsecond
+
+type nodeKey struct{ twin, label, key string }
+
+type neighborKey struct {
+	twin, label, key string
+	path             path
+	limit            int
+}
+
+// path is one to three hops, comparable so that it can key a loader.
+type path [3]graph.Hop
+
+func (p path) hops() []graph.Hop {
+	n := 0
+	for n < len(p) && p[n].Type != "" {
+		n++
+	}
+	return p[:n]
+}
+
+type loaders struct {
+	nodes     *dataloader.Loader[nodeKey, graph.Node]
+	neighbors *dataloader.Loader[neighborKey, []graph.Neighbor]
+}
+
+func newLoaders(db *graph.DB) *loaders {
+	return &loaders{
+		nodes:     dataloader.NewBatchedLoader(loadNodes(db), dataloader.WithWait[nodeKey, graph.Node](batchWait)),
+		neighbors: dataloader.NewBatchedLoader(loadNeighbors(db), dataloader.WithWait[neighborKey, []graph.Neighbor](batchWait)),
+	}
+}
+
+// group splits keys by what one statement can serve, keeping each key's index.
+func group[K comparable, G comparable](keys []K, by func(K) G) map[G][]int {
+	out := map[G][]int{}
+	for i, k := range keys {
+		g := by(k)
+		out[g] = append(out[g], i)
+	}
+	return out
+}
+
+func loadNodes(db *graph.DB) dataloader.BatchFunc[nodeKey, graph.Node] {
+	return func(ctx context.Context, keys []nodeKey) []*dataloader.Result[graph.Node] {
+		out := make([]*dataloader.Result[graph.Node], len(keys))
+		type g struct{ twin, label string }
+		for grp, idx := range group(keys, func(k nodeKey) g { return g{k.twin, k.label} }) {
+			ks := make([]string, len(idx))
+			for i, j := range idx {
+				ks[i] = keys[j].key
+			}
+			found, err := db.Nodes(ctx, grp.twin, grp.label, ks)
+			for _, j := range idx {
+				out[j] = &dataloader.Result[graph.Node]{Data: found[keys[j].key], Error: err}
+			}
+		}
+		return out
+	}
+}
+
+func loadNeighbors(db *graph.DB) dataloader.BatchFunc[neighborKey, []graph.Neighbor] {
+	return func(ctx context.Context, keys []neighborKey) []*dataloader.Result[[]graph.Neighbor] {
+		out := make([]*dataloader.Result[[]graph.Neighbor], len(keys))
+		type g struct {
+			twin, label string
+			path        path
+			limit       int
+		}
+		for grp, idx := range group(keys, func(k neighborKey) g { return g{k.twin, k.label, k.path, k.limit} }) {
+			ks := make([]string, len(idx))
+			for i, j := range idx {
+				ks[i] = keys[j].key
+			}
+			found, err := db.Neighbors(ctx, grp.twin, grp.label, ks, grp.path.hops(), grp.limit)
+			for _, j := range idx {
+				out[j] = &dataloader.Result[[]graph.Neighbor]{Data: found[keys[j].key], Error: err}
+			}
+		}
+		return out
+	}
+}
+
+// node loads one node, nil when absent.
+func (r *Resolver) node(ctx context.Context, twin, label, key string) (graph.Node, error) {
+	st := state(ctx)
+	if st.loaders == nil {
+		m, err := r.Graph.Nodes(ctx, twin, label, []string{key})
+		return m[key], err
+	}
+	return st.loaders.nodes.Load(ctx, nodeKey{twin, label, key})()
+}
+
+// neighbors loads the nodes one hop from n that the caller may see, at most limit.
+func (r *Resolver) neighbors(ctx context.Context, n graph.Node, hop graph.Hop, limit int) ([]graph.Neighbor, error) {
+	return r.reach(ctx, n, path{hop}, limit)
+}
+
+// reach loads the distinct nodes at the end of a path from n that the caller may see, at most
+// limit. Every node on the way must be visible too.
+func (r *Resolver) reach(ctx context.Context, n graph.Node, p path, limit int) ([]graph.Neighbor, error) {
+	ref := n.Ref()
+	for _, h := range p.hops() {
+		if h.Label != "" && !r.sees(ctx, n.TwinName(), h.Label) {
+			return nil, nil
+		}
+	}
+	twin := n.TwinName()
+	var list []graph.Neighbor
+	var err error
+	if st := state(ctx); st.loaders != nil {
+		list, err = st.loaders.neighbors.Load(ctx, neighborKey{twin, ref.Label, ref.Key, p, limit})()
+	} else {
+		var m map[string][]graph.Neighbor
+		m, err = r.Graph.Neighbors(ctx, twin, ref.Label, []string{ref.Key}, p.hops(), limit)
+		list = m[ref.Key]
+	}
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	out := list[:0:0]
+	for _, nb := range list {
+		if r.sees(ctx, twin, nb.Node.Ref().Label) {
+			out = append(out, nb)
+		}
+	}
+	return out, nil
+}
+
+// typed returns the neighbors' nodes of one Go type.
+func typed[T graph.Node](list []graph.Neighbor) []T {
+	out := make([]T, 0, len(list))
+	for _, nb := range list {
+		if t, ok := nb.Node.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// nodesOf returns the neighbors' nodes.
+func nodesOf(list []graph.Neighbor) []graph.Node {
+	out := make([]graph.Node, len(list))
+	for i, nb := range list {
+		out[i] = nb.Node
+	}
+	return out
+}
