@@ -32,7 +32,13 @@ type DB struct {
 	// open concurrently. Until one operation has succeeded, operations run one at a time.
 	connected atomic.Bool
 	firstMu   sync.Mutex
+
+	txs atomic.Int64 // transactions run, for tests that prove batching
 }
+
+// Transactions returns how many transactions this DB has run: tests use it to show that a
+// GraphQL query costs a bounded number of round trips, not one per item.
+func (db *DB) Transactions() int64 { return db.txs.Load() }
 
 // once runs op, one at a time until an operation has succeeded once.
 func (db *DB) once(op func() error) error {
@@ -119,6 +125,7 @@ func (db *DB) ReadTx(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (
 
 func (db *DB) execute(ctx context.Context, mode neo4j.AccessMode, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
 	var out any
+	db.txs.Add(1)
 	err := db.once(func() (err error) {
 		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: mode})
 		defer s.Close(ctx)
