@@ -3,6 +3,7 @@
 //	sectwin serve                 run the API server (GraphQL, health, metrics) with NATS embedded
 //	sectwin migrate [--status]    apply the Cypher migrations, or list them
 //	sectwin token create|list|revoke
+//	sectwin apply -f twin.yaml [--prune] [--dry-run]
 //	sectwin version
 package main
 
@@ -36,6 +37,7 @@ func commands() []command {
 		{"serve", "run the API server: GraphQL, health, metrics, embedded NATS", runServe},
 		{"migrate", "apply pending Cypher migrations (--status lists them)", runMigrate},
 		{"token", "create, list or revoke API tokens", runToken},
+		{"apply", "apply a declarative twin manifest (-f twin.yaml) through the server", runApply},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintln(out, "sectwin", version)
 			return err

@@ -402,3 +402,65 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyCLI(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := testenv.Twin(t, db)
+	p := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"))
+	p.waitStatus(t, "/readyz", 200)
+	example, err := os.ReadFile("../../examples/traffic-signals.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "twin.yaml")
+	if err := os.WriteFile(file, bytes.Replace(example, []byte("twin: city-traffic"), []byte("twin: "+twin), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"apply", "--server", p.base, "--data-dir", p.dataDir}, args...), &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	out, progress, err := apply("-f", file)
+	if err != nil {
+		t.Fatalf("first apply: %v", err)
+	}
+	if !strings.Contains(progress, "applying twin.yaml to twin "+twin) || !strings.Contains(out, "applied twin.yaml to twin "+twin+": nodes ") {
+		t.Fatalf("first apply said %q / %q", out, progress)
+	}
+	first, _ := db.Stats(context.Background(), twin)
+	out, _, err = apply("-f", file, "--prune")
+	if err != nil {
+		t.Fatalf("second apply: %v", err)
+	}
+	if !strings.Contains(out, "nodes 0 created") || !strings.Contains(out, "0 deleted; edges 0 created") {
+		t.Errorf("second apply changed things: %q", out)
+	}
+	second, _ := db.Stats(context.Background(), twin)
+	if first.TotalNodes() == 0 || first.TotalNodes() != second.TotalNodes() || first.TotalEdges() != second.TotalEdges() {
+		t.Errorf("counts changed on re-apply: %d/%d nodes, %d/%d edges", first.TotalNodes(), second.TotalNodes(), first.TotalEdges(), second.TotalEdges())
+	}
+	t.Logf("example: %d nodes, %d edges", second.TotalNodes(), second.TotalEdges())
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: sectwin/v1\nkind: Twin\nmetadata:\n  name: x\n  twin: "+twin+"\nspec:\n  zones:\n    - name: dmz\n      colour: red\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = apply("-f", bad)
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:9:") || !strings.Contains(err.Error(), "colour") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Errorf("bad manifest: %v", err)
+	}
+	_, _, err = apply("-f", file, "--token", "stw_not-a-real-token")
+	if err == nil || !strings.Contains(err.Error(), "UNAUTHENTICATED") {
+		t.Errorf("bad token: %v", err)
+	}
+	_, _, err = apply()
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "-f") {
+		t.Errorf("no file: %v", err)
+	}
+	third, _ := db.Stats(context.Background(), twin)
+	if third.TotalNodes() != second.TotalNodes() {
+		t.Errorf("failed applies wrote: %d → %d nodes", second.TotalNodes(), third.TotalNodes())
+	}
+}

@@ -57,6 +57,13 @@ type Config struct {
 	GraphQLMaxDepth  int
 	GraphQLMaxAlias  int
 	Neo4jWaitTimeout time.Duration
+	Client           Client
+}
+
+// Client holds the settings of commands that talk to a running server's API.
+type Client struct {
+	Server string // base URL
+	Token  Secret // empty: read <data-dir>/admin.token
 }
 
 // Groups select which settings a subcommand accepts.
@@ -67,6 +74,7 @@ const (
 	GroupNeo4j
 	GroupNATS
 	GroupServer
+	GroupClient // commands that call a running server (apply)
 )
 
 // Register adds the flags of the chosen groups to fs and returns the Config they fill.
@@ -100,6 +108,10 @@ func Register(fs *flag.FlagSet, groups Groups) *Config {
 		fs.IntVar(&c.GraphQLMaxComplx, "graphql-max-complexity", 20000, "maximum GraphQL query complexity: about the number of fields a query can return (a list field costs its first: times its selection)")
 		fs.IntVar(&c.GraphQLMaxDepth, "graphql-max-depth", 12, "maximum GraphQL query depth (nested field levels; introspection not counted); 0 disables the limit")
 		fs.IntVar(&c.GraphQLMaxAlias, "graphql-max-aliases", 30, "maximum number of aliased fields in a GraphQL query; 0 disables the limit")
+	}
+	if groups&GroupClient != 0 {
+		fs.StringVar(&c.Client.Server, "server", "http://127.0.0.1:8080", "base URL of the sectwin server to call")
+		fs.Var(&c.Client.Token, "token", "API token (secret) for the server; empty reads <data-dir>/admin.token, which 'make run' writes")
 	}
 	return c
 }
