@@ -69,8 +69,11 @@ func (s Twins) List(ctx context.Context, names []string, all bool) ([]Twin, erro
 
 // Exists reports whether the twin exists.
 func (s Twins) Exists(ctx context.Context, name string) (bool, error) {
-	list, err := s.List(ctx, []string{name}, false)
-	return len(list) == 1, err
+	recs, err := s.DB.collect(ctx, "MATCH (t:Twin {twin: $name, name: $name}) RETURN count(t)", map[string]any{"name": name})
+	if err != nil {
+		return false, fmt.Errorf("twin %s: %w", name, err)
+	}
+	return recs[0].Values[0].(int64) == 1, nil
 }
 
 // Delete removes the twin, everything in it and every grant it gave or received, in batches. It
