@@ -50,7 +50,7 @@ func New(db *graph.DB, b *bus.Bus, o Options) *API {
 		o.MaxAliases = 30
 	}
 	if o.MaxComplexity == 0 {
-		o.MaxComplexity = 20000
+		o.MaxComplexity = 200000
 	}
 	closing := make(chan struct{})
 	h := server.New(server.Options{

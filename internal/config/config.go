@@ -105,7 +105,7 @@ func Register(fs *flag.FlagSet, groups Groups) *Config {
 		fs.BoolVar(&c.GraphiQL, "graphiql", true, "serve the GraphiQL page at /")
 		fs.BoolVar(&c.MigrateOnStart, "migrate", true, "apply pending migrations when the server starts")
 		fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 30*time.Second, "how long a verified API token is cached in memory (revocation takes effect on other servers within this time)")
-		fs.IntVar(&c.GraphQLMaxComplx, "graphql-max-complexity", 20000, "maximum GraphQL query complexity: about the number of fields a query can return (a list field costs its first: times its selection)")
+		fs.IntVar(&c.GraphQLMaxComplx, "graphql-max-complexity", 200000, "maximum GraphQL query complexity: about the number of fields a query can return (a list field costs its first: times its selection)")
 		fs.IntVar(&c.GraphQLMaxDepth, "graphql-max-depth", 12, "maximum GraphQL query depth (nested field levels; introspection not counted); 0 disables the limit")
 		fs.IntVar(&c.GraphQLMaxAlias, "graphql-max-aliases", 30, "maximum number of aliased fields in a GraphQL query; 0 disables the limit")
 	}
