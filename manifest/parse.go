@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -34,6 +35,10 @@ func Parse(file string, data []byte) (*Manifest, error) {
 		p.add(Problem{Message: fmt.Sprintf("manifest is %d bytes; the limit is %d (4 MiB)", len(data), MaxSize)})
 		return nil, p.err()
 	}
+	if line, col, ok := invalidUTF8(data); ok {
+		p.add(Problem{Line: line, Column: col, Message: "not UTF-8 text: a manifest is UTF-8 (without a byte-order mark, or with the UTF-8 one)"})
+		return nil, p.err()
+	}
 	root := readDocument(data, p)
 	if root == nil {
 		return nil, p.err()
@@ -53,6 +58,28 @@ func Parse(file string, data []byte) (*Manifest, error) {
 	return m, nil
 }
 
+// invalidUTF8 finds the first byte of data that is not UTF-8. YAML also reads UTF-16 and UTF-32,
+// but positions in problems are only meaningful for UTF-8, and editors write UTF-8.
+func invalidUTF8(data []byte) (line, col int, found bool) {
+	if utf8.Valid(data) {
+		return 0, 0, false
+	}
+	line, col = 1, 1
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r == utf8.RuneError && size <= 1 {
+			return line, col, true
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		data = data[size:]
+	}
+	return line, col, true
+}
+
 var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // readDocument parses data into the one YAML document it must hold and returns its root node, or
@@ -62,7 +89,6 @@ func readDocument(data []byte, p *problems) (root *yaml.Node) {
 		// The YAML parser reports malformed input as errors, but a parser bug must not crash the
 		// caller (a server handling an upload): report it as a problem with the file.
 		if r := recover(); r != nil {
-			panic(r)
 			p.add(Problem{Message: fmt.Sprintf("YAML parser failed: %v", r)})
 			root = nil
 		}
@@ -234,6 +260,10 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		seen := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+				d.add(k, path, "YAML merge keys (<<) are not supported in manifests; write the fields out")
+				continue
+			}
 			if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
 				d.add(k, path, "want a field name, got %s", describe(k))
 				continue
