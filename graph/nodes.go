@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -42,6 +43,49 @@ func (n *DataStore) Ref() NodeRef     { return NodeRef{LabelDataStore, n.Name} }
 func (n *Vulnerability) Ref() NodeRef { return NodeRef{LabelVulnerability, n.VulnerabilityID} }
 func (n *Finding) Ref() NodeRef       { return NodeRef{LabelFinding, n.Fingerprint} }
 func (n *Threat) Ref() NodeRef        { return NodeRef{LabelThreat, n.TechniqueID} }
+
+// Projections: a read that knows which properties its caller will use returns only those (with
+// twin and the key, which every node needs), as a map, instead of the whole node. Property names
+// come from the model only, never from input.
+
+// project returns the Cypher expression for variable v of label: the node itself when props is
+// nil, else a map projection of the props the label has.
+func project(v, label string, props []string) string {
+	if props == nil {
+		return v
+	}
+	k, ok := KindOf(label)
+	if !ok {
+		return v
+	}
+	parts := []string{".twin", "." + k.Key}
+	for _, p := range props {
+		if _, ok := k.Props[p]; ok {
+			parts = append(parts, "."+p)
+		}
+		if p == "provenance" {
+			parts = append(parts, ".sources", ".firstSeen", ".lastSeen")
+		}
+	}
+	return fmt.Sprintf("%s {%s}", v, strings.Join(parts, ", "))
+}
+
+// decodeAs turns what project returned into the label's struct: a node, or a projected map.
+func decodeAs(label string, v any) (Node, error) {
+	switch x := v.(type) {
+	case neo4j.Node:
+		return decodeNode(x)
+	case map[string]any:
+		k, ok := KindOf(label)
+		if !ok {
+			return nil, fmt.Errorf("unknown label %q", label)
+		}
+		n := reflect.New(k.goType)
+		decodeInto(n.Interface(), x)
+		return n.Interface().(Node), nil
+	}
+	return nil, fmt.Errorf("cannot decode %T as %s", v, label)
+}
 
 // decodeNode turns a Neo4j node of the model into its struct, chosen by label.
 func decodeNode(n neo4j.Node) (Node, error) {

@@ -100,6 +100,8 @@ type PageQuery struct {
 	After   string // an EndCursor of an earlier page with the same order
 	First   int
 	Count   bool // also count every match
+	// Props, when not nil, are the only properties the caller reads (see project).
+	Props []string
 }
 
 // Page is one page of a connection.
@@ -211,11 +213,14 @@ func (db *DB) Page(ctx context.Context, q PageQuery) (Page, error) {
 	if q.Count {
 		fmt.Fprintf(&b, "CALL () { %s%s RETURN count(n) AS total }\n", match, whereSQL(where))
 	}
-	fmt.Fprintf(&b, "CALL () { %s%s\n  WITH n ORDER BY %s %s", match, whereSQL(conds), sortExpr, dir)
-	if sortExpr != keyExpr {
-		fmt.Fprintf(&b, ", %s %s", keyExpr, dir)
+	// Ordering by key also names twin first, so the (twin, key) index supplies the order and
+	// a page reads only its rows, not every match.
+	if sortExpr == keyExpr {
+		fmt.Fprintf(&b, "CALL () { %s%s\n  WITH n ORDER BY n.twin %s, %s %s", match, whereSQL(conds), dir, keyExpr, dir)
+	} else {
+		fmt.Fprintf(&b, "CALL () { %s%s\n  WITH n ORDER BY %s %s, %s %s", match, whereSQL(conds), sortExpr, dir, keyExpr, dir)
 	}
-	fmt.Fprintf(&b, " LIMIT $limit RETURN collect([n, %s]) AS page }\n", sortExpr)
+	fmt.Fprintf(&b, " LIMIT $limit RETURN collect([%s, %s]) AS page }\n", project("n", q.Label, q.Props), sortExpr)
 	if q.Count {
 		b.WriteString("RETURN page, total")
 	} else {
@@ -235,7 +240,7 @@ func (db *DB) Page(ctx context.Context, q PageQuery) (Page, error) {
 	}
 	for _, r := range rows {
 		pair := r.([]any)
-		n, err := decodeNode(pair[0].(neo4j.Node))
+		n, err := decodeAs(q.Label, pair[0])
 		if err != nil {
 			return Page{}, err
 		}
@@ -411,22 +416,77 @@ type Reached struct {
 // MaxDepth bounds traversal depth.
 const MaxDepth = 10
 
-// Dependencies returns the components c depends on (or, with reverse, that depend on c), up to
-// depth hops, each once at its shortest distance, nearest first.
-func (db *DB) Dependencies(ctx context.Context, twin, purl string, depth int, reverse bool, limit int) ([]Reached, error) {
-	if depth < 1 || depth > MaxDepth {
-		return nil, fmt.Errorf("depth must be between 1 and %d", MaxDepth)
+// TreeQuery asks for a component and its dependency tree.
+type TreeQuery struct {
+	Twin, Purl string
+	Depth      int  // 1 to MaxDepth hops
+	Reverse    bool // dependents instead of dependencies
+	Limit      int
+	// RootProps and Props, when not nil, are the properties the caller reads of the component
+	// and of those reached (see project).
+	RootProps, Props []string
+	// Edges also returns, for each component reached, its parent on a shortest path and the
+	// properties of the DEPENDS_ON from it.
+	Edges bool
+}
+
+// Dependencies returns the component (nil when absent) and the components it depends on (or,
+// with Reverse, that depend on it), up to Depth hops, each once at its shortest distance, nearest
+// first. One statement reads both, so a lookup with its tree is one round trip.
+func (db *DB) Dependencies(ctx context.Context, q TreeQuery) (*Component, []Reached, error) {
+	if q.Depth < 1 || q.Depth > MaxDepth {
+		return nil, nil, fmt.Errorf("depth must be between 1 and %d", MaxDepth)
 	}
 	arrow := "-[:DEPENDS_ON]->"
-	if reverse {
+	if q.Reverse {
 		arrow = "<-[:DEPENDS_ON]-"
 	}
+	edges := "null, null"
+	if q.Edges {
+		edges = "nodes(p)[-2].purl, properties(last(relationships(p)))"
+	}
 	cypher := fmt.Sprintf(`MATCH (c:Component {twin: $twin, purl: $purl})
-MATCH p = ANY SHORTEST (c)%s{1,%d}(d:Component)
-WITH d, length(p) AS depth, nodes(p)[-2] AS parent, last(relationships(p)) AS r
-ORDER BY depth, d.purl LIMIT $limit
-RETURN d, depth, parent.purl, properties(r)`, arrow, depth)
-	return db.reached(ctx, cypher, map[string]any{"twin": twin, "purl": purl, "limit": limit}, LabelComponent)
+CALL (c) {
+  MATCH p = ANY SHORTEST (c)%s{1,%d}(d:Component)
+  WITH p, d, length(p) AS depth
+  ORDER BY depth, d.purl LIMIT $limit
+  RETURN collect([%s, depth, %s]) AS deps
+}
+RETURN %s, deps`, arrow, q.Depth, project("d", LabelComponent, q.Props), edges, project("c", LabelComponent, q.RootProps))
+	recs, err := db.collect(ctx, cypher, map[string]any{"twin": q.Twin, "purl": q.Purl, "limit": q.Limit})
+	if err != nil || len(recs) == 0 {
+		return nil, nil, err
+	}
+	n, err := decodeAs(LabelComponent, recs[0].Values[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	root := n.(*Component)
+	var out []Reached
+	for _, row := range recs[0].Values[1].([]any) {
+		out = append(out, reachedFrom(row.([]any), LabelComponent, LabelComponent)...)
+	}
+	return root, out, nil
+}
+
+// reachedFrom decodes one [node, depth, parent key, edge properties, via types] row; label is
+// the node's, needed when it was projected.
+func reachedFrom(v []any, label, parentLabel string) []Reached {
+	n, err := decodeAs(label, v[0])
+	if err != nil {
+		return nil
+	}
+	r := Reached{Node: n, Depth: int(v[1].(int64))}
+	if s, ok := v[2].(string); ok {
+		r.Parent = NodeRef{parentLabel, s}
+	}
+	r.Edge, _ = v[3].(map[string]any)
+	if len(v) > 4 {
+		for _, t := range v[4].([]any) {
+			r.Via = append(r.Via, t.(string))
+		}
+	}
+	return []Reached{r}
 }
 
 func (db *DB) reached(ctx context.Context, cypher string, params map[string]any, parentLabel string) ([]Reached, error) {
@@ -436,21 +496,7 @@ func (db *DB) reached(ctx context.Context, cypher string, params map[string]any,
 	}
 	out := make([]Reached, 0, len(recs))
 	for _, rec := range recs {
-		n, err := decodeNode(rec.Values[0].(neo4j.Node))
-		if err != nil {
-			continue
-		}
-		r := Reached{Node: n, Depth: int(rec.Values[1].(int64))}
-		if s, ok := rec.Values[2].(string); ok {
-			r.Parent = NodeRef{parentLabel, s}
-		}
-		r.Edge, _ = rec.Values[3].(map[string]any)
-		if len(rec.Values) > 4 {
-			for _, v := range rec.Values[4].([]any) {
-				r.Via = append(r.Via, v.(string))
-			}
-		}
-		out = append(out, r)
+		out = append(out, reachedFrom(rec.Values, "", parentLabel)...)
 	}
 	return out, nil
 }
@@ -471,28 +517,51 @@ type AffectedService struct {
 	Exposures  []Exposure
 }
 
-// AffectedServices returns the services that RUN an artifact that CONTAINS a component the
-// vulnerability AFFECTS, with where they are exposed, ordered by name.
-func (db *DB) AffectedServices(ctx context.Context, twin, vulnID string, limit int) ([]AffectedService, error) {
-	recs, err := db.collect(ctx, `MATCH (v:Vulnerability {twin: $twin, vulnerabilityId: $id})-[:AFFECTS]->(c:Component)<-[:CONTAINS]-(a:Artifact)<-[:RUNS]-(s:Service)
-WITH s, collect(DISTINCT c) AS comps, collect(DISTINCT a.digest) AS digests
-ORDER BY s.name LIMIT $limit
-OPTIONAL MATCH (s)-[e:EXPOSES]->(z:Zone)
-WITH s, comps, digests, e, z ORDER BY z.name, e.port
-RETURN s, comps, digests, collect(CASE WHEN z IS NULL THEN null ELSE [z.name, coalesce(z.internet, false), e.port, e.proto] END)
-ORDER BY s.name`, map[string]any{"twin": twin, "id": vulnID, "limit": limit})
+// AffectedServices returns the vulnerability (nil when absent) and the services that RUN an
+// artifact that CONTAINS a component it AFFECTS, with where they are exposed, ordered by name.
+// One statement reads both.
+//
+// props, when not nil, name the properties the caller reads of each label (see project).
+func (db *DB) AffectedServices(ctx context.Context, twin, vulnID string, limit int, props map[string][]string) (*Vulnerability, []AffectedService, error) {
+	recs, err := db.collect(ctx, `MATCH (v:Vulnerability {twin: $twin, vulnerabilityId: $id})
+CALL (v) {
+  MATCH (v)-[:AFFECTS]->(c:Component)<-[:CONTAINS]-(a:Artifact)<-[:RUNS]-(s:Service)
+  WITH s, collect(DISTINCT `+project("c", LabelComponent, props[LabelComponent])+`) AS comps, collect(DISTINCT a.digest) AS digests
+  ORDER BY s.name LIMIT $limit
+  OPTIONAL MATCH (s)-[e:EXPOSES]->(z:Zone)
+  WITH s, comps, digests, e, z ORDER BY z.name, e.port
+  WITH s, comps, digests, collect(CASE WHEN z IS NULL THEN null ELSE [z.name, coalesce(z.internet, false), e.port, e.proto] END) AS exposures
+  ORDER BY s.name
+  RETURN collect([`+project("s", LabelService, props[LabelService])+`, comps, digests, exposures]) AS affected
+}
+RETURN `+project("v", LabelVulnerability, props[LabelVulnerability])+`, affected`, map[string]any{"twin": twin, "id": vulnID, "limit": limit})
 	if err != nil {
-		return nil, fmt.Errorf("affected services of %s: %w", vulnID, err)
+		return nil, nil, fmt.Errorf("affected services of %s: %w", vulnID, err)
 	}
-	out := make([]AffectedService, 0, len(recs))
-	for _, rec := range recs {
+	if len(recs) == 0 {
+		return nil, nil, nil
+	}
+	rn, err := decodeAs(LabelVulnerability, recs[0].Values[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	root := rn.(*Vulnerability)
+	rows := recs[0].Values[1].([]any)
+	out := make([]AffectedService, 0, len(rows))
+	for _, row := range rows {
+		rec := struct{ Values []any }{row.([]any)}
 		var a AffectedService
-		a.Service = &Service{}
-		decodeInto(a.Service, rec.Values[0].(neo4j.Node).Props)
+		sn, err := decodeAs(LabelService, rec.Values[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		a.Service = sn.(*Service)
 		for _, c := range rec.Values[1].([]any) {
-			comp := &Component{}
-			decodeInto(comp, c.(neo4j.Node).Props)
-			a.Components = append(a.Components, comp)
+			cn, err := decodeAs(LabelComponent, c)
+			if err != nil {
+				return nil, nil, err
+			}
+			a.Components = append(a.Components, cn.(*Component))
 		}
 		slices.SortFunc(a.Components, func(x, y *Component) int { return strings.Compare(x.Purl, y.Purl) })
 		for _, d := range rec.Values[2].([]any) {
@@ -510,7 +579,7 @@ ORDER BY s.name`, map[string]any{"twin": twin, "id": vulnID, "limit": limit})
 		}
 		out = append(out, a)
 	}
-	return out, nil
+	return root, out, nil
 }
 
 // Blast-radius traversal: the relationships an attacker who holds a node can follow, forwards,

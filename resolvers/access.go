@@ -83,6 +83,7 @@ type requestState struct {
 	grants  []graph.Grant
 	grantsT bool // grants loaded
 	loaders *loaders
+	pre     prefetches
 }
 
 type stateKey struct{}
@@ -107,7 +108,7 @@ func (st *requestState) accessTo(ctx context.Context, r *Resolver, p auth.Princi
 	if a, ok := st.access[twin]; ok {
 		return a, nil
 	}
-	exists, err := r.twins().Exists(ctx, twin)
+	exists, err := r.twinExists(ctx, twin)
 	if err != nil {
 		return nil, err
 	}

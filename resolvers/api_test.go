@@ -245,6 +245,25 @@ func TestReadsTraversalsAndLookups(t *testing.T) {
 			t.Errorf("filters: %+v", f)
 		}
 	})
+	t.Run("projections keep every selected field", func(t *testing.T) {
+		// Reads return only the properties a query selects; fragments, aliases and nested
+		// resolvers must still get everything they need.
+		r := w.api.Do(t, w.rw, `fragment C on Component { version licenses provenance { sources } }
+query($t: String!) {
+  components(twin: $t, where: {purlPrefix: "pkg:npm/qs"}) { edges { node { ...C id } } nodes { ... on Node { id } name } }
+  component(twin: $t, purl: "pkg:npm/express@4.17.1") { ...C deps: dependencies(depth: 2) { component { ...C n: name vulnerabilities { fixedVersion } } } }
+  vulnerability(twin: $t, id: "CVE-2022-24999") { aliases affectedServices { service { ... on Service { endpoints criticality } } components { ...C } } }
+}`, vars)
+		if r.Errors != nil {
+			t.Fatal(r.Errors)
+		}
+		for _, want := range []string{`"version":"6.5.2"`, `"licenses":["BSD-3-Clause"]`, `"name":"qs"`, `"version":"4.17.1"`, `"n":"qs"`,
+			`"fixedVersion":"6.5.3"`, `"aliases":["GHSA-hrpp-h998-j3pp"]`, `"endpoints":["https://portal:443"]`, `"criticality":"HIGH"`, `"sources":["graphql:`} {
+			if !strings.Contains(string(r.Data), want) {
+				t.Errorf("response lacks %s:\n%s", want, r.Data)
+			}
+		}
+	})
 	t.Run("search", func(t *testing.T) {
 		var out struct {
 			Search []struct {

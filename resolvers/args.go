@@ -75,6 +75,11 @@ func pageOf[T graph.Node](ctx context.Context, r *Resolver, q graph.PageQuery, f
 	}
 	q.After = deref(after)
 	q.Count = wantsField(ctx, "totalCount")
+	if wantsField(ctx, "nodes") || wantsField(ctx, "edges") {
+		q.Props = union(selectedProps(ctx, q.Label, "nodes"), selectedProps(ctx, q.Label, "edges", "node"))
+	} else {
+		q.Props = selectedProps(ctx, q.Label) // a plain list
+	}
 	p, err := r.Graph.Page(ctx, q)
 	if err != nil {
 		return nil, graph.Page{}, writeErr(ctx, q.Twin, err)

@@ -111,6 +111,15 @@ func (r *queryResolver) Components(ctx context.Context, twin string, where *mode
 
 // Component is the resolver for the component field.
 func (r *queryResolver) Component(ctx context.Context, twin string, purl string) (*graph.Component, error) {
+	if a, err := r.access(ctx, twin, auth.ScopeRead); err == nil && a.sees(graph.LabelComponent) {
+		root, handled, err := r.componentWithTrees(ctx, twin, purl)
+		if err != nil {
+			return nil, backendErr(ctx, err)
+		}
+		if handled {
+			return root, nil
+		}
+	}
 	return lookup[*graph.Component](ctx, r.Resolver, twin, graph.LabelComponent, purl)
 }
 

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"slices"
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/auth"
@@ -23,11 +24,13 @@ func lookup[T graph.Node](ctx context.Context, r *Resolver, twin, label, key str
 	if !a.sees(label) {
 		return zero, nil
 	}
-	n, err := r.node(ctx, twin, label, key)
+	// A root lookup has nothing to batch with: read it at once, without the loader's wait.
+	found, err := r.Graph.Nodes(ctx, twin, label, []string{key})
 	if err != nil {
 		return zero, backendErr(ctx, err)
 	}
-	if n == nil {
+	n, ok := found[key]
+	if !ok {
 		return zero, nil
 	}
 	return n.(T), nil
@@ -64,7 +67,13 @@ func (r *Resolver) dependencies(ctx context.Context, c *graph.Component, depth, 
 	if !r.sees(ctx, c.Twin, graph.LabelComponent) {
 		return []*model.Dependency{}, nil
 	}
-	found, err := r.Graph.Dependencies(ctx, c.Twin, c.Purl, d, reverse, n)
+	var found []graph.Reached
+	if v, err, ok := state(ctx).pre.take(ctx, prefetchKey("deps", c.Twin, c.Purl, d, n, reverse)); ok && err == nil {
+		found = v.([]graph.Reached)
+	} else {
+		_, found, err = r.Graph.Dependencies(ctx, graph.TreeQuery{Twin: c.Twin, Purl: c.Purl, Depth: d, Reverse: reverse, Limit: n,
+			RootProps: []string{}, Props: selectedProps(ctx, graph.LabelComponent, "component"), Edges: true})
+	}
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}
@@ -133,4 +142,77 @@ func changeFor(a twinAccess, c events.Change) *model.TwinChange {
 		return nil
 	}
 	return out
+}
+
+// componentWithTrees serves component(purl:) when dependencies or dependents are selected: the
+// first such field's statement also reads the component itself, so lookup and tree are one
+// round trip; further ones start alongside (see prefetch.go). handled is false when none is
+// selected. Arguments out of range are left to the fields' own validation.
+func (r *Resolver) componentWithTrees(ctx context.Context, twin, purl string) (root *graph.Component, handled bool, err error) {
+	type tree struct {
+		d, n    int
+		reverse bool
+	}
+	var trees []tree
+	var props [][]string
+	edges := false
+	for _, field := range []struct {
+		name    string
+		reverse bool
+	}{{"dependencies", false}, {"dependents", true}} {
+		for _, args := range childFields(ctx, field.name) {
+			d, n := intOr(args["depth"], 1), intOr(args["first"], DefaultPageSize)
+			if d >= 1 && d <= graph.MaxDepth && n >= 0 && n <= graph.MaxPageSize {
+				trees = append(trees, tree{d, n, field.reverse})
+			}
+		}
+		props = append(props, selectedProps(ctx, graph.LabelComponent, field.name, "component"))
+		// Parents and DEPENDS_ON properties cost extra: read them only when selected.
+		sel := selectedProps(ctx, "Dependency", field.name)
+		edges = edges || sel == nil || slices.ContainsFunc(sel, func(f string) bool { return f == "parent" || f == "scope" || f == "direct" })
+	}
+	itemProps := union(props...)
+	rootProps := selectedProps(ctx, graph.LabelComponent)
+	if len(trees) == 0 {
+		return nil, false, nil
+	}
+	st := state(ctx)
+	for _, t := range trees[1:] {
+		st.pre.start(prefetchKey("deps", twin, purl, t.d, t.n, t.reverse), func() (any, error) {
+			_, deps, err := r.Graph.Dependencies(context.WithoutCancel(ctx), graph.TreeQuery{Twin: twin, Purl: purl, Depth: t.d, Reverse: t.reverse, Limit: t.n,
+				RootProps: []string{}, Props: itemProps, Edges: edges})
+			return deps, err
+		})
+	}
+	t := trees[0]
+	root, deps, err := r.Graph.Dependencies(ctx, graph.TreeQuery{Twin: twin, Purl: purl, Depth: t.d, Reverse: t.reverse, Limit: t.n,
+		RootProps: rootProps, Props: itemProps, Edges: edges})
+	if err != nil {
+		return nil, true, err
+	}
+	st.pre.put(prefetchKey("deps", twin, purl, t.d, t.n, t.reverse), deps)
+	return root, true, nil
+}
+
+// vulnerabilityWithServices serves vulnerability(id:) when affectedServices is selected, in one
+// statement with it.
+func (r *Resolver) vulnerabilityWithServices(ctx context.Context, twin, id string) (root *graph.Vulnerability, handled bool, err error) {
+	fields := childFields(ctx, "affectedServices")
+	if len(fields) != 1 {
+		return nil, false, nil
+	}
+	n := intOr(fields[0]["first"], DefaultPageSize)
+	if n < 0 || n > graph.MaxPageSize {
+		return nil, false, nil
+	}
+	root, affected, err := r.Graph.AffectedServices(ctx, twin, id, n, map[string][]string{
+		graph.LabelVulnerability: selectedProps(ctx, graph.LabelVulnerability),
+		graph.LabelService:       selectedProps(ctx, graph.LabelService, "affectedServices", "service"),
+		graph.LabelComponent:     selectedProps(ctx, graph.LabelComponent, "affectedServices", "components"),
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	state(ctx).pre.put(prefetchKey("affected", twin, id, n), affected)
+	return root, true, nil
 }

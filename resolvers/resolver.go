@@ -4,6 +4,8 @@ package resolvers
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/events"
@@ -32,6 +34,54 @@ type Resolver struct {
 	Migrations MigrationLister
 	Graph      *graph.DB
 	Changes    ChangeBus
+
+	// existing remembers twins seen to exist for a few seconds, sparing every request a round
+	// trip. Only existence is cached, never access: that is decided per request.
+	existing existenceCache
+}
+
+// twinExistsTTL is how long a twin seen to exist is remembered. A twin deleted through
+// another replica may look present here for this long (its reads then come back empty).
+const twinExistsTTL = 5 * time.Second
+
+type existenceCache struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func (c *existenceCache) fresh(twin string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.seen[twin]
+	return ok && now.Sub(t) < twinExistsTTL
+}
+
+func (c *existenceCache) remember(twin string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil || len(c.seen) > 10000 {
+		c.seen = map[string]time.Time{}
+	}
+	c.seen[twin] = now
+}
+
+func (c *existenceCache) forget(twin string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.seen, twin)
+}
+
+// twinExists reports whether a twin exists, from the cache when fresh.
+func (r *Resolver) twinExists(ctx context.Context, twin string) (bool, error) {
+	now := time.Now()
+	if r.existing.fresh(twin, now) {
+		return true, nil
+	}
+	ok, err := r.twins().Exists(ctx, twin)
+	if ok {
+		r.existing.remember(twin, now)
+	}
+	return ok, err
 }
 
 func (r *Resolver) twins() graph.Twins { return graph.Twins{DB: r.Graph} }

@@ -54,6 +54,7 @@ func (r *mutationResolver) DeleteTwin(ctx context.Context, name string) (int, er
 		return 0, notFound(ctx, name)
 	}
 	n, err := r.twins().Delete(ctx, name)
+	r.existing.forget(name)
 	if err != nil {
 		return 0, writeErr(ctx, name, err)
 	}

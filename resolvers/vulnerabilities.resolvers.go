@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/resolvers/generated"
 	"github.com/sectwin/sectwin/resolvers/model"
 )
@@ -59,6 +60,15 @@ func (r *queryResolver) Vulnerabilities(ctx context.Context, twin string, where 
 
 // Vulnerability is the resolver for the vulnerability field.
 func (r *queryResolver) Vulnerability(ctx context.Context, twin string, id string) (*graph.Vulnerability, error) {
+	if a, err := r.access(ctx, twin, auth.ScopeRead); err == nil && a.sees(graph.LabelVulnerability) {
+		root, handled, err := r.vulnerabilityWithServices(ctx, twin, id)
+		if err != nil {
+			return nil, backendErr(ctx, err)
+		}
+		if handled {
+			return root, nil
+		}
+	}
 	return lookup[*graph.Vulnerability](ctx, r.Resolver, twin, graph.LabelVulnerability, id)
 }
 
@@ -123,7 +133,16 @@ func (r *vulnerabilityResolver) AffectedServices(ctx context.Context, obj *graph
 			return []*graph.AffectedService{}, nil
 		}
 	}
-	found, err := r.Graph.AffectedServices(ctx, obj.Twin, obj.VulnerabilityID, n)
+	var found []graph.AffectedService
+	if v, err, ok := state(ctx).pre.take(ctx, prefetchKey("affected", obj.Twin, obj.VulnerabilityID, n)); ok && err == nil {
+		found = v.([]graph.AffectedService)
+	} else {
+		_, found, err = r.Graph.AffectedServices(ctx, obj.Twin, obj.VulnerabilityID, n, map[string][]string{
+			graph.LabelVulnerability: {},
+			graph.LabelService:       selectedProps(ctx, graph.LabelService, "service"),
+			graph.LabelComponent:     selectedProps(ctx, graph.LabelComponent, "components"),
+		})
+	}
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}
