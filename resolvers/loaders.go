@@ -2,6 +2,8 @@ package resolvers
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -13,9 +15,14 @@ import (
 // vulnerabilities…) are collected for a short window and read in one statement per kind of
 // hop, never one per parent.
 
-// batchWait is how long a loader collects keys. gqlgen resolves the fields of a list's items
-// concurrently, so they all arrive within it.
-const batchWait = 300 * time.Microsecond
+// A batch collects keys until none has arrived for batchIdle, and at most for batchMax after its
+// first. gqlgen resolves the fields of a list's items concurrently, so they arrive close
+// together, but not within a fixed window on a busy machine: a list of 60 took 5 ms to ask for
+// its items' fields, and a fixed 300 µs window split it into a dozen statements.
+const (
+	batchIdle = 1 * time.Millisecond
+	batchMax  = 100 * time.Millisecond
+)
 
 type nodeKey struct{ twin, label, key string }
 
@@ -37,15 +44,92 @@ func (p path) hops() []graph.Hop {
 }
 
 type loaders struct {
-	nodes     *dataloader.Loader[nodeKey, graph.Node]
-	neighbors *dataloader.Loader[neighborKey, []graph.Neighbor]
+	nodes     *loader[nodeKey, graph.Node]
+	neighbors *loader[neighborKey, []graph.Neighbor]
 }
 
 func newLoaders(db *graph.DB) *loaders {
-	return &loaders{
-		nodes:     dataloader.NewBatchedLoader(loadNodes(db), dataloader.WithWait[nodeKey, graph.Node](batchWait)),
-		neighbors: dataloader.NewBatchedLoader(loadNeighbors(db), dataloader.WithWait[neighborKey, []graph.Neighbor](batchWait)),
+	return &loaders{nodes: newLoader(loadNodes(db)), neighbors: newLoader(loadNeighbors(db))}
+}
+
+// loader batches the keys that concurrent resolvers ask for and serves each key once per
+// operation.
+type loader[K comparable, V any] struct {
+	fetch dataloader.BatchFunc[K, V]
+	mu    sync.Mutex
+	seen  map[K]*loaded[V]
+	open  *batch[K, V] // collecting keys
+}
+
+type loaded[V any] struct {
+	ready chan struct{}
+	res   *dataloader.Result[V]
+}
+
+type batch[K comparable, V any] struct {
+	keys  []K
+	out   []*loaded[V]
+	start time.Time
+	timer *time.Timer
+	ran   bool
+}
+
+func newLoader[K comparable, V any](fetch dataloader.BatchFunc[K, V]) *loader[K, V] {
+	return &loader[K, V]{fetch: fetch, seen: map[K]*loaded[V]{}}
+}
+
+// Load asks for key and returns a function that waits for its value.
+func (l *loader[K, V]) Load(ctx context.Context, key K) func() (V, error) {
+	l.mu.Lock()
+	v, ok := l.seen[key]
+	if !ok {
+		v = &loaded[V]{ready: make(chan struct{})}
+		l.seen[key] = v
+		b := l.open
+		if b == nil {
+			b = &batch[K, V]{start: time.Now()}
+			b.timer = time.AfterFunc(batchIdle, func() { l.run(ctx, b) })
+			l.open = b
+		} else if time.Since(b.start) < batchMax {
+			b.timer.Reset(batchIdle)
+		}
+		b.keys = append(b.keys, key)
+		b.out = append(b.out, v)
 	}
+	l.mu.Unlock()
+	return func() (V, error) {
+		<-v.ready
+		return v.res.Data, v.res.Error
+	}
+}
+
+// run closes batch b and fetches its keys.
+func (l *loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
+	l.mu.Lock()
+	if b.ran { // a Reset after the timer fired runs it again
+		l.mu.Unlock()
+		return
+	}
+	b.ran = true
+	if l.open == b {
+		l.open = nil
+	}
+	l.mu.Unlock()
+	var res []*dataloader.Result[V]
+	defer func() {
+		if p := recover(); p != nil || len(res) != len(b.keys) {
+			err := fmt.Errorf("loader: %d keys gave %d results (panic: %v)", len(b.keys), len(res), p)
+			res = make([]*dataloader.Result[V], len(b.keys))
+			for i := range res {
+				res[i] = &dataloader.Result[V]{Error: err}
+			}
+		}
+		for i, v := range b.out {
+			v.res = res[i]
+			close(v.ready)
+		}
+	}()
+	res = l.fetch(ctx, b.keys)
 }
 
 // group splits keys by what one statement can serve, keeping each key's index.

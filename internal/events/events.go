@@ -87,7 +87,11 @@ func (n NATS) Subscribe(ctx context.Context, twin string) (<-chan Change, error)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to changes of %s: %w", twin, err)
 	}
-	if err := n.Bus.Conn().FlushWithContext(ctx); err != nil {
+	// FlushWithContext needs a deadline, and ctx (the subscription's lifetime) has none.
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = n.Bus.Conn().FlushWithContext(fctx)
+	cancel()
+	if err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("subscribe to changes of %s: %w", twin, err)
 	}

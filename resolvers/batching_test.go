@@ -1,0 +1,127 @@
+package resolvers_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/sectwin/sectwin/internal/apitest"
+	"github.com/sectwin/sectwin/internal/auth"
+	"github.com/sectwin/sectwin/internal/testenv"
+)
+
+const nestedServicesQuery = `query($t: String!) { services(twin: $t, first: 100) { nodes { name
+  hosts { name zones { name } }
+  artifacts { digest components { purl vulnerabilities { vulnerability { vulnerabilityId } } } }
+  exposures { zone } } } }`
+
+type nestedService struct {
+	Name  string
+	Hosts []struct {
+		Name  string
+		Zones []struct{ Name string }
+	}
+	Artifacts []struct {
+		Digest     string
+		Components []struct {
+			Purl            string
+			Vulnerabilities []struct {
+				Vulnerability struct{ VulnerabilityID string }
+			}
+		}
+	}
+	Exposures []struct{ Zone string }
+}
+
+func TestNestedFieldsAreBatched(t *testing.T) {
+	const n = 60
+	db := testenv.Migrated(t)
+	// The query leaves first: at its default of 100 on every nested list, which costs over two
+	// million under serve's complexity limit of 20000: lift the limit, this is about batching.
+	api := apitest.Start(t, db, testenv.NATS(t), apitest.Options{Log: testenv.Logger(t), MaxComplexity: 1 << 30})
+	twin := testenv.Twin(t, db)
+	token := api.MustToken(t, []auth.Scope{auth.ScopeRead, auth.ScopeWrite}, twin)
+
+	// Service i is DEPLOYED_ON host i, IN_ZONE zone i%3, RUNS artifact i, which CONTAINS
+	// components i-a and i-b; CVE-2024-i AFFECTS i-a; service i EXPOSES zone (i+1)%3.
+	name := func(kind string, i int) string { return fmt.Sprintf("%s-%02d", kind, i) }
+	digest := func(i int) string { return fmt.Sprintf("sha256:%064x", i) }
+	purl := func(i int, c string) string { return fmt.Sprintf("pkg:npm/lib-%02d-%s@1.0.0", i, c) }
+	cve := func(i int) string { return fmt.Sprintf("CVE-2024-%05d", i) }
+	ref := func(typ, key string) map[string]any { return map[string]any{"type": typ, "key": key} }
+	zones := []map[string]any{{"name": "zone-0", "trust": "UNTRUSTED", "internet": true}, {"name": "zone-1", "trust": "LOW"}, {"name": "zone-2", "trust": "HIGH"}}
+	var services, hosts, artifacts, components, vulns, edges []map[string]any
+	for i := range n {
+		services = append(services, map[string]any{"name": name("svc", i)})
+		hosts = append(hosts, map[string]any{"name": name("host", i)})
+		artifacts = append(artifacts, map[string]any{"digest": digest(i), "name": name("img", i)})
+		components = append(components, map[string]any{"purl": purl(i, "a")}, map[string]any{"purl": purl(i, "b")})
+		vulns = append(vulns, map[string]any{"vulnerabilityId": cve(i), "severity": "HIGH"})
+		edges = append(edges,
+			map[string]any{"type": "DEPLOYED_ON", "from": ref("SERVICE", name("svc", i)), "to": ref("HOST", name("host", i))},
+			map[string]any{"type": "IN_ZONE", "from": ref("HOST", name("host", i)), "to": ref("ZONE", fmt.Sprintf("zone-%d", i%3))},
+			map[string]any{"type": "RUNS", "from": ref("SERVICE", name("svc", i)), "to": ref("ARTIFACT", digest(i))},
+			map[string]any{"type": "CONTAINS", "from": ref("ARTIFACT", digest(i)), "to": ref("COMPONENT", purl(i, "a"))},
+			map[string]any{"type": "CONTAINS", "from": ref("ARTIFACT", digest(i)), "to": ref("COMPONENT", purl(i, "b"))},
+			map[string]any{"type": "AFFECTS", "from": ref("VULNERABILITY", cve(i)), "to": ref("COMPONENT", purl(i, "a"))},
+			map[string]any{"type": "EXPOSES", "from": ref("SERVICE", name("svc", i)), "to": ref("ZONE", fmt.Sprintf("zone-%d", (i+1)%3)),
+				"properties": map[string]any{"port": 443, "proto": "tcp"}},
+		)
+	}
+	var built struct{ Link struct{ EdgesCreated int } }
+	api.MustData(t, token, `mutation($t: String!, $z: [ZoneInput!]!, $h: [HostInput!]!, $s: [ServiceInput!]!, $a: [ArtifactInput!]!,
+  $c: [ComponentInput!]!, $v: [VulnerabilityInput!]!, $e: [EdgeInput!]!) {
+  createTwin(input: {name: $t}) { name }
+  upsertZones(twin: $t, input: $z) { nodesCreated } upsertHosts(twin: $t, input: $h) { nodesCreated }
+  upsertServices(twin: $t, input: $s) { nodesCreated } upsertArtifacts(twin: $t, input: $a) { nodesCreated }
+  upsertComponents(twin: $t, input: $c) { nodesCreated } upsertVulnerabilities(twin: $t, input: $v) { nodesCreated }
+  link(twin: $t, edges: $e) { edgesCreated } }`,
+		map[string]any{"t": twin, "z": zones, "h": hosts, "s": services, "a": artifacts, "c": components, "v": vulns, "e": edges}, &built)
+	if built.Link.EdgesCreated != 7*n {
+		t.Fatalf("created %d edges, want %d", built.Link.EdgesCreated, 7*n)
+	}
+	api.MustData(t, token, `{ viewer { tokenId } }`, nil, nil) // the token is authenticated and cached
+
+	before := db.Transactions()
+	var out struct {
+		Services struct{ Nodes []nestedService }
+	}
+	api.MustData(t, token, nestedServicesQuery, map[string]any{"t": twin}, &out)
+	txs := db.Transactions() - before
+	// services, twin access, then one statement per kind of hop: hosts, their zones, artifacts,
+	// components, vulnerabilities, exposures. 60 services without batching take over 300.
+	t.Logf("nested query over %d services took %d transactions", n, txs)
+	if txs > 12 {
+		t.Errorf("nested query over %d services took %d transactions, want at most 12", n, txs)
+	}
+
+	got := out.Services.Nodes
+	if len(got) != n {
+		t.Fatalf("%d services, want %d", len(got), n)
+	}
+	for i, s := range got {
+		if s.Name != name("svc", i) {
+			t.Fatalf("service %d is %s, want %s (by name)", i, s.Name, name("svc", i))
+		}
+		if len(s.Hosts) != 1 || s.Hosts[0].Name != name("host", i) || len(s.Hosts[0].Zones) != 1 || s.Hosts[0].Zones[0].Name != fmt.Sprintf("zone-%d", i%3) {
+			t.Errorf("%s hosts: %+v", s.Name, s.Hosts)
+		}
+		if len(s.Exposures) != 1 || s.Exposures[0].Zone != fmt.Sprintf("zone-%d", (i+1)%3) {
+			t.Errorf("%s exposures: %+v", s.Name, s.Exposures)
+		}
+		if len(s.Artifacts) != 1 || s.Artifacts[0].Digest != digest(i) || len(s.Artifacts[0].Components) != 2 {
+			t.Errorf("%s artifacts: %+v", s.Name, s.Artifacts)
+			continue
+		}
+		vulnerable := map[string][]string{}
+		for _, c := range s.Artifacts[0].Components {
+			vulnerable[c.Purl] = []string{}
+			for _, v := range c.Vulnerabilities {
+				vulnerable[c.Purl] = append(vulnerable[c.Purl], v.Vulnerability.VulnerabilityID)
+			}
+		}
+		if len(vulnerable) != 2 || !slices.Equal(vulnerable[purl(i, "a")], []string{cve(i)}) || !slices.Equal(vulnerable[purl(i, "b")], []string{}) {
+			t.Errorf("%s components and their vulnerabilities: %v", s.Name, vulnerable)
+		}
+	}
+}
