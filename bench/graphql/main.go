@@ -337,7 +337,7 @@ ORDER BY s.name`,
 			gql: `query Page($twin: String!, $prefix: String!) {
   components(twin: $twin, first: 100, where: {purlPrefix: $prefix}) { pageInfo { hasNextPage endCursor } edges { cursor node { purl name version } } }
 }`,
-			vars:   func(in string) map[string]any { return map[string]any{"twin": twin, "prefix": in} },
+			vars: func(in string) map[string]any { return map[string]any{"twin": twin, "prefix": in} },
 			// The best hand-written form: naming twin first in ORDER BY lets the (twin, purl)
 			// index supply the order, as graph.Page does.
 			cypher: `MATCH (n:Component {twin: $t}) WHERE n.purl STARTS WITH $p RETURN n ORDER BY n.twin, n.purl LIMIT 101`,
