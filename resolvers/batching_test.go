@@ -88,11 +88,13 @@ func TestNestedFieldsAreBatched(t *testing.T) {
 	}
 	api.MustData(t, token, nestedServicesQuery, map[string]any{"t": twin}, &out)
 	txs := db.Transactions() - before
-	// services, twin access, then one statement per kind of hop: hosts, their zones, artifacts,
-	// components, vulnerabilities, exposures. 60 services without batching take over 300.
+	// Ideally: services, twin access, then one statement per kind of hop (hosts, their zones,
+	// artifacts, components, vulnerabilities, exposures), about 8; measured 7 to 13 under CI
+	// load, where a loaded scheduler can split a level's batch in two. Without batching the 60
+	// services take over 300 (422 measured): the bound proves batching, not a scheduler's luck.
 	t.Logf("nested query over %d services took %d transactions", n, txs)
-	if txs > 12 {
-		t.Errorf("nested query over %d services took %d transactions, want at most 12", n, txs)
+	if limit := int64(3 * 8); txs > limit {
+		t.Errorf("nested query over %d services took %d transactions, want at most %d", n, txs, limit)
 	}
 
 	got := out.Services.Nodes
