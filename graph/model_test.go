@@ -134,6 +134,8 @@ func TestWriteRejectsBadBatchesAndWritesNothing(t *testing.T) {
 		{"missing key prop", graph.Batch{Edges: []graph.EdgeRow{edge("REACHES", ref("Zone", "a"), ref("Zone", "b"), "proto", "tcp")}}, "edges[0].props.port: required for REACHES"},
 		{"unknown edge", graph.Batch{Edges: []graph.EdgeRow{edge("OWNS", ref("Zone", "a"), ref("Zone", "b"))}}, `unknown relationship "OWNS"`},
 		{"long key", graph.Batch{Nodes: []graph.NodeRow{comp(strings.Repeat("x", 3000), "x")}}, "longer than 2048"},
+		{"non-UTF-8 key", graph.Batch{Nodes: []graph.NodeRow{comp("pkg:npm/\xff@1", "x")}}, "not valid UTF-8"},
+		{"non-UTF-8 value", graph.Batch{Nodes: []graph.NodeRow{comp("pkg:npm/x@1", "\xc3\x28")}}, "nodes[0].props.name: not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

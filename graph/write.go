@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -129,6 +130,8 @@ func (b Batch) validate() (Batch, error) {
 			add(path, "%s.%s is required", r.Label, k.Key)
 		case len(r.Key) > maxKeyLen:
 			add(path, "%s.%s is longer than %d bytes", r.Label, k.Key, maxKeyLen)
+		case !utf8.ValidString(r.Key):
+			add(path, "%s.%s is not valid UTF-8", r.Label, k.Key)
 		}
 	}
 	checkProps := func(path string, allowed map[string]PropType, in map[string]any) map[string]any {
@@ -148,6 +151,8 @@ func (b Batch) validate() (Batch, error) {
 			case string:
 				if len(x) > maxStringLen {
 					add(path+"."+name, "longer than %d bytes", maxStringLen)
+				} else if !utf8.ValidString(x) {
+					add(path+"."+name, "not valid UTF-8")
 				}
 			case []string:
 				if len(x) > maxListLen {

@@ -126,3 +126,12 @@ func edgeInt(m map[string]any, k string) *int {
 
 // limitArg validates the first: of a plain list field.
 func limitArg(ctx context.Context, first *int) (int, error) { return pageSize(ctx, first) }
+
+// edges pairs a page's nodes with their cursors as a connection's edges, made by mk.
+func edges[T, E any](nodes []T, p graph.Page, mk func(cursor string, n T) E) []E {
+	out := make([]E, len(nodes))
+	for i, n := range nodes {
+		out[i] = mk(p.Cursors[i], n)
+	}
+	return out
+}

@@ -102,11 +102,10 @@ func (r *queryResolver) Components(ctx context.Context, twin string, where *mode
 	if err != nil {
 		return nil, err
 	}
-	c := &model.ComponentConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total, Edges: make([]*model.ComponentEdge, len(nodes))}
-	for i, n := range nodes {
-		c.Edges[i] = &model.ComponentEdge{Cursor: p.Cursors[i], Node: n}
-	}
-	return c, nil
+	return &model.ComponentConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total,
+		Edges: edges(nodes, p, func(c string, n *graph.Component) *model.ComponentEdge {
+			return &model.ComponentEdge{Cursor: c, Node: n}
+		})}, nil
 }
 
 // Component is the resolver for the component field.
@@ -133,11 +132,8 @@ func (r *queryResolver) Artifacts(ctx context.Context, twin string, where *model
 	if err != nil {
 		return nil, err
 	}
-	c := &model.ArtifactConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total, Edges: make([]*model.ArtifactEdge, len(nodes))}
-	for i, n := range nodes {
-		c.Edges[i] = &model.ArtifactEdge{Cursor: p.Cursors[i], Node: n}
-	}
-	return c, nil
+	return &model.ArtifactConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total,
+		Edges: edges(nodes, p, func(c string, n *graph.Artifact) *model.ArtifactEdge { return &model.ArtifactEdge{Cursor: c, Node: n} })}, nil
 }
 
 // Artifact is the resolver for the artifact field.

@@ -92,11 +92,8 @@ func (r *queryResolver) Services(ctx context.Context, twin string, where *model.
 	if err != nil {
 		return nil, err
 	}
-	c := &model.ServiceConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total, Edges: make([]*model.ServiceEdge, len(nodes))}
-	for i, n := range nodes {
-		c.Edges[i] = &model.ServiceEdge{Cursor: p.Cursors[i], Node: n}
-	}
-	return c, nil
+	return &model.ServiceConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total,
+		Edges: edges(nodes, p, func(c string, n *graph.Service) *model.ServiceEdge { return &model.ServiceEdge{Cursor: c, Node: n} })}, nil
 }
 
 // Service is the resolver for the service field.
@@ -117,11 +114,8 @@ func (r *queryResolver) Hosts(ctx context.Context, twin string, where *model.Hos
 	if err != nil {
 		return nil, err
 	}
-	c := &model.HostConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total, Edges: make([]*model.HostEdge, len(nodes))}
-	for i, n := range nodes {
-		c.Edges[i] = &model.HostEdge{Cursor: p.Cursors[i], Node: n}
-	}
-	return c, nil
+	return &model.HostConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total,
+		Edges: edges(nodes, p, func(c string, n *graph.Host) *model.HostEdge { return &model.HostEdge{Cursor: c, Node: n} })}, nil
 }
 
 // Host is the resolver for the host field.
@@ -139,11 +133,8 @@ func (r *queryResolver) Zones(ctx context.Context, twin string, where *model.Zon
 	if err != nil {
 		return nil, err
 	}
-	c := &model.ZoneConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total, Edges: make([]*model.ZoneEdge, len(nodes))}
-	for i, n := range nodes {
-		c.Edges[i] = &model.ZoneEdge{Cursor: p.Cursors[i], Node: n}
-	}
-	return c, nil
+	return &model.ZoneConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total,
+		Edges: edges(nodes, p, func(c string, n *graph.Zone) *model.ZoneEdge { return &model.ZoneEdge{Cursor: c, Node: n} })}, nil
 }
 
 // Zone is the resolver for the zone field.

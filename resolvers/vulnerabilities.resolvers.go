@@ -51,11 +51,10 @@ func (r *queryResolver) Vulnerabilities(ctx context.Context, twin string, where 
 	if err != nil {
 		return nil, err
 	}
-	c := &model.VulnerabilityConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total, Edges: make([]*model.VulnerabilityEdge, len(nodes))}
-	for i, n := range nodes {
-		c.Edges[i] = &model.VulnerabilityEdge{Cursor: p.Cursors[i], Node: n}
-	}
-	return c, nil
+	return &model.VulnerabilityConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total,
+		Edges: edges(nodes, p, func(c string, n *graph.Vulnerability) *model.VulnerabilityEdge {
+			return &model.VulnerabilityEdge{Cursor: c, Node: n}
+		})}, nil
 }
 
 // Vulnerability is the resolver for the vulnerability field.
@@ -85,11 +84,8 @@ func (r *queryResolver) Findings(ctx context.Context, twin string, where *model.
 	if err != nil {
 		return nil, err
 	}
-	c := &model.FindingConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total, Edges: make([]*model.FindingEdge, len(nodes))}
-	for i, n := range nodes {
-		c.Edges[i] = &model.FindingEdge{Cursor: p.Cursors[i], Node: n}
-	}
-	return c, nil
+	return &model.FindingConnection{Nodes: nodes, PageInfo: pageInfo(p), TotalCount: p.Total,
+		Edges: edges(nodes, p, func(c string, n *graph.Finding) *model.FindingEdge { return &model.FindingEdge{Cursor: c, Node: n} })}, nil
 }
 
 // Threats is the resolver for the threats field.
