@@ -263,7 +263,9 @@ var edgeTable = buildEdges([]EdgeKind{
 	{Type: "FLOWS_TO", Pairs: pairs([]string{LabelService, LabelDataStore}, []string{LabelService, LabelDataStore}),
 		Props: map[string]PropType{"data": PropString, "protocol": PropString, "encrypted": PropBool, "classification": PropString}},
 	{Type: "AFFECTS", Pairs: pairs([]string{LabelVulnerability}, []string{LabelComponent}),
-		Props: map[string]PropType{"versionRange": PropString, "fixedVersion": PropString}},
+		// status and justification carry VEX analysis: affected, not_affected, fixed or
+		// under_investigation, and why.
+		Props: map[string]PropType{"versionRange": PropString, "fixedVersion": PropString, "status": PropString, "justification": PropString}},
 	{Type: "FOUND_IN", Pairs: pairs([]string{LabelFinding}, []string{LabelComponent, LabelArtifact, LabelService, LabelHost})},
 	{Type: "IDENTIFIES", Pairs: pairs([]string{LabelFinding}, []string{LabelVulnerability})},
 	{Type: "ENABLES", Pairs: pairs([]string{LabelVulnerability}, []string{LabelThreat})},
