@@ -41,8 +41,8 @@ func TestDetect(t *testing.T) {
 	// Detect stops at the first decisive key; a syntax error before it is reported with its place.
 	_, err := ingest.Detect([]byte("{\n  \"$schema\": \"x\",\n  \"a\": 1\n  \"bomFormat\": \"CycloneDX\"}"))
 	var pe *ingest.ParseError
-	if !errors.As(err, &pe) || pe.Line != 3 {
-		t.Errorf("malformed: %v (%+v), want a ParseError on line 3", err, pe)
+	if !errors.As(err, &pe) || pe.Line != 4 || pe.Column != 3 {
+		t.Errorf("malformed: %v (%+v), want a ParseError at line 4, column 3 (the key after the missing comma)", err, pe)
 	}
 }
 
