@@ -351,3 +351,55 @@ func bruteForce(rows []graph.NodeRow, orderBy string, desc bool, conds []graph.C
 	}
 	return out
 }
+
+func TestSupersedeReplacesAnEarlierDocument(t *testing.T) {
+	db := testenv.Migrated(t)
+	ctx := ctxT(t)
+	twin := testenv.NewTwin(t, db)
+	a, b, c := "pkg:npm/a@1", "pkg:npm/b@1", "pkg:npm/c@1"
+	dep := func(x, y string) graph.EdgeRow { return edge("DEPENDS_ON", ref("Component", x), ref("Component", y)) }
+	v1 := graph.Batch{Nodes: []graph.NodeRow{comp(a, "a"), comp(b, "b")}, Edges: []graph.EdgeRow{dep(a, b)}}
+	if _, err := db.Write(ctx, twin, v1, graph.WriteOptions{Source: "sbom:v1"}); err != nil {
+		t.Fatal(err)
+	}
+	// A manifest also declares b: it must survive v1 being superseded.
+	if _, err := db.Write(ctx, twin, graph.Batch{Nodes: []graph.NodeRow{comp(b, "b")}}, graph.WriteOptions{Source: "manifest:m"}); err != nil {
+		t.Fatal(err)
+	}
+	// A failed replacement removes nothing.
+	bad := graph.Batch{Nodes: []graph.NodeRow{comp(a, "a")}, Edges: []graph.EdgeRow{dep(a, "pkg:npm/ghost@1")}}
+	if _, err := db.Write(ctx, twin, bad, graph.WriteOptions{Source: "sbom:v2", Supersede: []string{"sbom:v1"}}); err == nil {
+		t.Fatal("write with a missing endpoint succeeded")
+	}
+	if st, _ := db.Stats(ctx, twin); st.TotalNodes() != 2 || st.TotalEdges() != 1 {
+		t.Fatalf("a failed replacement changed the twin: %+v", st)
+	}
+	v2 := graph.Batch{Nodes: []graph.NodeRow{comp(a, "a"), comp(c, "c")}, Edges: []graph.EdgeRow{dep(a, c)}}
+	res, err := db.Write(ctx, twin, v2, graph.WriteOptions{Source: "sbom:v2", Supersede: []string{"sbom:v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.EdgesDeleted != 1 || res.NodesDeleted != 0 {
+		t.Errorf("replace result %+v: want the a→b edge deleted and b kept (the manifest declares it)", res)
+	}
+	nodes, _ := db.Nodes(ctx, twin, "Component", []string{a, b, c})
+	if got := nodes[a].(*graph.Component).Provenance.Sources; !slices.Equal(got, []string{"sbom:v2"}) {
+		t.Errorf("a sources %v, want [sbom:v2]", got)
+	}
+	if got := nodes[b].(*graph.Component).Provenance.Sources; !slices.Equal(got, []string{"manifest:m"}) {
+		t.Errorf("b sources %v, want [manifest:m]", got)
+	}
+	// Without the manifest's claim, b goes when its only document is superseded.
+	v3 := graph.Batch{Nodes: []graph.NodeRow{comp(c, "c")}}
+	res, err = db.Write(ctx, twin, v3, graph.WriteOptions{Source: "sbom:v3", Supersede: []string{"sbom:v2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NodesDeleted != 1 || res.EdgesDeleted != 1 {
+		t.Errorf("second replace %+v: want a and a→c removed", res)
+	}
+	st, _ := db.Stats(ctx, twin)
+	if st.Nodes["Component"] != 2 || st.TotalEdges() != 0 {
+		t.Errorf("after v3: %+v, want b (manifest) and c", st)
+	}
+}

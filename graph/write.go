@@ -52,6 +52,11 @@ type WriteOptions struct {
 	// contributions that it no longer declares. Nodes and edges that other sources also
 	// declared only lose Source from their provenance.
 	Prune bool
+	// Supersede names sources this write replaces, such as the previous SBOM of the same
+	// subject. After the batch is written, in the same transaction, they are removed from the
+	// provenance of every node and edge of the twin, and what no source declares any longer is
+	// deleted. A write that fails removes nothing.
+	Supersede []string
 	// Now is the time recorded as seen; zero means time.Now().
 	Now time.Time
 }
@@ -288,6 +293,11 @@ func (db *DB) Write(ctx context.Context, twin string, b Batch, opt WriteOptions)
 		}
 		if opt.Prune {
 			if err := w.prune(ctx, tx, b); err != nil {
+				return nil, err
+			}
+		}
+		if old := slices.DeleteFunc(slices.Clone(opt.Supersede), func(s string) bool { return s == opt.Source }); len(old) > 0 {
+			if err := w.supersede(ctx, tx, old); err != nil {
 				return nil, err
 			}
 		}
@@ -591,6 +601,52 @@ WITH n, only, key WHERE only
 DETACH DELETE n
 RETURN collect(key) AS keys`, label, k.Key, k.Key)
 		res, err := tx.Run(ctx, cypher, w.params(map[string]any{"keep": keepNodes[label]}))
+		if err != nil {
+			return err
+		}
+		rec, err := res.Single(ctx)
+		if err != nil {
+			return err
+		}
+		keys, _ := rec.Values[0].([]any)
+		w.res.NodesDeleted += len(keys)
+		for _, key := range keys {
+			w.res.Changed = append(w.res.Changed, NodeRef{label, key.(string)})
+		}
+	}
+	return nil
+}
+
+// supersede removes the old sources from every edge and node of the twin, edges first, and
+// deletes what is left without a source.
+func (w *writer) supersede(ctx context.Context, tx neo4j.ManagedTransaction, old []string) error {
+	for _, typ := range EdgeTypes() {
+		ek, _ := EdgeKindOf(typ)
+		for _, p := range ek.Pairs {
+			res, err := tx.Run(ctx, fmt.Sprintf(`MATCH (:%s {twin: $twin})-[r:%s]->(:%s {twin: $twin})
+WHERE any(s IN r.sources WHERE s IN $old)
+SET r.sources = [s IN r.sources WHERE NOT s IN $old]
+WITH r WHERE size(r.sources) = 0
+DELETE r
+RETURN count(*)`, p[0], typ, p[1]), w.params(map[string]any{"old": old}))
+			if err != nil {
+				return err
+			}
+			rec, err := res.Single(ctx)
+			if err != nil {
+				return err
+			}
+			w.res.EdgesDeleted += int(rec.Values[0].(int64))
+		}
+	}
+	for _, label := range writableLabels() {
+		k, _ := KindOf(label)
+		res, err := tx.Run(ctx, fmt.Sprintf(`MATCH (n:%s {twin: $twin})
+WHERE any(s IN n.sources WHERE s IN $old)
+SET n.sources = [s IN n.sources WHERE NOT s IN $old]
+WITH n, n.%s AS key WHERE size(n.sources) = 0
+DETACH DELETE n
+RETURN collect(key)`, label, k.Key), w.params(map[string]any{"old": old}))
 		if err != nil {
 			return err
 		}
