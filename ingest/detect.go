@@ -96,7 +96,7 @@ func syntaxError(format string, data []byte, err error) error {
 	off := int64(-1)
 	switch {
 	case errors.As(err, &se):
-		off = se.Offset
+		off = se.Offset // json.Decoder reports the offending byte's own offset
 	case errors.As(err, &ute):
 		off = ute.Offset
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
