@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest/jobs"
 	"github.com/sectwin/sectwin/internal/events"
 )
 
@@ -27,6 +28,13 @@ type ChangeBus interface {
 	Subscribe(ctx context.Context, twin string) (<-chan events.Change, error)
 }
 
+// JobStore reads ingest jobs.
+type JobStore interface {
+	Get(ctx context.Context, id string) (jobs.Job, error)
+	List(ctx context.Context, twins []string, all bool, limit int) ([]jobs.Job, error)
+	Watch(ctx context.Context) (<-chan jobs.Job, error)
+}
+
 // Resolver carries the resolvers' dependencies.
 type Resolver struct {
 	Version    string
@@ -34,6 +42,7 @@ type Resolver struct {
 	Migrations MigrationLister
 	Graph      *graph.DB
 	Changes    ChangeBus
+	Jobs       JobStore // nil: ingest is not served here
 
 	// existing remembers twins seen to exist for a few seconds, sparing every request a round
 	// trip. Only existence is cached, never access: that is decided per request.

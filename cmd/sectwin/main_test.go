@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,9 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"github.com/sectwin/sectwin/bench/sbomgen"
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest/webhook"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/internal/config"
 	"github.com/sectwin/sectwin/internal/testenv"
@@ -462,5 +465,115 @@ func TestApplyCLI(t *testing.T) {
 	third, _ := db.Stats(context.Background(), twin)
 	if third.TotalNodes() != second.TotalNodes() {
 		t.Errorf("failed applies wrote: %d → %d nodes", second.TotalNodes(), third.TotalNodes())
+	}
+}
+
+// post sends a document to /ingest.
+func post(t *testing.T, base, token, query string, body []byte, header map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/ingest?"+query, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("status %d, body %q", resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func TestIngestEndToEnd(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := testenv.Twin(t, db)
+	secret := "hmac-" + testenv.RandomName("s")
+	p := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"), "--ingest-hmac-secret", secret, "--ingest-hmac-twins", twin, "--ingest-max-bytes", "4000000")
+	p.waitStatus(t, "/readyz", 200)
+	token := p.adminToken(t)
+	sbom, want := sbomgen.CycloneDX(sbomgen.Spec{Seed: 7, Components: 200, Dependencies: 500, Vulnerabilities: 10, CriticalEvery: 5, Subject: "gateway"})
+
+	// A CI gate: post, wait, get the verdict. Two of the ten vulnerabilities are new criticals.
+	status, out := post(t, p.base, token, "twin="+twin+"&wait=60s", sbom, nil)
+	job, _ := out["job"].(map[string]any)
+	verdict, _ := out["verdict"].(map[string]any)
+	if status != 200 || job["state"] != "DONE" || verdict["result"] != "FAIL" || len(verdict["newCritical"].([]any)) != 2 {
+		t.Fatalf("first post: %d %v", status, out)
+	}
+	first, _ := db.Stats(context.Background(), twin)
+	if first.Nodes["Component"] != want.Components+1 || first.Edges["DEPENDS_ON"] != want.Dependencies {
+		t.Fatalf("after ingest: %+v", first)
+	}
+	// The same document again, gzipped and HMAC-signed: the same job; nothing new, so PASS.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(sbom)
+	zw.Close()
+	ts, sig := webhook.Sign([]byte(secret), time.Now(), gz.Bytes())
+	status, out = post(t, p.base, "", "twin="+twin+"&wait=60s", gz.Bytes(), map[string]string{webhook.HeaderTimestamp: ts, webhook.HeaderSignature: sig, "Content-Encoding": "gzip"})
+	job2, _ := out["job"].(map[string]any)
+	verdict2, _ := out["verdict"].(map[string]any)
+	if status != 200 || job2["id"] != job["id"] || verdict2["result"] != "PASS" {
+		t.Fatalf("second post (gzip, signed): %d %v", status, out)
+	}
+	ts, sig = webhook.Sign([]byte(secret), time.Now(), sbom)
+	if status, out = post(t, p.base, "", "twin="+twin+"&wait=60s", sbom, map[string]string{webhook.HeaderTimestamp: ts, webhook.HeaderSignature: sig}); status != 200 {
+		t.Fatalf("third post (signed): %d %v", status, out)
+	}
+	second, _ := db.Stats(context.Background(), twin)
+	if second.TotalNodes() != first.TotalNodes() || second.TotalEdges() != first.TotalEdges() {
+		t.Errorf("re-post changed counts: %v/%v nodes, %v/%v edges", first.TotalNodes(), second.TotalNodes(), first.TotalEdges(), second.TotalEdges())
+	}
+	code, body := graphql(t, p.base, token, `{ ingestJob(id: "`+job["id"].(string)+`") { state format declared { components relationships } written { nodesCreated } } ingestJobs(twin: "`+twin+`") { id } }`)
+	if code != 200 || !strings.Contains(body, `"state":"DONE"`) || !strings.Contains(body, `"components":200`) || !strings.Contains(body, `"ingestJobs":[{"id":"`+job["id"].(string)+`"}]`) {
+		t.Fatalf("ingest jobs over GraphQL: %d %s", code, body)
+	}
+	// The job is readable by id.
+	req, _ := http.NewRequest(http.MethodGet, p.base+"/ingest/jobs/"+job["id"].(string), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("get job: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	bad := []struct {
+		name         string
+		token, query string
+		body         []byte
+		header       map[string]string
+		status       int
+		code         string
+	}{
+		{"malformed", token, "twin=" + twin, []byte("{\n \"bomFormat\": \"CycloneDX\",\n \"components\": [\n"), nil, 400, "BAD_DOCUMENT"},
+		{"unknown format", token, "twin=" + twin, []byte(`{"hello": "world"}`), nil, 415, "UNSUPPORTED_FORMAT"},
+		{"too large", token, "twin=" + twin, bytes.Repeat([]byte(" "), 4_000_001), nil, 413, "TOO_LARGE"},
+		{"no twin", token, "", sbom, nil, 400, "BAD_REQUEST"},
+		{"no token", "", "twin=" + twin, sbom, nil, 401, "UNAUTHENTICATED"},
+		{"bad signature", "", "twin=" + twin, sbom, map[string]string{webhook.HeaderTimestamp: ts, webhook.HeaderSignature: "sha256=00"}, 401, "UNAUTHENTICATED"},
+		{"signed, other twin", "", "twin=other", sbom, map[string]string{webhook.HeaderTimestamp: ts, webhook.HeaderSignature: sig}, 403, "FORBIDDEN"},
+		{"bad wait", token, "twin=" + twin + "&wait=forever", sbom, nil, 400, "BAD_REQUEST"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := post(t, p.base, tt.token, tt.query, tt.body, tt.header)
+			e, _ := out["error"].(map[string]any)
+			if status != tt.status || e["code"] != tt.code {
+				t.Fatalf("got %d %v, want %d %s", status, out, tt.status, tt.code)
+			}
+		})
+	}
+	if after, _ := db.Stats(context.Background(), twin); after.TotalNodes() != first.TotalNodes() {
+		t.Errorf("bad posts wrote: %d → %d nodes", first.TotalNodes(), after.TotalNodes())
 	}
 }

@@ -25,7 +25,7 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
-	cfg, _, err := parse("serve", "sectwin serve [flags]", config.GroupCommon|config.GroupNeo4j|config.GroupNATS|config.GroupServer, args, stderr, nil)
+	cfg, _, err := parse("serve", "sectwin serve [flags]", config.GroupCommon|config.GroupNeo4j|config.GroupNATS|config.GroupServer|config.GroupIngest, args, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -65,6 +65,14 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 
+	ing, err := newIngestService(ctx, cfg, b, db, log)
+	if err != nil {
+		_ = b.Close(context.WithoutCancel(ctx))
+		_ = db.Close(context.WithoutCancel(ctx))
+		return err
+	}
+	defer ing.stop()
+
 	startup := &startupState{}
 	migrator := &graph.Migrator{DB: db, Log: log.With().Str("component", "migrate").Logger()}
 	authn := auth.NewAuthenticator(graph.Tokens{DB: db}, cfg.AuthCacheTTL)
@@ -78,12 +86,14 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Migrations: migrator,
 			Graph:      db,
 			Changes:    events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()},
+			Jobs:       ing.pipeline.Jobs,
 		},
 		Checks: []server.Check{
 			{Name: "neo4j", Fn: db.Ping},
 			{Name: "nats", Fn: b.Check},
 			{Name: "migrations", Fn: startup.check},
 		},
+		Ingest:        ing.webhook,
 		GraphiQL:      cfg.GraphiQL,
 		MaxDepth:      cfg.GraphQLMaxDepth,
 		MaxAliases:    cfg.GraphQLMaxAlias,
@@ -110,7 +120,14 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 
 	var bootDone sync.WaitGroup
 	bootDone.Go(func() {
-		if err := bootstrap(runCtx, cfg, db, migrator, migs, startup, log); err != nil && runCtx.Err() == nil {
+		if err := bootstrap(runCtx, cfg, db, migrator, migs, startup, log); err != nil {
+			if runCtx.Err() == nil {
+				cancel(err)
+			}
+			return
+		}
+		// Workers start once the migrations (and their constraints) are in place.
+		if err := ing.startWorkers(runCtx, b, cfg.Ingest.Workers); err != nil {
 			cancel(err)
 		}
 	})

@@ -63,6 +63,7 @@ type Job struct {
 	Warnings  []ingest.Warning `json:"warnings,omitempty"`
 	CreatedBy string           `json:"createdBy,omitempty"` // token id or "hmac"
 	CreatedAt time.Time        `json:"createdAt"`
+	QueuedAt  time.Time        `json:"queuedAt"` // the latest (re)submission`
 	UpdatedAt time.Time        `json:"updatedAt"`
 }
 
@@ -97,7 +98,7 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 // false: posting the same document again finds its job.
 func (s *Store) Create(ctx context.Context, j Job) (Job, bool, error) {
 	now := time.Now().UTC()
-	j.CreatedAt, j.UpdatedAt = now, now
+	j.CreatedAt, j.UpdatedAt, j.QueuedAt = now, now, now
 	if j.State == "" {
 		j.State = Queued
 	}
@@ -117,6 +118,9 @@ func (s *Store) Create(ctx context.Context, j Job) (Job, bool, error) {
 
 // Get returns a job.
 func (s *Store) Get(ctx context.Context, id string) (Job, error) {
+	if !validID(id) {
+		return Job{}, ErrNotFound
+	}
 	e, err := s.kv.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 		return Job{}, ErrNotFound
@@ -236,6 +240,9 @@ func (s *Store) Watch(ctx context.Context) (<-chan Job, error) {
 // List returns the jobs of these twins (every twin when all), newest first, at most limit.
 func (s *Store) List(ctx context.Context, twins []string, all bool, limit int) ([]Job, error) {
 	keys, err := s.kv.ListKeys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return []Job{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
@@ -258,4 +265,18 @@ func (s *Store) List(ctx context.Context, twins []string, all bool, limit int) (
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// validID accepts what a key-value key may be, and short: anything else names no job.
+func validID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

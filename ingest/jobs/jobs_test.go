@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,8 +36,10 @@ func TestCreateIsIdempotent(t *testing.T) {
 	if _, err := s.Get(ctx, "nope"); !errors.Is(err, jobs.ErrNotFound) {
 		t.Errorf("Get(nope) = %v", err)
 	}
-	if _, err := s.Get(ctx, "bad key with spaces"); !errors.Is(err, jobs.ErrNotFound) {
-		t.Errorf("Get(bad key) = %v", err)
+	for _, bad := range []string{"bad key with spaces", "a.b", strings.Repeat("x", 10000), "nul\x00"} {
+		if _, err := s.Get(ctx, bad); !errors.Is(err, jobs.ErrNotFound) {
+			t.Errorf("Get(%.20q) = %v", bad, err)
+		}
 	}
 }
 
@@ -113,6 +116,9 @@ func TestWaitAndWatch(t *testing.T) {
 func TestListByTwin(t *testing.T) {
 	s := open(t)
 	ctx := t.Context()
+	if list, err := s.List(ctx, []string{"a"}, true, 10); err != nil || len(list) != 0 {
+		t.Fatalf("list of an empty store: %v %v", list, err)
+	}
 	for i, twin := range []string{"a", "b", "a"} {
 		if _, _, err := s.Create(ctx, jobs.Job{ID: string(rune('x' + i)), Twin: twin}); err != nil {
 			t.Fatal(err)

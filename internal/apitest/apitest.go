@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest/jobs"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/internal/bus"
 	"github.com/sectwin/sectwin/internal/events"
@@ -52,12 +53,17 @@ func New(db *graph.DB, b *bus.Bus, o Options) *API {
 	if o.MaxComplexity == 0 {
 		o.MaxComplexity = 200000
 	}
+	// Ingest jobs live in NATS; the API reads them (ingestJob, ingestJobs, ingestJobUpdated).
+	jobStore, err := jobs.Open(context.Background(), b.JetStream())
+	if err != nil {
+		panic(fmt.Sprintf("apitest: open the ingest jobs bucket: %v", err))
+	}
 	closing := make(chan struct{})
 	h := server.New(server.Options{
 		Log:  o.Log,
 		Auth: auth.NewAuthenticator(graph.Tokens{DB: db}, time.Minute),
 		Resolver: &resolvers.Resolver{Version: "test", Neo4j: db, Migrations: &graph.Migrator{DB: db}, Graph: db,
-			Changes: events.NATS{Bus: b, Log: o.Log}},
+			Changes: events.NATS{Bus: b, Log: o.Log}, Jobs: jobStore},
 		MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases, MaxComplexity: o.MaxComplexity,
 		Closing: closing,
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/sectwin/sectwin/internal/auth"
 )
 
 // EnvPrefix starts every environment variable that sets a flag.
@@ -58,6 +59,17 @@ type Config struct {
 	GraphQLMaxAlias  int
 	Neo4jWaitTimeout time.Duration
 	Client           Client
+	Ingest           Ingest
+}
+
+// Ingest holds the settings of the ingest webhook and its workers.
+type Ingest struct {
+	MaxBytes       int64
+	Workers        int
+	HMACSecret     Secret
+	HMACTwins      string // comma-separated twin names, or *
+	MaxNewCritical int
+	FailOnKEV      bool
 }
 
 // Client holds the settings of commands that talk to a running server's API.
@@ -75,6 +87,7 @@ const (
 	GroupNATS
 	GroupServer
 	GroupClient // commands that call a running server (apply)
+	GroupIngest // the ingest webhook and workers (serve, worker)
 )
 
 // Register adds the flags of the chosen groups to fs and returns the Config they fill.
@@ -108,6 +121,14 @@ func Register(fs *flag.FlagSet, groups Groups) *Config {
 		fs.IntVar(&c.GraphQLMaxComplx, "graphql-max-complexity", 200000, "maximum GraphQL query complexity: about the number of fields a query can return (a list field costs its first: times its selection)")
 		fs.IntVar(&c.GraphQLMaxDepth, "graphql-max-depth", 12, "maximum GraphQL query depth (nested field levels; introspection not counted); 0 disables the limit")
 		fs.IntVar(&c.GraphQLMaxAlias, "graphql-max-aliases", 30, "maximum number of aliased fields in a GraphQL query; 0 disables the limit")
+	}
+	if groups&GroupIngest != 0 {
+		fs.Int64Var(&c.Ingest.MaxBytes, "ingest-max-bytes", 256<<20, "largest document POST /ingest accepts, compressed or not; larger gets 413")
+		fs.IntVar(&c.Ingest.Workers, "ingest-workers", 2, "ingest workers this process runs (serve: 0 leaves ingest to 'sectwin worker' processes)")
+		fs.Var(&c.Ingest.HMACSecret, "ingest-hmac-secret", "shared secret (secret) for HMAC-signed ingest posts; empty accepts bearer tokens only")
+		fs.StringVar(&c.Ingest.HMACTwins, "ingest-hmac-twins", "", "twins HMAC-signed posts may write, comma-separated, or *")
+		fs.IntVar(&c.Ingest.MaxNewCritical, "ingest-max-new-critical", 0, "CI gate (?wait=): new CRITICAL vulnerabilities tolerated before the verdict is FAIL")
+		fs.BoolVar(&c.Ingest.FailOnKEV, "ingest-fail-on-kev", true, "CI gate (?wait=): any new vulnerability in CISA's KEV catalogue makes the verdict FAIL")
 	}
 	if groups&GroupClient != 0 {
 		fs.StringVar(&c.Client.Server, "server", "http://127.0.0.1:8080", "base URL of the sectwin server to call")
@@ -209,6 +230,24 @@ func (c *Config) validate(fs *flag.FlagSet) error {
 		}
 		if c.GraphQLMaxAlias < 0 {
 			errs = append(errs, bad("graphql-max-aliases", "must not be negative (0 disables the limit)"))
+		}
+	}
+	if has("ingest-max-bytes") {
+		if c.Ingest.MaxBytes < 1 {
+			errs = append(errs, bad("ingest-max-bytes", "must be positive"))
+		}
+		if c.Ingest.Workers < 0 {
+			errs = append(errs, bad("ingest-workers", "must not be negative"))
+		}
+		if c.Ingest.MaxNewCritical < 0 {
+			errs = append(errs, bad("ingest-max-new-critical", "must not be negative"))
+		}
+		if c.Ingest.HMACTwins != "" {
+			for _, t := range strings.Split(c.Ingest.HMACTwins, ",") {
+				if t = strings.TrimSpace(t); t != "*" && !auth.ValidTwinName(t) {
+					errs = append(errs, bad("ingest-hmac-twins", "%q is not a twin name", t))
+				}
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/sectwin/sectwin/ingest/webhook"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/resolvers"
 	"github.com/sectwin/sectwin/resolvers/generated"
@@ -42,6 +43,8 @@ type Options struct {
 	MaxDepth      int
 	MaxAliases    int
 	MaxComplexity int
+	// Ingest serves POST /ingest and the job endpoints; nil leaves them out.
+	Ingest *webhook.Handler
 	// Closing is done when the server starts shutting down; open websockets end then, because
 	// http.Server.Shutdown does not wait for or close hijacked connections.
 	Closing <-chan struct{}
@@ -76,10 +79,17 @@ func New(o Options) http.Handler {
 	}
 
 	r.Group(func(r chi.Router) {
-		r.Use(o.Auth.Middleware(func(r *http.Request) bool { return r.URL.Path == "/graphql" && isWebsocketUpgrade(r) }))
+		// Two requests come in without a bearer token and authenticate later: websocket
+		// handshakes (in connection_init) and HMAC-signed ingest posts (the signature).
+		r.Use(o.Auth.Middleware(func(r *http.Request) bool {
+			return (r.URL.Path == "/graphql" && isWebsocketUpgrade(r)) || (o.Ingest != nil && webhook.Signed(r))
+		}))
 		r.With(auth.RequireScope(auth.ScopeMetrics)).Get("/metrics",
 			promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}).ServeHTTP)
 		r.With(limitBody, closeOnShutdown(o.Closing)).Handle("/graphql", graphqlHandler(o))
+		if o.Ingest != nil {
+			o.Ingest.Routes(r)
+		}
 	})
 	return r
 }

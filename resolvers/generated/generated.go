@@ -15,6 +15,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/jobs"
 	"github.com/sectwin/sectwin/resolvers/model"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -37,6 +39,7 @@ type ResolverRoot interface {
 	Finding() FindingResolver
 	Host() HostResolver
 	Identity() IdentityResolver
+	IngestJob() IngestJobResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Service() ServiceResolver
@@ -260,6 +263,46 @@ type ComplexityRoot struct {
 		Type        func(childComplexity int) int
 	}
 
+	IngestCounts struct {
+		Components      func(childComplexity int) int
+		Relationships   func(childComplexity int) int
+		Results         func(childComplexity int) int
+		Vulnerabilities func(childComplexity int) int
+	}
+
+	IngestJob struct {
+		Attempts  func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		CreatedBy func(childComplexity int) int
+		Declared  func(childComplexity int) int
+		Digest    func(childComplexity int) int
+		Errors    func(childComplexity int) int
+		Format    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Replace   func(childComplexity int) int
+		Size      func(childComplexity int) int
+		State     func(childComplexity int) int
+		Subject   func(childComplexity int) int
+		Twin      func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+		Warnings  func(childComplexity int) int
+		Written   func(childComplexity int) int
+	}
+
+	IngestProblem struct {
+		Location func(childComplexity int) int
+		Message  func(childComplexity int) int
+	}
+
+	IngestWritten struct {
+		EdgesCreated func(childComplexity int) int
+		EdgesDeleted func(childComplexity int) int
+		EdgesUpdated func(childComplexity int) int
+		NodesCreated func(childComplexity int) int
+		NodesDeleted func(childComplexity int) int
+		NodesUpdated func(childComplexity int) int
+	}
+
 	LabelCount struct {
 		Count func(childComplexity int) int
 		Name  func(childComplexity int) int
@@ -318,6 +361,8 @@ type ComplexityRoot struct {
 		Host            func(childComplexity int, twin string, name string) int
 		Hosts           func(childComplexity int, twin string, where *model.HostFilter, first *int, after *string) int
 		Identities      func(childComplexity int, twin string, first *int) int
+		IngestJob       func(childComplexity int, id string) int
+		IngestJobs      func(childComplexity int, twin string, first *int) int
 		Node            func(childComplexity int, id string) int
 		Nodes           func(childComplexity int, ids []string) int
 		Search          func(childComplexity int, twin string, query string, types []string, first *int) int
@@ -390,8 +435,9 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		Heartbeat   func(childComplexity int, intervalMs int) int
-		TwinChanged func(childComplexity int, twin string) int
+		Heartbeat        func(childComplexity int, intervalMs int) int
+		IngestJobUpdated func(childComplexity int, twin string) int
+		TwinChanged      func(childComplexity int, twin string) int
 	}
 
 	Threat struct {
@@ -561,6 +607,13 @@ type IdentityResolver interface {
 	Access(ctx context.Context, obj *graph.Identity) ([]*model.Access, error)
 	Credentials(ctx context.Context, obj *graph.Identity) ([]*graph.Credential, error)
 }
+type IngestJobResolver interface {
+	Size(ctx context.Context, obj *jobs.Job) (int, error)
+
+	State(ctx context.Context, obj *jobs.Job) (string, error)
+
+	Warnings(ctx context.Context, obj *jobs.Job) ([]*jobs.Problem, error)
+}
 type MutationResolver interface {
 	Ping(ctx context.Context) (*model.Viewer, error)
 	UpsertComponents(ctx context.Context, twin string, input []map[string]any) (*model.WriteResult, error)
@@ -593,6 +646,8 @@ type QueryResolver interface {
 	Artifacts(ctx context.Context, twin string, where *model.ArtifactFilter, first *int, after *string) (*model.ArtifactConnection, error)
 	Artifact(ctx context.Context, twin string, digest string) (*graph.Artifact, error)
 	Search(ctx context.Context, twin string, query string, types []string, first *int) ([]graph.Node, error)
+	IngestJob(ctx context.Context, id string) (*jobs.Job, error)
+	IngestJobs(ctx context.Context, twin string, first *int) ([]*jobs.Job, error)
 	Services(ctx context.Context, twin string, where *model.ServiceFilter, orderBy *model.ServiceOrder, first *int, after *string) (*model.ServiceConnection, error)
 	Service(ctx context.Context, twin string, name string) (*graph.Service, error)
 	Hosts(ctx context.Context, twin string, where *model.HostFilter, first *int, after *string) (*model.HostConnection, error)
@@ -625,6 +680,7 @@ type ServiceResolver interface {
 type SubscriptionResolver interface {
 	Heartbeat(ctx context.Context, intervalMs int) (<-chan *model.Heartbeat, error)
 	TwinChanged(ctx context.Context, twin string) (<-chan *model.TwinChange, error)
+	IngestJobUpdated(ctx context.Context, twin string) (<-chan *jobs.Job, error)
 }
 type ThreatResolver interface {
 	Threatens(ctx context.Context, obj *graph.Threat) ([]graph.Node, error)
@@ -1547,6 +1603,178 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Identity.Type(childComplexity), true
 
+	case "IngestCounts.components":
+		if e.ComplexityRoot.IngestCounts.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestCounts.Components(childComplexity), true
+	case "IngestCounts.relationships":
+		if e.ComplexityRoot.IngestCounts.Relationships == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestCounts.Relationships(childComplexity), true
+	case "IngestCounts.results":
+		if e.ComplexityRoot.IngestCounts.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestCounts.Results(childComplexity), true
+	case "IngestCounts.vulnerabilities":
+		if e.ComplexityRoot.IngestCounts.Vulnerabilities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestCounts.Vulnerabilities(childComplexity), true
+
+	case "IngestJob.attempts":
+		if e.ComplexityRoot.IngestJob.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Attempts(childComplexity), true
+	case "IngestJob.createdAt":
+		if e.ComplexityRoot.IngestJob.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.CreatedAt(childComplexity), true
+	case "IngestJob.createdBy":
+		if e.ComplexityRoot.IngestJob.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.CreatedBy(childComplexity), true
+	case "IngestJob.declared":
+		if e.ComplexityRoot.IngestJob.Declared == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Declared(childComplexity), true
+	case "IngestJob.digest":
+		if e.ComplexityRoot.IngestJob.Digest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Digest(childComplexity), true
+	case "IngestJob.errors":
+		if e.ComplexityRoot.IngestJob.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Errors(childComplexity), true
+	case "IngestJob.format":
+		if e.ComplexityRoot.IngestJob.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Format(childComplexity), true
+	case "IngestJob.id":
+		if e.ComplexityRoot.IngestJob.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.ID(childComplexity), true
+	case "IngestJob.replace":
+		if e.ComplexityRoot.IngestJob.Replace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Replace(childComplexity), true
+	case "IngestJob.size":
+		if e.ComplexityRoot.IngestJob.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Size(childComplexity), true
+	case "IngestJob.state":
+		if e.ComplexityRoot.IngestJob.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.State(childComplexity), true
+	case "IngestJob.subject":
+		if e.ComplexityRoot.IngestJob.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Subject(childComplexity), true
+	case "IngestJob.twin":
+		if e.ComplexityRoot.IngestJob.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Twin(childComplexity), true
+	case "IngestJob.updatedAt":
+		if e.ComplexityRoot.IngestJob.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.UpdatedAt(childComplexity), true
+	case "IngestJob.warnings":
+		if e.ComplexityRoot.IngestJob.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Warnings(childComplexity), true
+	case "IngestJob.written":
+		if e.ComplexityRoot.IngestJob.Written == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestJob.Written(childComplexity), true
+
+	case "IngestProblem.location":
+		if e.ComplexityRoot.IngestProblem.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestProblem.Location(childComplexity), true
+	case "IngestProblem.message":
+		if e.ComplexityRoot.IngestProblem.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestProblem.Message(childComplexity), true
+
+	case "IngestWritten.edgesCreated":
+		if e.ComplexityRoot.IngestWritten.EdgesCreated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestWritten.EdgesCreated(childComplexity), true
+	case "IngestWritten.edgesDeleted":
+		if e.ComplexityRoot.IngestWritten.EdgesDeleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestWritten.EdgesDeleted(childComplexity), true
+	case "IngestWritten.edgesUpdated":
+		if e.ComplexityRoot.IngestWritten.EdgesUpdated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestWritten.EdgesUpdated(childComplexity), true
+	case "IngestWritten.nodesCreated":
+		if e.ComplexityRoot.IngestWritten.NodesCreated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestWritten.NodesCreated(childComplexity), true
+	case "IngestWritten.nodesDeleted":
+		if e.ComplexityRoot.IngestWritten.NodesDeleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestWritten.NodesDeleted(childComplexity), true
+	case "IngestWritten.nodesUpdated":
+		if e.ComplexityRoot.IngestWritten.NodesUpdated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IngestWritten.NodesUpdated(childComplexity), true
+
 	case "LabelCount.count":
 		if e.ComplexityRoot.LabelCount.Count == nil {
 			break
@@ -1954,6 +2182,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Identities(childComplexity, args["twin"].(string), args["first"].(*int)), true
+	case "Query.ingestJob":
+		if e.ComplexityRoot.Query.IngestJob == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ingestJob_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.IngestJob(childComplexity, args["id"].(string)), true
+	case "Query.ingestJobs":
+		if e.ComplexityRoot.Query.IngestJobs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ingestJobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.IngestJobs(childComplexity, args["twin"].(string), args["first"].(*int)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -2344,6 +2594,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Heartbeat(childComplexity, args["intervalMs"].(int)), true
+	case "Subscription.ingestJobUpdated":
+		if e.ComplexityRoot.Subscription.IngestJobUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_ingestJobUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.IngestJobUpdated(childComplexity, args["twin"].(string)), true
 	case "Subscription.twinChanged":
 		if e.ComplexityRoot.Subscription.TwinChanged == nil {
 			break
@@ -3245,6 +3506,69 @@ type ChangedNode {
 extend type Subscription {
   "Changes to a twin the caller can see, as they are committed."
   twinChanged(twin: String!): TwinChange!
+}
+`, BuiltIn: false},
+	{Name: "../../schema/ingest.graphqls", Input: `# Ingest jobs: documents posted to POST /ingest on their way into a twin (see README, Endpoints).
+
+"One posted document on its way into a twin."
+type IngestJob {
+  id: ID!
+  twin: String!
+  "cyclonedx, spdx, sarif, trivy or grype."
+  format: String!
+  "sha256:<hex> of the document."
+  digest: String!
+  size: Int!
+  subject: String
+  replace: Boolean!
+  "QUEUED, PARSING, WRITING, DONE or FAILED."
+  state: String!
+  attempts: Int!
+  "What the document says it holds."
+  declared: IngestCounts!
+  "What the job changed in the graph."
+  written: IngestWritten!
+  errors: [IngestProblem!]!
+  "Deviations from the format's schema that were tolerated."
+  warnings: [IngestProblem!]!
+  "Token id, or hmac for a signed post."
+  createdBy: String!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+type IngestCounts {
+  components: Int!
+  relationships: Int!
+  vulnerabilities: Int!
+  results: Int!
+}
+
+type IngestWritten {
+  nodesCreated: Int!
+  nodesUpdated: Int!
+  nodesDeleted: Int!
+  edgesCreated: Int!
+  edgesUpdated: Int!
+  edgesDeleted: Int!
+}
+
+type IngestProblem {
+  "line 3, column 5, or a JSON path."
+  location: String
+  message: String!
+}
+
+extend type Query {
+  "One ingest job; null when it does not exist or belongs to a twin the caller cannot see."
+  ingestJob(id: ID!): IngestJob
+  "The latest ingest jobs of a twin, newest first."
+  ingestJobs(twin: String!, first: Int = 50): [IngestJob!]!
+}
+
+extend type Subscription {
+  "Every state change of the ingest jobs of a twin."
+  ingestJobUpdated(twin: String!): IngestJob!
 }
 `, BuiltIn: false},
 	{Name: "../../schema/mutations.graphqls", Input: `# Writes to a twin's model. Every write needs the write scope and a token that names the twin
@@ -4478,6 +4802,86 @@ func (ec *executionContext) childFields_Identity(ctx context.Context, field grap
 		return ec.fieldContext_Identity_credentials(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Identity", field.Name)
+}
+
+func (ec *executionContext) childFields_IngestCounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "components":
+		return ec.fieldContext_IngestCounts_components(ctx, field)
+	case "relationships":
+		return ec.fieldContext_IngestCounts_relationships(ctx, field)
+	case "vulnerabilities":
+		return ec.fieldContext_IngestCounts_vulnerabilities(ctx, field)
+	case "results":
+		return ec.fieldContext_IngestCounts_results(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestCounts", field.Name)
+}
+
+func (ec *executionContext) childFields_IngestJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_IngestJob_id(ctx, field)
+	case "twin":
+		return ec.fieldContext_IngestJob_twin(ctx, field)
+	case "format":
+		return ec.fieldContext_IngestJob_format(ctx, field)
+	case "digest":
+		return ec.fieldContext_IngestJob_digest(ctx, field)
+	case "size":
+		return ec.fieldContext_IngestJob_size(ctx, field)
+	case "subject":
+		return ec.fieldContext_IngestJob_subject(ctx, field)
+	case "replace":
+		return ec.fieldContext_IngestJob_replace(ctx, field)
+	case "state":
+		return ec.fieldContext_IngestJob_state(ctx, field)
+	case "attempts":
+		return ec.fieldContext_IngestJob_attempts(ctx, field)
+	case "declared":
+		return ec.fieldContext_IngestJob_declared(ctx, field)
+	case "written":
+		return ec.fieldContext_IngestJob_written(ctx, field)
+	case "errors":
+		return ec.fieldContext_IngestJob_errors(ctx, field)
+	case "warnings":
+		return ec.fieldContext_IngestJob_warnings(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_IngestJob_createdBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_IngestJob_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_IngestJob_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestJob", field.Name)
+}
+
+func (ec *executionContext) childFields_IngestProblem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "location":
+		return ec.fieldContext_IngestProblem_location(ctx, field)
+	case "message":
+		return ec.fieldContext_IngestProblem_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestProblem", field.Name)
+}
+
+func (ec *executionContext) childFields_IngestWritten(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodesCreated":
+		return ec.fieldContext_IngestWritten_nodesCreated(ctx, field)
+	case "nodesUpdated":
+		return ec.fieldContext_IngestWritten_nodesUpdated(ctx, field)
+	case "nodesDeleted":
+		return ec.fieldContext_IngestWritten_nodesDeleted(ctx, field)
+	case "edgesCreated":
+		return ec.fieldContext_IngestWritten_edgesCreated(ctx, field)
+	case "edgesUpdated":
+		return ec.fieldContext_IngestWritten_edgesUpdated(ctx, field)
+	case "edgesDeleted":
+		return ec.fieldContext_IngestWritten_edgesDeleted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IngestWritten", field.Name)
 }
 
 func (ec *executionContext) childFields_LabelCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5838,6 +6242,42 @@ func (ec *executionContext) field_Query_identities_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_ingestJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_ingestJobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6191,6 +6631,20 @@ func (ec *executionContext) field_Subscription_heartbeat_args(ctx context.Contex
 		return nil, err
 	}
 	args["intervalMs"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_ingestJobUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
 	return args, nil
 }
 
@@ -10028,6 +10482,686 @@ func (ec *executionContext) fieldContext_Identity_credentials(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _IngestCounts_components(ctx context.Context, field graphql.CollectedField, obj *ingest.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestCounts_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Components, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestCounts_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestCounts_relationships(ctx context.Context, field graphql.CollectedField, obj *ingest.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestCounts_relationships(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Relationships, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestCounts_relationships(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestCounts_vulnerabilities(ctx context.Context, field graphql.CollectedField, obj *ingest.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestCounts_vulnerabilities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Vulnerabilities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestCounts_vulnerabilities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestCounts_results(ctx context.Context, field graphql.CollectedField, obj *ingest.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestCounts_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Results, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestCounts_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestJob_id(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IngestJob_twin(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestJob_format(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_format(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Format, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_format(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestJob_digest(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_digest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Digest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_digest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestJob_size(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IngestJob().Size(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, true, true, "Int")
+}
+
+func (ec *executionContext) _IngestJob_subject(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestJob_replace(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_replace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_replace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _IngestJob_state(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IngestJob().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, true, true, "String")
+}
+
+func (ec *executionContext) _IngestJob_attempts(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestJob_declared(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_declared(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Declared, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ingest.Counts) graphql.Marshaler {
+			return ec.marshalNIngestCounts2githubᚗcomᚋsectwinᚋsectwinᚋingestᚐCounts(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_declared(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IngestJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestCounts(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IngestJob_written(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_written(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Written, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jobs.Written) graphql.Marshaler {
+			return ec.marshalNIngestWritten2githubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐWritten(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_written(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IngestJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestWritten(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IngestJob_errors(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []jobs.Problem) graphql.Marshaler {
+			return ec.marshalNIngestProblem2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐProblemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IngestJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestProblem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IngestJob_warnings(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IngestJob().Warnings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*jobs.Problem) graphql.Marshaler {
+			return ec.marshalNIngestProblem2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐProblemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IngestJob",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestProblem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IngestJob_createdBy(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_createdBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_createdBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestJob_createdAt(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IngestJob_updatedAt(ctx context.Context, field graphql.CollectedField, obj *jobs.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestJob_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestJob_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestJob", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IngestProblem_location(ctx context.Context, field graphql.CollectedField, obj *jobs.Problem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestProblem_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IngestProblem_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestProblem", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestProblem_message(ctx context.Context, field graphql.CollectedField, obj *jobs.Problem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestProblem_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestProblem_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestProblem", field, false, false, "String")
+}
+
+func (ec *executionContext) _IngestWritten_nodesCreated(ctx context.Context, field graphql.CollectedField, obj *jobs.Written) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestWritten_nodesCreated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodesCreated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestWritten_nodesCreated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestWritten", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestWritten_nodesUpdated(ctx context.Context, field graphql.CollectedField, obj *jobs.Written) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestWritten_nodesUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodesUpdated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestWritten_nodesUpdated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestWritten", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestWritten_nodesDeleted(ctx context.Context, field graphql.CollectedField, obj *jobs.Written) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestWritten_nodesDeleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NodesDeleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestWritten_nodesDeleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestWritten", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestWritten_edgesCreated(ctx context.Context, field graphql.CollectedField, obj *jobs.Written) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestWritten_edgesCreated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EdgesCreated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestWritten_edgesCreated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestWritten", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestWritten_edgesUpdated(ctx context.Context, field graphql.CollectedField, obj *jobs.Written) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestWritten_edgesUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EdgesUpdated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestWritten_edgesUpdated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestWritten", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IngestWritten_edgesDeleted(ctx context.Context, field graphql.CollectedField, obj *jobs.Written) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IngestWritten_edgesDeleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EdgesDeleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IngestWritten_edgesDeleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IngestWritten", field, false, false, "Int")
+}
+
 func (ec *executionContext) _LabelCount_name(ctx context.Context, field graphql.CollectedField, obj *model.LabelCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11515,6 +12649,94 @@ func (ec *executionContext) fieldContext_Query_search(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_search_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ingestJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ingestJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().IngestJob(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *jobs.Job) graphql.Marshaler {
+			return ec.marshalOIngestJob2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJob(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ingestJob(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestJob(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ingestJob_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ingestJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ingestJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().IngestJobs(ctx, fc.Args["twin"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*jobs.Job) graphql.Marshaler {
+			return ec.marshalNIngestJob2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJobᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ingestJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestJob(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ingestJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13399,6 +14621,50 @@ func (ec *executionContext) fieldContext_Subscription_twinChanged(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_twinChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_ingestJobUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_ingestJobUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().IngestJobUpdated(ctx, fc.Args["twin"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *jobs.Job) graphql.Marshaler {
+			return ec.marshalNIngestJob2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_ingestJobUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IngestJob(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_ingestJobUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20073,6 +21339,261 @@ func (ec *executionContext) _Identity(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var ingestCountsImplementors = []string{"IngestCounts"}
+
+func (ec *executionContext) _IngestCounts(ctx context.Context, sel ast.SelectionSet, obj *ingest.Counts) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ingestCountsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IngestCounts")
+		case "components":
+			out.Values[i] = ec._IngestCounts_components(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "relationships":
+			out.Values[i] = ec._IngestCounts_relationships(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vulnerabilities":
+			out.Values[i] = ec._IngestCounts_vulnerabilities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "results":
+			out.Values[i] = ec._IngestCounts_results(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ingestJobImplementors = []string{"IngestJob"}
+
+func (ec *executionContext) _IngestJob(ctx context.Context, sel ast.SelectionSet, obj *jobs.Job) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ingestJobImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IngestJob")
+		case "id":
+			out.Values[i] = ec._IngestJob_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "twin":
+			out.Values[i] = ec._IngestJob_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "format":
+			out.Values[i] = ec._IngestJob_format(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "digest":
+			out.Values[i] = ec._IngestJob_digest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "size":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IngestJob_size(ctx, field, obj)
+				})
+		case "subject":
+			out.Values[i] = ec._IngestJob_subject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "replace":
+			out.Values[i] = ec._IngestJob_replace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IngestJob_state(ctx, field, obj)
+				})
+		case "attempts":
+			out.Values[i] = ec._IngestJob_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "declared":
+			out.Values[i] = ec._IngestJob_declared(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "written":
+			out.Values[i] = ec._IngestJob_written(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errors":
+			out.Values[i] = ec._IngestJob_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "warnings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IngestJob_warnings(ctx, field, obj)
+				})
+		case "createdBy":
+			out.Values[i] = ec._IngestJob_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._IngestJob_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._IngestJob_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ingestProblemImplementors = []string{"IngestProblem"}
+
+func (ec *executionContext) _IngestProblem(ctx context.Context, sel ast.SelectionSet, obj *jobs.Problem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ingestProblemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IngestProblem")
+		case "location":
+			out.Values[i] = ec._IngestProblem_location(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._IngestProblem_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ingestWrittenImplementors = []string{"IngestWritten"}
+
+func (ec *executionContext) _IngestWritten(ctx context.Context, sel ast.SelectionSet, obj *jobs.Written) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ingestWrittenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IngestWritten")
+		case "nodesCreated":
+			out.Values[i] = ec._IngestWritten_nodesCreated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodesUpdated":
+			out.Values[i] = ec._IngestWritten_nodesUpdated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodesDeleted":
+			out.Values[i] = ec._IngestWritten_nodesDeleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edgesCreated":
+			out.Values[i] = ec._IngestWritten_edgesCreated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edgesUpdated":
+			out.Values[i] = ec._IngestWritten_edgesUpdated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edgesDeleted":
+			out.Values[i] = ec._IngestWritten_edgesDeleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var labelCountImplementors = []string{"LabelCount"}
 
 func (ec *executionContext) _LabelCount(ctx context.Context, sel ast.SelectionSet, obj *model.LabelCount) graphql.Marshaler {
@@ -20488,6 +22009,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_search(ctx, field)
+				})
+		case "ingestJob":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ingestJob(ctx, field)
+				})
+		case "ingestJobs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ingestJobs(ctx, field)
 				})
 		case "services":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -20996,6 +22529,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_heartbeat(ctx, fields[0])
 	case "twinChanged":
 		return ec._Subscription_twinChanged(ctx, fields[0])
+	case "ingestJobUpdated":
+		return ec._Subscription_ingestJobUpdated(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -22945,6 +24480,82 @@ func (ec *executionContext) unmarshalNIdentityInput2ᚕmapᚄ(ctx context.Contex
 	return res, nil
 }
 
+func (ec *executionContext) marshalNIngestCounts2githubᚗcomᚋsectwinᚋsectwinᚋingestᚐCounts(ctx context.Context, sel ast.SelectionSet, v ingest.Counts) graphql.Marshaler {
+	return ec._IngestCounts(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIngestJob2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*jobs.Job) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIngestJob2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJob(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIngestJob2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJob(ctx context.Context, sel ast.SelectionSet, v *jobs.Job) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IngestJob!")
+		return graphql.Null
+	}
+	return ec._IngestJob(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNIngestProblem2githubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐProblem(ctx context.Context, sel ast.SelectionSet, v jobs.Problem) graphql.Marshaler {
+	return ec._IngestProblem(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIngestProblem2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐProblemᚄ(ctx context.Context, sel ast.SelectionSet, v []jobs.Problem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIngestProblem2githubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐProblem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIngestProblem2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐProblemᚄ(ctx context.Context, sel ast.SelectionSet, v []*jobs.Problem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIngestProblem2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐProblem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIngestProblem2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐProblem(ctx context.Context, sel ast.SelectionSet, v *jobs.Problem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IngestProblem!")
+		return graphql.Null
+	}
+	return ec._IngestProblem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNIngestWritten2githubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐWritten(ctx context.Context, sel ast.SelectionSet, v jobs.Written) graphql.Marshaler {
+	return ec._IngestWritten(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23857,6 +25468,13 @@ func (ec *executionContext) unmarshalOHostFilter2ᚖgithubᚗcomᚋsectwinᚋsec
 	}
 	res, err := ec.unmarshalInputHostFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOIngestJob2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJob(ctx context.Context, sel ast.SelectionSet, v *jobs.Job) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IngestJob(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
