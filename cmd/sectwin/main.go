@@ -4,6 +4,7 @@
 //	sectwin migrate [--status]    apply the Cypher migrations, or list them
 //	sectwin token create|list|revoke
 //	sectwin apply -f twin.yaml [--prune] [--dry-run]
+//	sectwin ingest FILE... [--twin T] [--wait]
 //	sectwin worker                ingest workers alone, against a server's NATS
 //	sectwin version
 package main
@@ -39,6 +40,7 @@ func commands() []command {
 		{"migrate", "apply pending Cypher migrations (--status lists them)", runMigrate},
 		{"token", "create, list or revoke API tokens", runToken},
 		{"apply", "apply a declarative twin manifest (-f twin.yaml) through the server", runApply},
+		{"ingest", "upload SBOMs and scan reports to a server (FILE... [--twin T] [--wait])", runIngest},
 		{"worker", "run ingest workers alone, against a server's NATS", runWorker},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintln(out, "sectwin", version)

@@ -576,4 +576,26 @@ func TestIngestEndToEnd(t *testing.T) {
 	if after, _ := db.Stats(context.Background(), twin); after.TotalNodes() != first.TotalNodes() {
 		t.Errorf("bad posts wrote: %d → %d nodes", first.TotalNodes(), after.TotalNodes())
 	}
+
+	// The CLI: upload with progress, wait, print the verdict, and fail the build on FAIL. A twin
+	// of its own, where the vulnerabilities are new.
+	twin2 := testenv.Twin(t, db)
+	file := filepath.Join(t.TempDir(), "api.cdx.json")
+	doc, _ := sbomgen.CycloneDX(sbomgen.Spec{Seed: 8, Components: 50, Dependencies: 80, Vulnerabilities: 3, CriticalEvery: 3, Subject: "api"})
+	if err := os.WriteFile(file, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli := func() (string, string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"ingest", "--server", p.base, "--data-dir", p.dataDir, "--twin", twin2, "--wait", file}, &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	out1, progress, err := cli()
+	if err == nil || !strings.Contains(out1, "DONE") || !strings.Contains(out1, "verdict FAIL: 1 new critical") || !strings.Contains(progress, "uploading api.cdx.json: 100%") {
+		t.Fatalf("first CLI ingest: err %v\nstdout %s\nstderr %s", err, out1, progress)
+	}
+	out2, _, err := cli()
+	if err != nil || !strings.Contains(out2, "verdict PASS") {
+		t.Fatalf("second CLI ingest: err %v\nstdout %s", err, out2)
+	}
 }
