@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -56,11 +57,11 @@ func newIngestService(ctx context.Context, cfg *config.Config, b *bus.Bus, db *g
 }
 
 // startWorkers runs n workers on the shared durable consumer.
-func (s *ingestService) startWorkers(ctx context.Context, b *bus.Bus, n int) error {
+func (s *ingestService) startWorkers(ctx context.Context, b *bus.Bus, n int, ackWait time.Duration) error {
 	for range n {
 		stop, err := b.Consume(ctx, bus.ConsumerSpec{
 			Stream: bus.StreamIngest, Durable: ingestDurable, FilterSubject: bus.SubjectIngest + ".>",
-			AckWait: pipeline.AckWait, MaxDeliver: ingestMaxDeliver,
+			AckWait: ackWait, MaxDeliver: ingestMaxDeliver,
 		}, s.pipeline.Handle)
 		if err != nil {
 			return fmt.Errorf("start ingest worker: %w", err)

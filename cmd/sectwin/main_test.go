@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -597,5 +599,94 @@ func TestIngestEndToEnd(t *testing.T) {
 	out2, _, err := cli()
 	if err != nil || !strings.Contains(out2, "verdict PASS") {
 		t.Fatalf("second CLI ingest: err %v\nstdout %s", err, out2)
+	}
+}
+
+// TestWorkerKilledMidIngest kills -9 a worker process in the middle of a 1000-component SBOM,
+// restarts it, and expects the same graph as a clean run: the message was not acknowledged, so
+// NATS gives it to the new worker, which rewrites it idempotently.
+func TestWorkerKilledMidIngest(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := testenv.Twin(t, db)
+	bin := filepath.Join(t.TempDir(), "sectwin")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dataDir := t.TempDir()
+	natsPort := freePort(t)
+	p := startServe(t, dataDir, os.Getenv("NEO4J_URI"), "--ingest-workers", "0", "--nats-port", fmt.Sprint(natsPort))
+	p.waitStatus(t, "/readyz", 200)
+	token := p.adminToken(t)
+	sbom, want := sbomgen.CycloneDX(sbomgen.Spec{Seed: 11, Components: 1000, Dependencies: 6000, Vulnerabilities: 50, Subject: "big"})
+	status, out := post(t, p.base, token, "twin="+twin, sbom, nil)
+	if status != 202 {
+		t.Fatalf("post: %d %v", status, out)
+	}
+	id := out["job"].(map[string]any)["id"].(string)
+	jobState := func() (string, float64) {
+		req, _ := http.NewRequest(http.MethodGet, p.base+"/ingest/jobs/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Job struct {
+				State    string
+				Attempts float64
+			}
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return body.Job.State, body.Job.Attempts
+	}
+	worker := func() *exec.Cmd {
+		cmd := exec.Command(bin, "worker", "--data-dir", dataDir, "--nats-port", fmt.Sprint(natsPort), "--neo4j-uri", os.Getenv("NEO4J_URI"),
+			"--ingest-ack-wait", "2s", "--ingest-workers", "1", "--log-format", "json")
+		cmd.Stderr = io.Discard
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	w1 := worker()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if st, _ := jobState(); st == "WRITING" {
+			break
+		}
+		if time.Now().After(deadline) {
+			w1.Process.Kill()
+			t.Fatal("the job never reached WRITING")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := w1.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = w1.Wait()
+	killedIn, _ := jobState()
+	w2 := worker()
+	t.Cleanup(func() { w2.Process.Signal(syscall.SIGTERM); w2.Wait() })
+	deadline = time.Now().Add(90 * time.Second)
+	for {
+		st, attempts := jobState()
+		if st == "DONE" {
+			t.Logf("killed in %s; done after %v attempts", killedIn, attempts)
+			if attempts < 2 && killedIn != "DONE" {
+				t.Errorf("the job finished in %v attempts; the killed attempt should count", attempts)
+			}
+			break
+		}
+		if st == "FAILED" || time.Now().After(deadline) {
+			t.Fatalf("job %s after the restart", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	st, _ := db.Stats(context.Background(), twin)
+	if st.Nodes["Component"] != want.Components+1 || st.Nodes["Vulnerability"] != want.Vulnerabilities || st.Edges["DEPENDS_ON"] != want.Dependencies ||
+		st.Edges["CONTAINS"] != want.Components || st.Edges["AFFECTS"] != want.Affects {
+		t.Errorf("after kill and restart: %+v; a clean run has %d components (+ subject), %d vulnerabilities, %d DEPENDS_ON, %d CONTAINS, %d AFFECTS",
+			st, want.Components, want.Vulnerabilities, want.Dependencies, want.Components, want.Affects)
 	}
 }

@@ -127,7 +127,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 			return
 		}
 		// Workers start once the migrations (and their constraints) are in place.
-		if err := ing.startWorkers(runCtx, b, cfg.Ingest.Workers); err != nil {
+		if err := ing.startWorkers(runCtx, b, cfg.Ingest.Workers, cfg.Ingest.AckWait); err != nil {
 			cancel(err)
 		}
 	})

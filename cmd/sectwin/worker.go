@@ -46,7 +46,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	n := max(cfg.Ingest.Workers, 1)
-	if err := ing.startWorkers(ctx, b, n); err != nil {
+	if err := ing.startWorkers(ctx, b, n, cfg.Ingest.AckWait); err != nil {
 		return err
 	}
 	log.Info().Int("workers", n).Str("nats", url).Msg("ingest workers running; Ctrl-C stops them after their current documents")

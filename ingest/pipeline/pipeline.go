@@ -364,7 +364,3 @@ func subjectOf(s *ingest.Subject, override string) (string, map[string]any) {
 }
 
 func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
-
-// AckWait for ingest consumers: long enough for a large document's write, which in-progress
-// signals extend further.
-const AckWait = 5 * time.Minute

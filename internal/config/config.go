@@ -70,6 +70,7 @@ type Ingest struct {
 	HMACTwins      string // comma-separated twin names, or *
 	MaxNewCritical int
 	FailOnKEV      bool
+	AckWait        time.Duration
 }
 
 // Client holds the settings of commands that talk to a running server's API.
@@ -128,6 +129,7 @@ func Register(fs *flag.FlagSet, groups Groups) *Config {
 		fs.Var(&c.Ingest.HMACSecret, "ingest-hmac-secret", "shared secret (secret) for HMAC-signed ingest posts; empty accepts bearer tokens only")
 		fs.StringVar(&c.Ingest.HMACTwins, "ingest-hmac-twins", "", "twins HMAC-signed posts may write, comma-separated, or *")
 		fs.IntVar(&c.Ingest.MaxNewCritical, "ingest-max-new-critical", 0, "CI gate (?wait=): new CRITICAL vulnerabilities tolerated before the verdict is FAIL")
+		fs.DurationVar(&c.Ingest.AckWait, "ingest-ack-wait", 5*time.Minute, "how long NATS waits for a silent worker before giving its document to another (running workers extend it every third of it)")
 		fs.BoolVar(&c.Ingest.FailOnKEV, "ingest-fail-on-kev", true, "CI gate (?wait=): any new vulnerability in CISA's KEV catalogue makes the verdict FAIL")
 	}
 	if groups&GroupClient != 0 {
@@ -238,6 +240,9 @@ func (c *Config) validate(fs *flag.FlagSet) error {
 		}
 		if c.Ingest.Workers < 0 {
 			errs = append(errs, bad("ingest-workers", "must not be negative"))
+		}
+		if c.Ingest.AckWait < time.Second {
+			errs = append(errs, bad("ingest-ack-wait", "must be at least 1s"))
 		}
 		if c.Ingest.MaxNewCritical < 0 {
 			errs = append(errs, bad("ingest-max-new-critical", "must not be negative"))
