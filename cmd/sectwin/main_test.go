@@ -690,3 +690,56 @@ func TestWorkerKilledMidIngest(t *testing.T) {
 			st, want.Components, want.Vulnerabilities, want.Dependencies, want.Components, want.Affects)
 	}
 }
+
+// TestIngestWhileNeo4jIsDown posts while the server's Neo4j is stopped: the post gets 202, and
+// the job completes once Neo4j starts. It runs a Neo4j of its own (scripts/neo4j-local.sh with
+// a private home and port) so that the shared one keeps serving the other tests.
+func TestIngestWhileNeo4jIsDown(t *testing.T) {
+	testenv.Neo4j(t) // the suite's Neo4j: this test runs where the others do
+	if _, err := exec.LookPath("java"); err != nil {
+		t.Skip("no java to run a private Neo4j; the suite's Neo4j comes from elsewhere")
+	}
+	port := freePort(t)
+	home := t.TempDir()
+	neo4j := func(action string) error {
+		cmd := exec.Command("../../scripts/neo4j-local.sh", action)
+		cmd.Env = append(os.Environ(), "NEO4J_HOME="+home, fmt.Sprintf("NEO4J_BOLT_PORT=%d", port), "NEO4J_HEAP=512m", "NEO4J_PAGECACHE=128m")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("neo4j-local.sh %s: %w\n%s", action, err, out)
+		}
+		return nil
+	}
+	t.Cleanup(func() { _ = neo4j("stop") })
+	uri := fmt.Sprintf("bolt://127.0.0.1:%d", port)
+	secret, twin := "s3cret", "down-test"
+	p := startServe(t, t.TempDir(), uri, "--ingest-hmac-secret", secret, "--ingest-hmac-twins", twin)
+	p.waitStatus(t, "/healthz", 200)
+	p.waitStatus(t, "/readyz", 503)
+	sbom, want := sbomgen.CycloneDX(sbomgen.Spec{Seed: 12, Components: 40, Dependencies: 60, Subject: "offline"})
+	ts, sig := webhook.Sign([]byte(secret), time.Now(), sbom)
+	status, out := post(t, p.base, "", "twin="+twin, sbom, map[string]string{webhook.HeaderTimestamp: ts, webhook.HeaderSignature: sig})
+	if status != 202 {
+		t.Fatalf("post with Neo4j down: %d %v", status, out)
+	}
+	if err := neo4j("start"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitStatus(t, "/readyz", 200)
+	db, err := graph.Open(graph.Config{URI: uri})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := db.Stats(context.Background(), twin)
+		if err == nil && st.Nodes["Component"] == want.Components+1 && st.Edges["DEPENDS_ON"] == want.Dependencies {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job posted while Neo4j was down never completed: %+v %v", st, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
