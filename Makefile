@@ -40,6 +40,10 @@ migrate: build ## apply migrations to the local Neo4j (starting it if needed)
 bench: ## run the benchmarks; prints name=value lines
 	@scripts/with-neo4j.sh go run ./bench/http
 
+.PHONY: bench-ingest
+bench-ingest: ## the ingest pipeline against a raw UNWIND write of the same rows; prints ingest_vs_raw_ratio
+	@scripts/with-neo4j.sh go run ./bench/ingest $(BENCH_INGEST_FLAGS)
+
 .PHONY: bench-graphql
 bench-graphql: ## GraphQL vs hand-written Cypher latency on a synthetic twin; flags in BENCH_GRAPHQL_FLAGS
 	@scripts/with-neo4j.sh go run ./bench/graphql $(BENCH_GRAPHQL_FLAGS)

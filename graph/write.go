@@ -338,8 +338,8 @@ func (w *writer) twinExists(ctx context.Context, tx neo4j.ManagedTransaction) er
 // provenanceSet records a sighting by $source at $now on the variable v.
 func provenanceSet(v string) string {
 	return fmt.Sprintf(`ON CREATE SET %[1]s.firstSeen = $now, %[1]s.sources = [$source]
-SET %[1]s.lastSeen = $now,
-    %[1]s.sources = CASE WHEN $source IN coalesce(%[1]s.sources, []) THEN %[1]s.sources ELSE coalesce(%[1]s.sources, []) + $source END`, v)
+ON MATCH SET %[1]s.sources = CASE WHEN $source IN coalesce(%[1]s.sources, []) THEN %[1]s.sources ELSE coalesce(%[1]s.sources, []) + $source END
+SET %[1]s.lastSeen = $now`, v)
 }
 
 func (w *writer) nodes(ctx context.Context, tx neo4j.ManagedTransaction, rows []NodeRow) error {

@@ -18,7 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,6 +55,47 @@ type Pipeline struct {
 	Log      zerolog.Logger
 	// MaxDeliver must match the consumer's, so the last attempt can mark its job FAILED.
 	MaxDeliver int
+
+	// parsed keeps the documents this process parsed when they were posted, so that its own
+	// workers need not parse them again. Workers elsewhere parse from the object store.
+	parsed parsedCache
+}
+
+// parsedCache holds the last few parsed documents by format and digest.
+type parsedCache struct {
+	mu    sync.Mutex
+	order []string
+	docs  map[string]*ingest.Document
+}
+
+const parsedCacheSize = 4
+
+func (c *parsedCache) put(key string, d *ingest.Document) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.docs == nil {
+		c.docs = map[string]*ingest.Document{}
+	}
+	if _, ok := c.docs[key]; !ok {
+		c.order = append(c.order, key)
+	}
+	c.docs[key] = d
+	for len(c.order) > parsedCacheSize {
+		delete(c.docs, c.order[0])
+		c.order = c.order[1:]
+	}
+}
+
+// take returns and forgets a parsed document.
+func (c *parsedCache) take(key string) *ingest.Document {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.docs[key]
+	if d != nil {
+		delete(c.docs, key)
+		c.order = slices.DeleteFunc(c.order, func(k string) bool { return k == key })
+	}
+	return d
 }
 
 // OpenDocs creates or opens the documents bucket.
@@ -86,6 +129,9 @@ type Submission struct {
 	CreatedBy             string
 	Declared              ingest.Counts
 	Warnings              []ingest.Warning
+	// Parsed is the document already parsed, if the caller did; a worker of this process
+	// then skips parsing it again.
+	Parsed *ingest.Document
 }
 
 // Subject of the requests for a twin.
@@ -109,6 +155,9 @@ func Digest(data []byte) string {
 func (p *Pipeline) Submit(ctx context.Context, data []byte, s Submission) (jobs.Job, error) {
 	digest := Digest(data)
 	id := JobID(s.Twin, digest, s.Subject, s.Replace)
+	if s.Parsed != nil {
+		p.parsed.put(s.Format+":"+digest, s.Parsed)
+	}
 	if _, err := p.Docs.GetInfo(ctx, digest); err != nil {
 		if !errors.Is(err, jetstream.ErrObjectNotFound) {
 			return jobs.Job{}, fmt.Errorf("look up document: %w", err)
@@ -183,13 +232,16 @@ func (p *Pipeline) process(ctx context.Context, req Request, log zerolog.Logger)
 		}
 		return err
 	}
-	data, err := p.document(ctx, req.Digest)
-	if err != nil {
-		return err
-	}
-	doc, err := p.Parse(req.Format, data)
-	if err != nil {
-		return fmt.Errorf("%w: %w", bus.ErrPermanent, err)
+	var err error
+	doc := p.parsed.take(req.Format + ":" + req.Digest)
+	if doc == nil {
+		data, err := p.document(ctx, req.Digest)
+		if err != nil {
+			return err
+		}
+		if doc, err = p.Parse(req.Format, data); err != nil {
+			return fmt.Errorf("%w: %w", bus.ErrPermanent, err)
+		}
 	}
 	batch, subjectKey := Assemble(doc, req.Subject)
 	source := req.Format + ":" + req.Digest

@@ -135,7 +135,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	}
 	job, err := h.Pipeline.Submit(r.Context(), body, pipeline.Submission{
 		Twin: twin, Format: format, Subject: q.Get("subject"), Replace: q.Get("replace") == "true",
-		CreatedBy: createdBy, Declared: doc.Counts, Warnings: doc.Warnings,
+		CreatedBy: createdBy, Declared: doc.Counts, Warnings: doc.Warnings, Parsed: doc,
 	})
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the queue does not answer; retry shortly", nil)
