@@ -8,32 +8,17 @@ import (
 	"testing"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest"
 	"github.com/sectwin/sectwin/ingest/cyclonedx"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
-
-// samplesDir holds the shared sample corpus, outside the repository; tests skip without it.
-const samplesDir = "../../../shared/samples/cyclonedx"
-
-func sampleFiles(tb testing.TB) []string {
-	entries, err := os.ReadDir(samplesDir)
-	if err != nil {
-		return nil
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			files = append(files, filepath.Join(samplesDir, e.Name()))
-		}
-	}
-	return files
-}
 
 // TestCorpus parses every shared CycloneDX sample in place and checks the document against
 // counts taken from the raw JSON, independently of the parser.
 func TestCorpus(t *testing.T) {
-	files := sampleFiles(t)
+	files := ingesttest.SampleFiles(ingest.FormatCycloneDX)
 	if len(files) == 0 {
-		t.Skipf("no CycloneDX samples in %s (the shared corpus is not checked out next to the repository)", samplesDir)
+		t.Skipf("no CycloneDX samples in %s (the shared corpus is not checked out next to the repository)", ingesttest.SamplesDir(ingest.FormatCycloneDX))
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

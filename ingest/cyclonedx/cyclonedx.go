@@ -62,7 +62,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -70,11 +69,13 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/batch"
 	"github.com/sectwin/sectwin/ingest/internal/purl"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/sbom"
+	"github.com/sectwin/sectwin/ingest/internal/severity"
+	"github.com/sectwin/sectwin/ingest/internal/text"
 )
-
-// maxWarnings bounds the warnings of one document; the last one says that the rest were left out.
-const maxWarnings = 500
 
 // rawBOM is the top level, each section kept raw so that one bad entry costs only itself.
 type rawBOM struct {
@@ -98,34 +99,23 @@ type rawService struct {
 	Services json.RawMessage `json:"services"`
 }
 
-// comp is one component as read, before it has a key.
+// comp is one component as read: ID is its bom-ref, Type its CycloneDX type.
 type comp struct {
-	path     string
-	ref      string
-	purl     string // normalised; "" when absent or refused
-	name     string
-	version  string
-	typ      string
-	scope    string
-	hashes   []string
-	licenses []string
-	supplier string
-	subject  bool
-	key      string
-	props    []cdx.Property
+	sbom.Component
+	scope   string
+	subject bool
+	props   []cdx.Property
 }
 
 type parser struct {
-	doc      *ingest.Document
-	b        *builder
+	sbom.Reader
+	b        *batch.Builder
 	serial   string            // the BOM's serial number, without urn:uuid:
 	comps    []*comp           // in document order, the subject first
 	refs     map[string]string // bom-ref → component key
 	services map[string]bool   // bom-refs of services
 	keys     map[string]bool   // component keys taken
 	scopes   map[string]string // component key → scope of edges to it
-	listed   map[string]bool   // keys already in Document.Components
-	warned   int
 }
 
 // Parse reads a CycloneDX JSON document. Malformed JSON and JSON that is not CycloneDX are a
@@ -133,27 +123,25 @@ type parser struct {
 func Parse(data []byte) (*ingest.Document, error) {
 	var top rawBOM
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, jsonError(data, err)
+		return nil, sbom.RootError(ingest.FormatCycloneDX, "not a CycloneDX BOM", data, err)
 	}
 	p := &parser{
-		doc:      &ingest.Document{Format: ingest.FormatCycloneDX},
-		b:        newBuilder(),
+		Reader:   sbom.Reader{Doc: &ingest.Document{Format: ingest.FormatCycloneDX}},
+		b:        batch.New(),
 		refs:     map[string]string{},
 		services: map[string]bool{},
-		keys:     map[string]bool{},
 		scopes:   map[string]string{},
-		listed:   map[string]bool{},
 	}
 	if err := p.header(top); err != nil {
 		return nil, err
 	}
-	if s, ok := str(top.SerialNumber); ok {
+	if s, ok := rawjson.String(top.SerialNumber); ok {
 		p.serial = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "urn:uuid:")
 	}
 
 	// Components: read all first, so that pkg:generic identities avoid every real purl.
 	p.metadata(top.Metadata)
-	for i, r := range p.array(top.Components, "components") {
+	for i, r := range p.Array(top.Components, "components") {
 		p.readComponent(r, fmt.Sprintf("components[%d]", i))
 	}
 	p.readServices(top.Services)
@@ -162,64 +150,64 @@ func Parse(data []byte) (*ingest.Document, error) {
 	p.dependencies(top.Dependencies)
 	p.vulnerabilities(top.Vulnerabilities)
 
-	p.doc.Batch = p.b.batch()
-	if err := p.doc.Batch.Validate(); err != nil {
+	p.Doc.Batch = p.b.Batch()
+	if err := p.Doc.Batch.Validate(); err != nil {
 		// A bug, not the document's fault: never hand on a batch graph would refuse.
 		return nil, fmt.Errorf("cyclonedx: internal error: the batch fails validation: %w", err)
 	}
-	return p.doc, nil
+	return p.Doc, nil
 }
 
 // header checks bomFormat and specVersion.
 func (p *parser) header(top rawBOM) error {
-	format, ok := str(top.BOMFormat)
+	format, ok := rawjson.String(top.BOMFormat)
 	switch {
 	case !ok || format == "":
-		schema, _ := str(top.Schema)
+		schema, _ := rawjson.String(top.Schema)
 		if !strings.Contains(strings.ToLower(schema), "cyclonedx") {
 			return &ingest.ParseError{Format: ingest.FormatCycloneDX, Path: "bomFormat",
 				Msg: "not a CycloneDX BOM: bomFormat is missing"}
 		}
-		p.warn("bomFormat", "missing; read as CycloneDX because $schema names a CycloneDX schema")
+		p.Warn("bomFormat", "missing; read as CycloneDX because $schema names a CycloneDX schema")
 	case format == "CycloneDX":
 	case strings.EqualFold(format, "CycloneDX"):
-		p.warn("bomFormat", fmt.Sprintf("%q should be spelled \"CycloneDX\"", format))
+		p.Warn("bomFormat", fmt.Sprintf("%q should be spelled \"CycloneDX\"", format))
 	default:
 		return &ingest.ParseError{Format: ingest.FormatCycloneDX, Path: "bomFormat",
-			Msg: fmt.Sprintf("not a CycloneDX BOM: bomFormat is %q", cut(format, 100))}
+			Msg: fmt.Sprintf("not a CycloneDX BOM: bomFormat is %q", text.Cut(format, 100))}
 	}
 
-	v, isString := str(top.SpecVersion)
-	if !isString && len(top.SpecVersion) > 0 && !isNull(top.SpecVersion) {
+	v, isString := rawjson.String(top.SpecVersion)
+	if !isString && len(top.SpecVersion) > 0 && !rawjson.IsNull(top.SpecVersion) {
 		v = string(bytes.TrimSpace(top.SpecVersion))
-		p.warn("specVersion", "should be a string")
+		p.Warn("specVersion", "should be a string")
 	}
 	v = strings.TrimSpace(v)
 	if v == "" {
-		p.warn("specVersion", "missing; read as 1.6")
+		p.Warn("specVersion", "missing; read as 1.6")
 		return nil
 	}
-	p.doc.Version = cut(clean(v), 20)
+	p.Doc.Version = text.Cut(text.Clean(v), 20)
 	major, minor, ok := versionNumbers(v)
 	if !ok || major != 1 {
 		return &ingest.ParseError{Format: ingest.FormatCycloneDX, Path: "specVersion",
-			Msg: fmt.Sprintf("unsupported specVersion %q: this parser reads CycloneDX 1.x", cut(v, 20))}
+			Msg: fmt.Sprintf("unsupported specVersion %q: this parser reads CycloneDX 1.x", text.Cut(v, 20))}
 	}
 	canonical := fmt.Sprintf("1.%d", minor)
 	if v != canonical {
-		p.warn("specVersion", fmt.Sprintf("%q should read %q", cut(v, 20), canonical))
+		p.Warn("specVersion", fmt.Sprintf("%q should read %q", text.Cut(v, 20), canonical))
 	}
 	var sv cdx.SpecVersion
 	if err := sv.UnmarshalJSON([]byte(strconv.Quote(canonical))); err != nil {
-		p.warn("specVersion", canonical+" is newer than any version this parser knows; read as 1.7")
+		p.Warn("specVersion", canonical+" is newer than any version this parser knows; read as 1.7")
 		return nil
 	}
 	switch {
 	case sv >= cdx.SpecVersion1_4 && sv <= cdx.SpecVersion1_6:
 	case sv == cdx.SpecVersion1_7:
-		p.warn("specVersion", "1.7 is outside the tested 1.4–1.6 range; read with cyclonedx-go's 1.7 model")
+		p.Warn("specVersion", "1.7 is outside the tested 1.4–1.6 range; read with cyclonedx-go's 1.7 model")
 	default:
-		p.warn("specVersion", canonical+" is older than 1.4, the oldest version this parser is tested against")
+		p.Warn("specVersion", canonical+" is older than 1.4, the oldest version this parser is tested against")
 	}
 	return nil
 }
@@ -239,17 +227,17 @@ func versionNumbers(v string) (major, minor int, ok bool) {
 }
 
 func (p *parser) metadata(raw json.RawMessage) {
-	if len(raw) == 0 || isNull(raw) {
+	if len(raw) == 0 || rawjson.IsNull(raw) {
 		return
 	}
 	var md struct {
 		Component json.RawMessage `json:"component"`
 	}
 	if err := json.Unmarshal(raw, &md); err != nil {
-		p.warn("metadata", "not an object; ignored")
+		p.Warn("metadata", "not an object; ignored")
 		return
 	}
-	if len(md.Component) == 0 || isNull(md.Component) {
+	if len(md.Component) == 0 || rawjson.IsNull(md.Component) {
 		return
 	}
 	c, nested, ok := p.decodeComponent(md.Component, "metadata.component")
@@ -258,20 +246,20 @@ func (p *parser) metadata(raw json.RawMessage) {
 	}
 	c.subject = true
 	p.comps = append(p.comps, c)
-	for i, r := range p.array(nested, "metadata.component.components") {
+	for i, r := range p.Array(nested, "metadata.component.components") {
 		p.readComponent(r, fmt.Sprintf("metadata.component.components[%d]", i))
 	}
 }
 
 // readComponent reads one entry of a components array and, depth first, its nested ones.
 func (p *parser) readComponent(raw json.RawMessage, path string) {
-	p.doc.Counts.Components++
+	p.Doc.Counts.Components++
 	c, nested, ok := p.decodeComponent(raw, path)
 	if !ok {
 		return
 	}
 	p.comps = append(p.comps, c)
-	for i, r := range p.array(nested, path+".components") {
+	for i, r := range p.Array(nested, path+".components") {
 		p.readComponent(r, fmt.Sprintf("%s.components[%d]", path, i))
 	}
 }
@@ -301,7 +289,7 @@ func (p *parser) decodeComponent(raw json.RawMessage, path string) (*comp, json.
 	p.field(obj, "licenses", path, &licenses)
 	if raw := obj["supplier"]; len(raw) > 0 && raw[0] == '"' {
 		// A supplier given by name alone: clear enough.
-		p.warn(path+".supplier", "should be an object with a name")
+		p.Warn(path+".supplier", "should be an object with a name")
 		p.field(obj, "supplier", path, &supplier.Name)
 	} else {
 		p.field(obj, "supplier", path, &supplier)
@@ -309,33 +297,35 @@ func (p *parser) decodeComponent(raw json.RawMessage, path string) (*comp, json.
 	p.field(obj, "publisher", path, &publisher)
 	p.field(obj, "properties", path, &props)
 	c := &comp{
-		path:    path,
-		ref:     strings.TrimSpace(ref),
-		name:    clean(name),
-		version: cut(clean(version), 1024),
-		typ:     cut(clean(string(typ)), 100),
-		scope:   clean(string(scope)),
-		props:   props,
+		Component: sbom.Component{
+			Path:    path,
+			ID:      strings.TrimSpace(ref),
+			Name:    text.Clean(name),
+			Version: text.Cut(text.Clean(version), 1024),
+			Type:    text.Cut(text.Clean(string(typ)), 100),
+		},
+		scope: text.Clean(string(scope)),
+		props: props,
 	}
-	if g := clean(group); g != "" && c.name != "" {
-		c.name = g + "/" + c.name
+	if g := text.Clean(group); g != "" && c.Name != "" {
+		c.Name = g + "/" + c.Name
 	}
-	c.name = cut(c.name, 4096)
-	if c.name == "" {
-		p.warn(path+".name", "missing")
+	c.Name = text.Cut(c.Name, 4096)
+	if c.Name == "" {
+		p.Warn(path+".name", "missing")
 	}
 	if s := strings.TrimSpace(purlStr); s != "" {
 		n, err := purl.Normalize(s)
 		if err != nil {
-			p.warn(path+".purl", fmt.Sprintf("unparsable purl %q (%v); identified as pkg:generic", cut(s, 200), err))
+			p.Warn(path+".purl", fmt.Sprintf("unparsable purl %q (%v); identified as pkg:generic", text.Cut(s, 200), err))
 		}
-		c.purl = n
+		c.Purl = n
 	}
 	for j, h := range hashes {
-		if s := hash(string(h.Algorithm), h.Value); s != "" {
-			c.hashes = appendUnique(c.hashes, s)
+		if s := sbom.Hash(string(h.Algorithm), h.Value); s != "" {
+			c.Hashes = batch.AppendUnique(c.Hashes, s)
 		} else {
-			p.warn(fmt.Sprintf("%s.hashes[%d]", path, j), "not a hex digest; ignored")
+			p.Warn(fmt.Sprintf("%s.hashes[%d]", path, j), "not a hex digest; ignored")
 		}
 	}
 	for j, raw := range licenses {
@@ -343,38 +333,38 @@ func (p *parser) decodeComponent(raw json.RawMessage, path string) (*comp, json.
 		var id string
 		if json.Unmarshal(raw, &id) == nil {
 			// A bare string: an SPDX id or expression, clear enough.
-			p.warn(fmt.Sprintf("%s.licenses[%d]", path, j), "should be an object with a license or an expression")
+			p.Warn(fmt.Sprintf("%s.licenses[%d]", path, j), "should be an object with a license or an expression")
 			l.Expression = id
 		} else if err := json.Unmarshal(raw, &l); err != nil {
 			var te *json.UnmarshalTypeError
 			if !errors.As(err, &te) {
-				p.warn(fmt.Sprintf("%s.licenses[%d]", path, j), "not a license; ignored")
+				p.Warn(fmt.Sprintf("%s.licenses[%d]", path, j), "not a license; ignored")
 				continue
 			}
-			p.typeWarning(fmt.Sprintf("%s.licenses[%d]", path, j), te)
+			p.TypeWarning(fmt.Sprintf("%s.licenses[%d]", path, j), te)
 		}
 		switch {
-		case l.License != nil && clean(l.License.ID) != "":
-			c.licenses = appendUnique(c.licenses, cut(clean(l.License.ID), 1024))
-		case l.License != nil && clean(l.License.Name) != "":
-			c.licenses = appendUnique(c.licenses, cut(clean(l.License.Name), 1024))
-		case clean(l.Expression) != "":
-			c.licenses = appendUnique(c.licenses, cut(clean(l.Expression), 4096))
+		case l.License != nil && text.Clean(l.License.ID) != "":
+			c.Licenses = batch.AppendUnique(c.Licenses, text.Cut(text.Clean(l.License.ID), 1024))
+		case l.License != nil && text.Clean(l.License.Name) != "":
+			c.Licenses = batch.AppendUnique(c.Licenses, text.Cut(text.Clean(l.License.Name), 1024))
+		case text.Clean(l.Expression) != "":
+			c.Licenses = batch.AppendUnique(c.Licenses, text.Cut(text.Clean(l.Expression), 4096))
 		}
 	}
-	c.supplier = clean(supplier.Name)
-	if c.supplier == "" {
-		c.supplier = clean(publisher)
+	c.Supplier = text.Clean(supplier.Name)
+	if c.Supplier == "" {
+		c.Supplier = text.Clean(publisher)
 	}
-	c.supplier = cut(c.supplier, 1024)
+	c.Supplier = text.Cut(c.Supplier, 1024)
 	return c, obj["components"], true
 }
 
 // object reads a JSON object into its raw members, warning when the value is something else.
 func (p *parser) object(raw json.RawMessage, path string) (object, bool) {
 	var obj object
-	if !isObject(raw) || json.Unmarshal(raw, &obj) != nil {
-		p.warn(path, "not an object; skipped")
+	if !rawjson.IsObject(raw) || json.Unmarshal(raw, &obj) != nil {
+		p.Warn(path, "not an object; skipped")
 		return nil, false
 	}
 	return obj, true
@@ -385,7 +375,7 @@ func (p *parser) object(raw json.RawMessage, path string) (object, bool) {
 // kept as far as it fits.
 func (p *parser) field(obj object, name, path string, dst any) bool {
 	raw, ok := obj[name]
-	if !ok || isNull(raw) {
+	if !ok || rawjson.IsNull(raw) {
 		return false
 	}
 	err := json.Unmarshal(raw, dst)
@@ -395,23 +385,23 @@ func (p *parser) field(obj object, name, path string, dst any) bool {
 	path += "." + name
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		p.typeWarning(path, te)
+		p.TypeWarning(path, te)
 		return true
 	}
-	p.warn(path, fmt.Sprintf("cannot be read (%v); ignored", err))
+	p.Warn(path, fmt.Sprintf("cannot be read (%v); ignored", err))
 	return false
 }
 
 func (p *parser) readServices(raw json.RawMessage) {
 	n := p.collectServices(raw, "services")
 	if n > 0 {
-		p.warn("services", fmt.Sprintf("%d services ignored: services are out of scope for this parser", n))
+		p.Warn("services", fmt.Sprintf("%d services ignored: services are out of scope for this parser", n))
 	}
 }
 
 func (p *parser) collectServices(raw json.RawMessage, path string) int {
 	n := 0
-	for i, r := range p.array(raw, path) {
+	for i, r := range p.Array(raw, path) {
 		n++
 		var s rawService
 		if json.Unmarshal(r, &s) != nil {
@@ -425,83 +415,39 @@ func (p *parser) collectServices(raw json.RawMessage, path string) int {
 	return n
 }
 
-// assignKeys gives every component its key — real purls first, so that generic identities
-// never take one — and adds the Component nodes.
+// assignKeys gives every component its key (sbom.Reader.Keys) and adds the Component nodes.
 func (p *parser) assignKeys() {
-	for _, c := range p.comps {
-		if c.purl != "" {
-			c.key = c.purl
-			p.keys[c.key] = true
-		}
+	comps := make([]*sbom.Component, len(p.comps))
+	for i, c := range p.comps {
+		comps[i] = &c.Component
 	}
+	p.keys = p.Keys(comps, "bom-ref", "component")
 	for _, c := range p.comps {
-		if c.key != "" {
-			continue
-		}
-		name := c.name
-		if name == "" {
-			name = c.ref
-		}
-		c.key = purl.Generic(name, c.version)
-		if p.keys[c.key] {
-			taken := c.key
-			if c.ref != "" {
-				c.key = purl.Generic(name, c.version, purl.Qualifier{Key: "bom-ref", Value: c.ref})
-			}
-			if p.keys[c.key] {
-				c.key = purl.Generic(name, c.version, purl.Qualifier{Key: "path", Value: c.path})
-			}
-			p.warn(c.path, fmt.Sprintf("no purl, and its identity %s is taken by another component; identified as %s", taken, c.key))
-		}
-		p.keys[c.key] = true
-	}
-	for _, c := range p.comps {
-		if c.ref != "" {
-			if k, dup := p.refs[c.ref]; dup && k != c.key {
-				p.warn(c.path+".bom-ref", fmt.Sprintf("%q is also the bom-ref of an earlier component; references go to the first", cut(c.ref, 200)))
+		if c.ID != "" {
+			if k, dup := p.refs[c.ID]; dup && k != c.Key {
+				p.Warn(c.Path+".bom-ref", fmt.Sprintf("%q is also the bom-ref of an earlier component; references go to the first", text.Cut(c.ID, 200)))
 			} else if !dup {
-				p.refs[c.ref] = c.key
+				p.refs[c.ID] = c.Key
 			}
 		}
-		props := map[string]any{}
-		setString(props, "name", c.name)
-		setString(props, "version", c.version)
-		setString(props, "type", c.typ)
-		setString(props, "supplier", c.supplier)
-		if len(c.hashes) > 0 {
-			props["hashes"] = c.hashes
-		}
-		if len(c.licenses) > 0 {
-			props["licenses"] = c.licenses
-		}
-		p.b.node(graph.LabelComponent, c.key, props)
+		p.b.Node(graph.LabelComponent, c.Key, c.Props())
 		if s := edgeScope(c.scope); s != "" {
-			if _, ok := p.scopes[c.key]; !ok {
-				p.scopes[c.key] = s
+			if _, ok := p.scopes[c.Key]; !ok {
+				p.scopes[c.Key] = s
 			}
 		}
 		if c.subject {
 			p.subject(c)
 			continue
 		}
-		if !p.listed[c.key] {
-			p.listed[c.key] = true
-			p.doc.Components = append(p.doc.Components, c.key)
-		}
+		p.ListComponent(c.Key)
 	}
 }
 
+// subject makes the subject component the document's Subject; without a digest of its own, it
+// takes trivy's RepoDigest or ImageID property.
 func (p *parser) subject(c *comp) {
-	s := &ingest.Subject{Name: c.name, Version: c.version, Purl: c.key, Type: subjectType(c.typ)}
-	for _, h := range c.hashes {
-		if strings.HasPrefix(h, "sha256:") {
-			s.Digest = h
-			break
-		}
-	}
-	if s.Digest == "" && c.purl != "" {
-		s.Digest = purl.OCIDigest(c.purl)
-	}
+	s := c.Subject()
 	for _, name := range []string{"aquasecurity:trivy:RepoDigest", "aquasecurity:trivy:ImageID"} {
 		for _, pr := range c.props {
 			if s.Digest == "" && pr.Name == name {
@@ -513,20 +459,7 @@ func (p *parser) subject(c *comp) {
 			}
 		}
 	}
-	if s.Name == "" {
-		s.Name = cut(clean(c.ref), 4096)
-	}
-	p.doc.Subject = s
-}
-
-func subjectType(t string) string {
-	switch t {
-	case "container":
-		return "IMAGE"
-	case "", "application", "library", "framework", "platform":
-		return "PACKAGE"
-	}
-	return strings.ToUpper(cut(t, 50))
+	p.Doc.Subject = s
 }
 
 func edgeScope(s string) string {
@@ -542,26 +475,17 @@ func edgeScope(s string) string {
 }
 
 func (p *parser) dependencies(raw json.RawMessage) {
-	for i, r := range p.array(raw, "dependencies") {
+	for i, r := range p.Array(raw, "dependencies") {
 		path := fmt.Sprintf("dependencies[%d]", i)
-		if !isObject(r) {
-			p.warn(path, "not an object; skipped")
-			continue
-		}
 		var d cdx.Dependency
-		if err := json.Unmarshal(r, &d); err != nil {
-			var te *json.UnmarshalTypeError
-			if !errors.As(err, &te) {
-				p.warn(path, fmt.Sprintf("cannot be read (%v); skipped", err))
-				continue
-			}
-			p.typeWarning(path, te)
+		if !p.Entry(r, path, &d) {
+			continue
 		}
 		var deps []string
 		if d.Dependencies != nil {
 			deps = *d.Dependencies
 		}
-		p.doc.Counts.Relationships += len(deps)
+		p.Doc.Counts.Relationships += len(deps)
 		from, ok := p.resolve(d.Ref, path+".ref")
 		if !ok {
 			continue
@@ -575,7 +499,7 @@ func (p *parser) dependencies(raw json.RawMessage) {
 			if s := p.scopes[to]; s != "" {
 				props["scope"] = s
 			}
-			p.b.edge("DEPENDS_ON", graph.NodeRef{Label: graph.LabelComponent, Key: from},
+			p.b.Edge("DEPENDS_ON", graph.NodeRef{Label: graph.LabelComponent, Key: from},
 				graph.NodeRef{Label: graph.LabelComponent, Key: to}, props)
 		}
 	}
@@ -586,7 +510,7 @@ func (p *parser) dependencies(raw json.RawMessage) {
 func (p *parser) resolve(ref, path string) (string, bool) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
-		p.warn(path, "empty reference")
+		p.Warn(path, "empty reference")
 		return "", false
 	}
 	if k, ok := p.refs[ref]; ok {
@@ -601,20 +525,20 @@ func (p *parser) resolve(ref, path string) (string, bool) {
 			link.Reference() != "" && !strings.HasPrefix(strings.ToLower(link.Reference()), "urn:cdx:") {
 			return p.resolve(link.Reference(), path)
 		}
-		p.warn(path, fmt.Sprintf("BOM-Link %q points outside this BOM; no edge", cut(ref, 200)))
+		p.Warn(path, fmt.Sprintf("BOM-Link %q points outside this BOM; no edge", text.Cut(ref, 200)))
 		return "", false
 	}
 	if n, err := purl.Normalize(ref); err == nil && p.keys[n] {
-		p.warn(path, fmt.Sprintf("%q is a purl, not a bom-ref; matched to the component with that purl", cut(ref, 200)))
+		p.Warn(path, fmt.Sprintf("%q is a purl, not a bom-ref; matched to the component with that purl", text.Cut(ref, 200)))
 		return n, true
 	}
-	p.warn(path, fmt.Sprintf("%q is not the bom-ref of any component in this BOM; no edge", cut(ref, 200)))
+	p.Warn(path, fmt.Sprintf("%q is not the bom-ref of any component in this BOM; no edge", text.Cut(ref, 200)))
 	return "", false
 }
 
 func (p *parser) vulnerabilities(raw json.RawMessage) {
-	for i, r := range p.array(raw, "vulnerabilities") {
-		p.doc.Counts.Vulnerabilities++
+	for i, r := range p.Array(raw, "vulnerabilities") {
+		p.Doc.Counts.Vulnerabilities++
 		p.vulnerability(r, fmt.Sprintf("vulnerabilities[%d]", i))
 	}
 }
@@ -638,49 +562,49 @@ func (p *parser) vulnerability(raw json.RawMessage, path string) {
 	p.field(obj, "affects", path, &v.Affects)
 	if v.References != nil {
 		for _, r := range *v.References {
-			refs = appendUnique(refs, cut(clean(r.ID), 256))
+			refs = batch.AppendUnique(refs, text.Cut(text.Clean(r.ID), 256))
 		}
 	}
-	id := clean(v.ID)
+	id := text.Clean(v.ID)
 	if id == "" {
 		if len(refs) == 0 {
-			p.warn(path+".id", "missing, and no reference id to stand for it; skipped")
+			p.Warn(path+".id", "missing, and no reference id to stand for it; skipped")
 			return
 		}
 		id = refs[0]
-		p.warn(path+".id", fmt.Sprintf("missing; identified by its first reference id %s", id))
+		p.Warn(path+".id", fmt.Sprintf("missing; identified by its first reference id %s", id))
 	}
 	if len(id) > 256 {
-		p.warn(path+".id", "longer than 256 bytes; skipped")
+		p.Warn(path+".id", "longer than 256 bytes; skipped")
 		return
 	}
 	props := map[string]any{}
 	var aliases []string
 	for _, r := range refs {
 		if r != id {
-			aliases = appendUnique(aliases, r)
+			aliases = batch.AppendUnique(aliases, r)
 		}
 	}
 	if len(aliases) > 0 {
 		props["aliases"] = aliases
 	}
-	summary := clean(v.Description)
+	summary := text.Clean(v.Description)
 	if summary == "" {
-		summary = clean(v.Detail)
+		summary = text.Clean(v.Detail)
 	}
 	if summary == "" && v.Advisories != nil {
 		for _, a := range *v.Advisories {
-			if summary = clean(a.Title); summary != "" {
+			if summary = text.Clean(a.Title); summary != "" {
 				break
 			}
 		}
 	}
-	setString(props, "summary", cut(summary, maxText))
+	sbom.SetString(props, "summary", text.Cut(summary, batch.MaxStringLen))
 	if cwes := p.cwes(obj["cwes"], path+".cwes"); len(cwes) > 0 {
 		props["cwes"] = cwes
 	}
 	p.ratings(v.Ratings, path, props)
-	p.b.node(graph.LabelVulnerability, id, props)
+	p.b.Node(graph.LabelVulnerability, id, props)
 
 	if v.Affects == nil {
 		return
@@ -701,10 +625,10 @@ func (p *parser) vulnerability(raw json.RawMessage, path string) {
 				n++
 				switch r.Status {
 				case cdx.VulnerabilityStatusAffected, "":
-					if s := clean(r.Range); s != "" {
-						ranges = appendUnique(ranges, s)
-					} else if s := clean(r.Version); s != "" {
-						ranges = appendUnique(ranges, s)
+					if s := text.Clean(r.Range); s != "" {
+						ranges = batch.AppendUnique(ranges, s)
+					} else if s := text.Clean(r.Version); s != "" {
+						ranges = batch.AppendUnique(ranges, s)
 					}
 				case cdx.VulnerabilityStatusNotAffected:
 					unaffected++
@@ -718,9 +642,9 @@ func (p *parser) vulnerability(raw json.RawMessage, path string) {
 			}
 		}
 		ep["status"] = st
-		setString(ep, "versionRange", cut(strings.Join(ranges, " || "), maxText))
-		setString(ep, "justification", justification)
-		p.b.edge("AFFECTS", graph.NodeRef{Label: graph.LabelVulnerability, Key: id},
+		sbom.SetString(ep, "versionRange", text.Cut(strings.Join(ranges, " || "), batch.MaxStringLen))
+		sbom.SetString(ep, "justification", justification)
+		p.b.Edge("AFFECTS", graph.NodeRef{Label: graph.LabelVulnerability, Key: id},
 			graph.NodeRef{Label: graph.LabelComponent, Key: key}, ep)
 	}
 }
@@ -728,21 +652,21 @@ func (p *parser) vulnerability(raw json.RawMessage, path string) {
 // ratings sets cvssScore, cvssVector and severity.
 func (p *parser) ratings(ratings *[]cdx.VulnerabilityRating, path string, props map[string]any) {
 	if ratings == nil {
-		props["severity"] = "UNKNOWN"
+		props["severity"] = severity.Unknown
 		return
 	}
 	var best *cdx.VulnerabilityRating
 	worst := ""
 	for i := range *ratings {
 		r := &(*ratings)[i]
-		if sev := severity(r.Severity); severityRank(sev) > severityRank(worst) {
+		if sev := ratingSeverity(r.Severity); severity.Rank(sev) > severity.Rank(worst) {
 			worst = sev
 		}
 		if r.Score == nil || !cvss3or4(r) {
 			continue
 		}
 		if *r.Score < 0 || *r.Score > 10 {
-			p.warn(fmt.Sprintf("%s.ratings[%d].score", path, i), "outside 0–10; ignored")
+			p.Warn(fmt.Sprintf("%s.ratings[%d].score", path, i), "outside 0–10; ignored")
 			continue
 		}
 		if best == nil || *r.Score > *best.Score {
@@ -751,16 +675,16 @@ func (p *parser) ratings(ratings *[]cdx.VulnerabilityRating, path string, props 
 	}
 	if best == nil {
 		if worst == "" {
-			worst = "UNKNOWN"
+			worst = severity.Unknown
 		}
 		props["severity"] = worst
 		return
 	}
 	props["cvssScore"] = *best.Score
-	setString(props, "cvssVector", cut(clean(best.Vector), 1024))
-	sev := severity(best.Severity)
-	if sev == "" || sev == "UNKNOWN" {
-		sev = scoreSeverity(*best.Score)
+	sbom.SetString(props, "cvssVector", text.Cut(text.Clean(best.Vector), 1024))
+	sev := ratingSeverity(best.Severity)
+	if sev == "" || sev == severity.Unknown {
+		sev, _ = severity.FromCVSS(*best.Score) // within 0–10: checked above
 	}
 	props["severity"] = sev
 }
@@ -776,47 +700,34 @@ func cvss3or4(r *cdx.VulnerabilityRating) bool {
 	return false
 }
 
-func severity(s cdx.Severity) string {
+// ratingSeverity maps the severity of a CycloneDX rating onto the model's; "" for none or a
+// word CycloneDX does not define.
+func ratingSeverity(s cdx.Severity) string {
 	switch strings.ToLower(strings.TrimSpace(string(s))) {
 	case "critical":
-		return "CRITICAL"
+		return severity.Critical
 	case "high":
-		return "HIGH"
+		return severity.High
 	case "medium", "moderate":
-		return "MEDIUM"
+		return severity.Medium
 	case "low":
-		return "LOW"
+		return severity.Low
 	case "info", "none":
-		return "NONE"
+		return severity.None
 	case "unknown":
-		return "UNKNOWN"
+		return severity.Unknown
 	}
 	return ""
-}
-
-// scoreSeverity is the CVSS v3/v4 qualitative rating of a score.
-func scoreSeverity(s float64) string {
-	switch {
-	case s == 0:
-		return "NONE"
-	case s < 4:
-		return "LOW"
-	case s < 7:
-		return "MEDIUM"
-	case s < 9:
-		return "HIGH"
-	}
-	return "CRITICAL"
 }
 
 // cwes reads CWE numbers; strings such as "CWE-79" or "79" are tolerated.
 func (p *parser) cwes(raw json.RawMessage, path string) []string {
 	var out []string
-	for i, r := range p.array(raw, path) {
+	for i, r := range p.Array(raw, path) {
 		var n int64
 		if err := json.Unmarshal(r, &n); err == nil {
 			if n > 0 {
-				out = appendUnique(out, fmt.Sprintf("CWE-%d", n))
+				out = batch.AppendUnique(out, fmt.Sprintf("CWE-%d", n))
 			}
 			continue
 		}
@@ -824,12 +735,12 @@ func (p *parser) cwes(raw json.RawMessage, path string) []string {
 		if err := json.Unmarshal(r, &s); err == nil {
 			digits := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(s)), "CWE-")
 			if n, err := strconv.ParseInt(digits, 10, 64); err == nil && n > 0 {
-				p.warn(fmt.Sprintf("%s[%d]", path, i), "a CWE should be a number")
-				out = appendUnique(out, fmt.Sprintf("CWE-%d", n))
+				p.Warn(fmt.Sprintf("%s[%d]", path, i), "a CWE should be a number")
+				out = batch.AppendUnique(out, fmt.Sprintf("CWE-%d", n))
 				continue
 			}
 		}
-		p.warn(fmt.Sprintf("%s[%d]", path, i), "not a CWE number; ignored")
+		p.Warn(fmt.Sprintf("%s[%d]", path, i), "not a CWE number; ignored")
 	}
 	return out
 }
@@ -839,10 +750,10 @@ func (p *parser) analysis(a *cdx.VulnerabilityAnalysis, path string) (status, ju
 	if a == nil {
 		return "", ""
 	}
-	justification = cut(clean(string(a.Justification)), 256)
+	justification = text.Cut(text.Clean(string(a.Justification)), 256)
 	state := strings.TrimSpace(string(a.State))
 	if l := strings.ToLower(state); l != state {
-		p.warn(path+".state", fmt.Sprintf("%q should be lower case", cut(state, 100)))
+		p.Warn(path+".state", fmt.Sprintf("%q should be lower case", text.Cut(state, 100)))
 		state = l
 	}
 	switch state {
@@ -862,136 +773,11 @@ func (p *parser) analysis(a *cdx.VulnerabilityAnalysis, path string) (status, ju
 		status = "not_affected"
 	case "affected", "fixed", "under_investigation":
 		// OpenVEX's words for CycloneDX's states: clear enough.
-		p.warn(path+".state", fmt.Sprintf("%q is not a CycloneDX state; read as the VEX status it names", state))
+		p.Warn(path+".state", fmt.Sprintf("%q is not a CycloneDX state; read as the VEX status it names", state))
 		status = state
 	default:
-		p.warn(path+".state", fmt.Sprintf("unknown state %q; read as under_investigation", cut(state, 100)))
+		p.Warn(path+".state", fmt.Sprintf("unknown state %q; read as under_investigation", text.Cut(state, 100)))
 		status = "under_investigation"
 	}
 	return status, justification
-}
-
-// hash renders a CycloneDX hash as "<alg>:<hex>": SHA-256 → sha256, SHA3-256 → sha3-256,
-// BLAKE2b-256 → blake2b-256. It returns "" for a value that is not hex.
-func hash(alg, value string) string {
-	a := strings.ToLower(strings.TrimSpace(alg))
-	if strings.HasPrefix(a, "sha-") {
-		a = "sha" + a[4:]
-	}
-	v := strings.ToLower(strings.TrimSpace(value))
-	if a == "" || v == "" || len(v) > 1024 || len(a) > 32 {
-		return ""
-	}
-	for _, r := range v {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return ""
-		}
-	}
-	return a + ":" + v
-}
-
-func setString(props map[string]any, k, v string) {
-	if v != "" {
-		props[k] = v
-	}
-}
-
-// array reads a JSON array, warning when the value is something else.
-func (p *parser) array(raw json.RawMessage, path string) []json.RawMessage {
-	if len(raw) == 0 || isNull(raw) {
-		return nil
-	}
-	var out []json.RawMessage
-	if err := json.Unmarshal(raw, &out); err != nil {
-		p.warn(path, "not an array; ignored")
-		return nil
-	}
-	return out
-}
-
-func (p *parser) typeWarning(path string, te *json.UnmarshalTypeError) {
-	field := te.Field
-	if field != "" {
-		path += "." + field
-	}
-	p.warn(path, fmt.Sprintf("a JSON %s where %s is expected; ignored (later mismatches in this entry go unreported)", te.Value, kindName(te.Type)))
-}
-
-// kindName names the JSON kind a Go type decodes from.
-func kindName(t reflect.Type) string {
-	if t == nil {
-		return "another kind of value"
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
-		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a number"
-	}
-	return "another kind of value"
-}
-
-func (p *parser) warn(path, msg string) {
-	p.warned++
-	switch {
-	case p.warned < maxWarnings:
-		p.doc.Warnings = append(p.doc.Warnings, ingest.Warning{Path: path, Message: msg})
-	case p.warned == maxWarnings:
-		p.doc.Warnings = append(p.doc.Warnings, ingest.Warning{Message: "too many warnings; the rest are left out"})
-	}
-}
-
-func str(raw json.RawMessage) (string, bool) {
-	var s string
-	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
-}
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
-func isObject(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) > 0 && t[0] == '{'
-}
-
-// jsonError turns a failure to read the top level into a *ingest.ParseError.
-func jsonError(data []byte, err error) error {
-	pe := &ingest.ParseError{Format: ingest.FormatCycloneDX, Msg: err.Error()}
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case len(bytes.TrimSpace(data)) == 0:
-		pe.Msg = "empty document"
-	case errors.As(err, &se):
-		pe.Line, pe.Column = lineCol(data, se.Offset, strings.Contains(se.Error(), "unexpected end"))
-		pe.Msg = "malformed JSON: " + se.Error()
-	case errors.As(err, &te):
-		pe.Msg = fmt.Sprintf("not a CycloneDX BOM: the document is a JSON %s, not an object", te.Value)
-	}
-	return pe
-}
-
-// lineCol converts the offset of a json.SyntaxError into a 1-based line and column (in bytes).
-// The offset is just past the offending byte, or the end of the input when it ended too early.
-func lineCol(data []byte, off int64, atEnd bool) (line, col int) {
-	off = min(max(off, 0), int64(len(data)))
-	if off > 0 && !atEnd {
-		off-- // point at the byte that failed, not past it
-	}
-	head := data[:off]
-	line = bytes.Count(head, []byte{'\n'}) + 1
-	col = int(off) - (bytes.LastIndexByte(head, '\n') + 1) + 1
-	return line, col
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
 	"github.com/sectwin/sectwin/ingest/cyclonedx"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // edge is an expected edge: type, from key, to key and the props it must carry (a subset).
@@ -136,7 +137,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			doc := parseFile(t, filepath.Join("testdata", tt.file))
+			doc := ingesttest.ParseFile(t, cyclonedx.Parse, filepath.Join("testdata", tt.file))
 			if doc.Format != ingest.FormatCycloneDX || doc.Version != tt.version {
 				t.Errorf("format %q version %q, want cyclonedx %q", doc.Format, doc.Version, tt.version)
 			}
@@ -163,7 +164,7 @@ func TestParse(t *testing.T) {
 					t.Errorf("no node %s", key)
 					continue
 				}
-				checkProps(t, key, n.Props, want)
+				ingesttest.CheckProps(t, key, n.Props, want)
 			}
 			if len(doc.Batch.Edges) != tt.nEdges {
 				t.Errorf("%d edges, want %d: %v", len(doc.Batch.Edges), tt.nEdges, doc.Batch.Edges)
@@ -176,7 +177,7 @@ func TestParse(t *testing.T) {
 					t.Errorf("no edge %s %s → %s", want.typ, want.from, want.to)
 					continue
 				}
-				checkProps(t, want.typ+" "+want.from+" → "+want.to, doc.Batch.Edges[i].Props, want.props)
+				ingesttest.CheckProps(t, want.typ+" "+want.from+" → "+want.to, doc.Batch.Edges[i].Props, want.props)
 			}
 			var paths []string
 			for _, w := range doc.Warnings {
@@ -318,7 +319,7 @@ func TestLenient(t *testing.T) {
 			doc:      `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"a","purl":"pkg:npm/a@1","supplier":"ACME","licenses":["MIT",{"license":{"id":"BSD-3-Clause"}},7]}]}`,
 			warnPath: "components[0].licenses[0]",
 			check: func(t *testing.T, doc *ingest.Document) {
-				checkProps(t, "a", doc.Batch.Nodes[0].Props, map[string]any{"supplier": "ACME", "licenses": []string{"MIT", "BSD-3-Clause"}})
+				ingesttest.CheckProps(t, "a", doc.Batch.Nodes[0].Props, map[string]any{"supplier": "ACME", "licenses": []string{"MIT", "BSD-3-Clause"}})
 				if len(doc.Warnings) != 3 {
 					t.Errorf("warnings %v", doc.Warnings)
 				}
@@ -378,77 +379,14 @@ func TestLenient(t *testing.T) {
 	}
 }
 
-func parseFile(t *testing.T, path string) *ingest.Document {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := cyclonedx.Parse(data)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return doc
-}
-
-// checkBatch checks what every parsed document must satisfy: the batch passes validation,
-// holds no node twice, has no edge to a node outside it, and holds every listed component.
+// checkBatch checks what every parsed document must satisfy: the batch passes
+// ingesttest.CheckBatch, lists every component once and only nodes of the batch, and holds its
+// subject.
 func checkBatch(t testing.TB, doc *ingest.Document) {
 	t.Helper()
-	if err := doc.Batch.Validate(); err != nil {
-		t.Fatalf("batch fails validation: %v", err)
-	}
-	seen := map[graph.NodeRef]bool{}
-	for _, n := range doc.Batch.Nodes {
-		r := graph.NodeRef{Label: n.Label, Key: n.Key}
-		if seen[r] {
-			t.Errorf("node %s twice", r)
-		}
-		seen[r] = true
-	}
-	type ek struct {
-		typ      string
-		from, to graph.NodeRef
-	}
-	edges := map[ek]bool{}
-	for _, e := range doc.Batch.Edges {
-		if !seen[e.From] || !seen[e.To] {
-			t.Errorf("edge %s %s → %s leaves the batch", e.Type, e.From, e.To)
-		}
-		if edges[ek{e.Type, e.From, e.To}] {
-			t.Errorf("edge %s %s → %s twice", e.Type, e.From, e.To)
-		}
-		edges[ek{e.Type, e.From, e.To}] = true
-	}
-	listed := map[string]bool{}
-	for _, c := range doc.Components {
-		if listed[c] {
-			t.Errorf("component %s listed twice", c)
-		}
-		listed[c] = true
-		if !seen[graph.NodeRef{Label: graph.LabelComponent, Key: c}] {
-			t.Errorf("component %s is not in the batch", c)
-		}
-	}
-	if s := doc.Subject; s != nil && s.Purl != "" && !seen[graph.NodeRef{Label: graph.LabelComponent, Key: s.Purl}] {
+	nodes := ingesttest.CheckBatch(t, doc)
+	ingesttest.CheckListed(t, doc, nodes)
+	if s := doc.Subject; s != nil && s.Purl != "" && !nodes[graph.NodeRef{Label: graph.LabelComponent, Key: s.Purl}] {
 		t.Errorf("subject %s is not in the batch", s.Purl)
-	}
-}
-
-func checkProps(t *testing.T, what string, got, want map[string]any) {
-	t.Helper()
-	for k, w := range want {
-		g, ok := got[k]
-		switch wv := w.(type) {
-		case []string:
-			gv, _ := g.([]string)
-			if !slices.Equal(gv, wv) {
-				t.Errorf("%s: %s = %v, want %v", what, k, g, w)
-			}
-		default:
-			if !ok || g != w {
-				t.Errorf("%s: %s = %v, want %v", what, k, g, w)
-			}
-		}
 	}
 }

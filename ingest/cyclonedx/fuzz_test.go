@@ -2,26 +2,17 @@ package cyclonedx_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sectwin/sectwin/ingest"
 	"github.com/sectwin/sectwin/ingest/cyclonedx"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // FuzzParse feeds arbitrary bytes to Parse: it must never panic, must refuse only with a
 // *ingest.ParseError, and must hand on only batches that graph accepts.
 func FuzzParse(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	seeds = append(seeds, sampleFiles(f)...)
-	for _, s := range seeds {
-		data, err := os.ReadFile(s)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	ingesttest.AddSeeds(f, ingest.FormatCycloneDX, "*.json", 0)
 	f.Add([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"bom-ref":"a","name":"a","purl":"pkg:npm/a@1"}],"dependencies":[{"ref":"a","dependsOn":["a","b"]}],"vulnerabilities":[{"id":"X","affects":[{"ref":"a"}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := cyclonedx.Parse(data)

@@ -9,12 +9,13 @@ import (
 	"testing"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // TestCorpus parses every shared Grype sample and checks the document against what the raw
 // JSON declares, read independently.
 func TestCorpus(t *testing.T) {
-	for _, f := range samples(t) {
+	for _, f := range ingesttest.Samples(t, format) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -24,8 +25,8 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
-			checkPurls(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
+			ingesttest.CheckPurls(t, doc)
 
 			var raw struct {
 				Matches []struct {
@@ -59,7 +60,7 @@ func TestCorpus(t *testing.T) {
 			if doc.Counts.Vulnerabilities != len(raw.Matches) || doc.Counts.Components != len(artifacts) || doc.Counts.Relationships+doc.Counts.Results != 0 {
 				t.Errorf("Counts %+v, the file has %d matches of %d artifacts", doc.Counts, len(raw.Matches), len(artifacts))
 			}
-			got := nodesOf(doc, graph.LabelVulnerability)
+			got := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 			if len(got) != len(vulns) {
 				t.Errorf("%d vulnerabilities, want %d", len(got), len(vulns))
 			}
@@ -78,20 +79,20 @@ func TestCorpus(t *testing.T) {
 					t.Errorf("%s is not marked KEV: %v", v, got[v])
 				}
 			}
-			if n := len(edgesOf(doc, "AFFECTS")); n != len(pairs) {
+			if n := len(ingesttest.EdgesOf(doc, "AFFECTS")); n != len(pairs) {
 				t.Errorf("%d AFFECTS edges, want one per vulnerability and artifact: %d", n, len(pairs))
 			}
 			if len(doc.Components) > len(artifacts) || len(raw.Matches) > 0 && len(doc.Components) == 0 {
 				t.Errorf("%d components from %d artifacts", len(doc.Components), len(artifacts))
 			}
-			if n := len(nodesOf(doc, graph.LabelFinding)); n != 0 {
+			if n := len(ingesttest.NodesOf(doc, graph.LabelFinding)); n != 0 {
 				t.Errorf("%d findings: a Grype report has none", n)
 			}
 			if raw.Source.Type == "image" && (doc.Subject == nil || doc.Subject.Type != "IMAGE" || !strings.HasPrefix(doc.Subject.Digest, "sha256:")) {
 				t.Errorf("Subject %+v, want the image with its digest", doc.Subject)
 			}
 			t.Logf("counts %+v → %d components, %d vulnerabilities (%d with EPSS, %d KEV), %d AFFECTS; subject %+v; %d warnings",
-				doc.Counts, len(doc.Components), len(got), len(withEPSS), len(withKEV), len(edgesOf(doc, "AFFECTS")), doc.Subject, len(doc.Warnings))
+				doc.Counts, len(doc.Components), len(got), len(withEPSS), len(withKEV), len(ingesttest.EdgesOf(doc, "AFFECTS")), doc.Subject, len(doc.Warnings))
 			for _, w := range doc.Warnings {
 				t.Logf("warning %s: %s", w.Path, w.Message)
 			}

@@ -1,28 +1,15 @@
 package grype
 
 import (
-	"os"
 	"testing"
+
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, fails only with a *ingest.ParseError, and that what
 // it returns always passes graph validation without duplicate keys or dangling edges.
 func FuzzParse(f *testing.F) {
-	for _, file := range testdataFiles(f) {
-		if data, err := os.ReadFile(file); err == nil {
-			f.Add(data)
-		}
-	}
-	if dir := samplesDir(); dir != "" {
-		files, _ := os.ReadDir(dir)
-		for _, e := range files {
-			if info, err := e.Info(); err == nil && !e.IsDir() && info.Size() <= 100<<10 {
-				if data, err := os.ReadFile(dir + "/" + e.Name()); err == nil {
-					f.Add(data)
-				}
-			}
-		}
-	}
+	ingesttest.AddSeeds(f, format, "*.json", 100<<10)
 	for _, s := range []string{``, `{}`, `[]`, `null`, `{"matches":null}`, `{"matches":[{}]}`,
 		`{"matches":[],"source":{"type":"image","target":{"repoDigests":["a@sha256:x"],"manifestDigest":""}}}`,
 		`{"matches":[{"vulnerability":{"id":"x","cvss":[{"version":"2","metrics":{"baseScore":"1"}}],"cvssV3":{},"epss":[{"epss":0}]},"relatedVulnerabilities":[{"id":"x","knownExploited":[{}]}],"artifact":{"name":"n","licenses":[{}]}}]}`} {
@@ -31,13 +18,13 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse(data)
 		if err != nil {
-			asParseError(t, err)
+			ingesttest.AsParseError(t, format, err)
 			if doc != nil {
 				t.Error("a document with an error")
 			}
 			return
 		}
-		checkDoc(t, doc)
-		checkPurls(t, doc)
+		ingesttest.CheckDoc(t, format, doc)
+		ingesttest.CheckPurls(t, doc)
 	})
 }

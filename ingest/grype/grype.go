@@ -15,6 +15,13 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/batch"
+	"github.com/sectwin/sectwin/ingest/internal/imageref"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/scanreport"
+	"github.com/sectwin/sectwin/ingest/internal/severity"
+	"github.com/sectwin/sectwin/ingest/internal/text"
+	"github.com/sectwin/sectwin/ingest/internal/vulnid"
 )
 
 const format = ingest.FormatGrype
@@ -56,8 +63,8 @@ type vulnerability struct {
 		State    string   `json:"state"`
 	} `json:"fix"`
 	EPSS []struct {
-		CVE  string  `json:"cve"`
-		EPSS flexNum `json:"epss"`
+		CVE  string          `json:"cve"`
+		EPSS rawjson.FlexNum `json:"epss"`
 	} `json:"epss"`
 	KnownExploited []struct {
 		CVE string `json:"cve"`
@@ -69,16 +76,16 @@ type vulnerability struct {
 }
 
 type cvss struct {
-	Version flexNum `json:"version"`
-	Vector  string  `json:"vector"`
+	Version rawjson.FlexNum `json:"version"`
+	Vector  string          `json:"vector"`
 	Metrics struct {
-		BaseScore flexNum `json:"baseScore"`
+		BaseScore rawjson.FlexNum `json:"baseScore"`
 	} `json:"metrics"`
 }
 
 type legacyCVSS struct {
-	BaseScore flexNum `json:"baseScore"`
-	Vector    string  `json:"vector"`
+	BaseScore rawjson.FlexNum `json:"baseScore"`
+	Vector    string          `json:"vector"`
 }
 
 type artifact struct {
@@ -93,22 +100,21 @@ type artifact struct {
 // Parse reads a Grype JSON report. Malformed JSON, and JSON that is not a Grype report, fail
 // with an *ingest.ParseError.
 func Parse(data []byte) (*ingest.Document, error) {
-	keys, err := topLevel(data)
+	keys, err := rawjson.TopLevel(format, data)
 	if err != nil {
 		return nil, err
 	}
-	raw, ok := keys["matches"]
-	if !ok {
-		return nil, notThisFormat(data, "a Grype report has a matches array, this document has none")
+	if _, ok := keys["matches"]; !ok {
+		return nil, rawjson.NotThisFormat(format, data, "a Grype report has a matches array, this document has none")
 	}
-	if k := jsonKind(raw); k != "array" && k != "null" {
-		return nil, &ingest.ParseError{Format: format, Path: "matches", Msg: "matches is a JSON " + k + ", want an array"}
+	if err := rawjson.CheckKind(format, keys, "matches", "array"); err != nil {
+		return nil, err
 	}
 	var r report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, decodeError(data, err)
+		return nil, rawjson.DecodeError(format, data, err)
 	}
-	p := &parser{b: newBuilder(), doc: &ingest.Document{Format: format}}
+	p := &parser{b: scanreport.NewBuilder(), doc: &ingest.Document{Format: format}}
 	if r.Descriptor != nil {
 		p.doc.Version = strings.TrimSpace(r.Descriptor.Version) // grype's version: the layout follows it
 	}
@@ -124,16 +130,14 @@ func Parse(data []byte) (*ingest.Document, error) {
 		p.match(i, &r.Matches[i])
 	}
 	if p.legacy > 0 {
-		p.b.warn("legacy layout", "matches", "%d matches in the early grype layout (cvssV2, cvssV3, fixedInVersion, as grype 0.7 wrote); read as cvss and fix.versions", p.legacy)
+		p.b.Warn("legacy layout", "matches", "%d matches in the early grype layout (cvssV2, cvssV3, fixedInVersion, as grype 0.7 wrote); read as cvss and fix.versions", p.legacy)
 	}
-	p.doc.Components = p.b.comps
-	p.doc.Batch = p.b.batch
-	p.doc.Warnings = p.b.finish()
+	p.b.Finish(p.doc)
 	return p.doc, nil
 }
 
 type parser struct {
-	b      *builder
+	b      *scanreport.Builder
 	doc    *ingest.Document
 	legacy int // matches in the old layout
 }
@@ -145,15 +149,15 @@ func (p *parser) subject(src *source) {
 		return
 	}
 	var t imageTarget
-	if jsonKind(src.Target) != "object" || json.Unmarshal(src.Target, &t) != nil {
-		p.b.warn("bad source", "source.target", "image source whose target is not an image description; no subject")
+	if rawjson.Kind(src.Target) != "object" || json.Unmarshal(src.Target, &t) != nil {
+		p.b.Warn("bad source", "source.target", "image source whose target is not an image description; no subject")
 		return
 	}
-	s := &ingest.Subject{Name: imageName(t.UserInput), Type: "IMAGE"}
+	s := &ingest.Subject{Name: imageref.Name(t.UserInput), Type: "IMAGE"}
 	for i, rd := range t.RepoDigests {
-		d, ok := imageDigest(rd)
+		d, ok := imageref.Digest(rd)
 		if !ok {
-			p.b.warn("bad digest", fmt.Sprintf("source.target.repoDigests[%d]", i), "%q is not repository@sha256:<hex>; ignored", clip(rd, 200))
+			p.b.Warn("bad digest", fmt.Sprintf("source.target.repoDigests[%d]", i), "%q is not repository@sha256:<hex>; ignored", text.Cut(rd, 200))
 			continue
 		}
 		if s.Digest == "" {
@@ -164,19 +168,19 @@ func (p *parser) subject(src *source) {
 		if s.Digest != "" || strings.TrimSpace(c.v) == "" {
 			continue
 		}
-		if d, ok := imageDigest(c.v); ok {
+		if d, ok := imageref.Digest(c.v); ok {
 			s.Digest = d
 		} else {
-			p.b.warn("bad digest", "source.target."+c.path, "%q is not sha256:<hex>; ignored", clip(c.v, 200))
+			p.b.Warn("bad digest", "source.target."+c.path, "%q is not sha256:<hex>; ignored", text.Cut(c.v, 200))
 		}
 	}
-	s.Version = imageTag(s.Name)
+	s.Version = imageref.Tag(s.Name)
 	for _, tag := range t.Tags {
 		if s.Name == "" {
-			s.Name = imageName(tag)
+			s.Name = imageref.Name(tag)
 		}
 		if s.Version == "" {
-			s.Version = imageTag(tag)
+			s.Version = imageref.Tag(tag)
 		}
 	}
 	if s.Name == "" && s.Digest == "" {
@@ -192,32 +196,32 @@ func (p *parser) match(i int, m *match) {
 	if v.CVSSV2 != nil || v.CVSSV3 != nil || v.FixedInVersion != "" {
 		p.legacy++
 	}
-	id := normVulnID(v.ID)
+	id := vulnid.Normalize(v.ID)
 	if id == "" {
-		p.b.warn("no vulnerability id", path+".vulnerability.id", "match without a vulnerability id; skipped")
+		p.b.Warn("no vulnerability id", path+".vulnerability.id", "match without a vulnerability id; skipped")
 		return
 	}
 
 	// The component.
 	a := &m.Artifact
-	purl, ok := p.b.purlFor(path+".artifact.purl", a.PURL, a.Name, a.Version)
+	purl, ok := p.b.PurlFor(path+".artifact.purl", a.PURL, a.Name, a.Version)
 	if ok {
-		ok = p.b.component(path+".artifact", purl, map[string]any{
+		ok = p.b.Component(path+".artifact", purl, map[string]any{
 			"name": strings.TrimSpace(a.Name), "version": strings.TrimSpace(a.Version),
 			"licenses": p.licenses(path+".artifact.licenses", a.Licenses),
 		})
 	}
 
 	// The vulnerability, completed from its related records.
-	sev, known := normSeverity(v.Severity)
+	sev, known := severity.Normalize(v.Severity)
 	if !known {
-		p.b.warn("bad severity", path+".vulnerability.severity", "severity %q is not a known one; read as UNKNOWN", clip(v.Severity, 40))
+		p.b.Warn("bad severity", path+".vulnerability.severity", "severity %q is not a known one; read as UNKNOWN", text.Cut(v.Severity, 40))
 	}
 	props := map[string]any{"severity": sev}
 	var aliases []string
 	related := m.RelatedVulnerabilities
 	for _, rv := range related {
-		if rid := normVulnID(rv.ID); rid != "" && rid != id {
+		if rid := vulnid.Normalize(rv.ID); rid != "" && rid != id {
 			aliases = append(aliases, rid)
 		}
 	}
@@ -252,20 +256,20 @@ func (p *parser) match(i int, m *match) {
 	if kev { // never false: no entry says nothing about KEV
 		props["kev"] = true
 	}
-	if !p.b.node(path+".vulnerability", graph.LabelVulnerability, id, props) || !ok {
+	if !p.b.Node(path+".vulnerability", graph.LabelVulnerability, id, props) || !ok {
 		return
 	}
 
 	var fixed []string
 	if v.Fix != nil {
-		fixed = compact(v.Fix.Versions)
+		fixed = batch.Compact(v.Fix.Versions)
 	}
 	if len(fixed) == 0 && strings.TrimSpace(v.FixedInVersion) != "" {
 		fixed = []string{strings.TrimSpace(v.FixedInVersion)}
 	}
-	p.b.edge(path, "AFFECTS", graph.NodeRef{Label: graph.LabelVulnerability, Key: id},
+	p.b.Edge(path, "AFFECTS", graph.NodeRef{Label: graph.LabelVulnerability, Key: id},
 		graph.NodeRef{Label: graph.LabelComponent, Key: purl}, map[string]any{
-			"versionRange": versionRange(a.Version, fixed),
+			"versionRange": scanreport.VersionRange(a.Version, fixed),
 			"fixedVersion": strings.Join(fixed, ", "),
 			"status":       "affected",
 		})
@@ -277,7 +281,7 @@ func sameFirst(id string, related []vulnerability) []int {
 	out := make([]int, 0, len(related))
 	for _, same := range []bool{true, false} {
 		for i := range related {
-			if (normVulnID(related[i].ID) == id) == same {
+			if (vulnid.Normalize(related[i].ID) == id) == same {
 				out = append(out, i)
 			}
 		}
@@ -289,7 +293,7 @@ func sameFirst(id string, related []vulnerability) []int {
 // highest v2.
 func (p *parser) bestCVSS(path string, v *vulnerability) (float64, string, bool) {
 	type entry struct {
-		score  flexNum
+		score  rawjson.FlexNum
 		vector string
 		v3     bool
 		path   string
@@ -312,7 +316,7 @@ func (p *parser) bestCVSS(path string, v *vulnerability) (float64, string, bool)
 				continue
 			}
 			if e.score.Bad || e.score.Set && (e.score.V < 0 || e.score.V > 10) {
-				p.b.warn("bad score", e.path, "CVSS score %s is not a number from 0 to 10; ignored", cmpOr(e.score.Raw, fmt.Sprint(e.score.V)))
+				p.b.Warn("bad score", e.path, "CVSS score %s is not a number from 0 to 10; ignored", text.First(e.score.Raw, fmt.Sprint(e.score.V)))
 				continue
 			}
 			if e.score.Set && (!found || e.score.V > best) {
@@ -337,7 +341,7 @@ func (p *parser) epss(path string, v *vulnerability, related []vulnerability) (f
 				if ri > 0 {
 					at = fmt.Sprintf("%s.relatedVulnerabilities[%d].epss[%d].epss", path, ri-1, ei)
 				}
-				p.b.warn("bad epss", at, "EPSS %s is not a probability from 0 to 1; ignored", cmpOr(n.Raw, fmt.Sprint(n.V)))
+				p.b.Warn("bad epss", at, "EPSS %s is not a probability from 0 to 1; ignored", text.First(n.Raw, fmt.Sprint(n.V)))
 				continue
 			}
 			if n.Set && (!found || n.V > best) {
@@ -351,12 +355,12 @@ func (p *parser) epss(path string, v *vulnerability, related []vulnerability) (f
 // licenses reads artifact.licenses: strings, or objects with a value or spdxExpression (the
 // layout of syft's license objects).
 func (p *parser) licenses(path string, raw json.RawMessage) []string {
-	if len(raw) == 0 || jsonKind(raw) == "null" {
+	if len(raw) == 0 || rawjson.Kind(raw) == "null" {
 		return nil
 	}
 	var items []json.RawMessage
 	if json.Unmarshal(raw, &items) != nil {
-		p.b.warn("bad licenses", path, "licenses is a JSON %s, want an array; ignored", jsonKind(raw))
+		p.b.Warn("bad licenses", path, "licenses is a JSON %s, want an array; ignored", rawjson.Kind(raw))
 		return nil
 	}
 	var out []string
@@ -370,20 +374,11 @@ func (p *parser) licenses(path string, raw json.RawMessage) []string {
 			Value          string `json:"value"`
 			SPDXExpression string `json:"spdxExpression"`
 		}
-		if json.Unmarshal(it, &o) == nil && cmpOr(o.SPDXExpression, o.Value) != "" {
-			out = append(out, cmpOr(o.SPDXExpression, o.Value))
+		if json.Unmarshal(it, &o) == nil && text.First(o.SPDXExpression, o.Value) != "" {
+			out = append(out, text.First(o.SPDXExpression, o.Value))
 			continue
 		}
-		p.b.warn("bad licenses", fmt.Sprintf("%s[%d]", path, i), "license is a JSON %s, want a string; ignored", jsonKind(it))
+		p.b.Warn("bad licenses", fmt.Sprintf("%s[%d]", path, i), "license is a JSON %s, want a string; ignored", rawjson.Kind(it))
 	}
 	return out
-}
-
-func cmpOr(s ...string) string {
-	for _, x := range s {
-		if x = strings.TrimSpace(x); x != "" {
-			return x
-		}
-	}
-	return ""
 }

@@ -1,13 +1,13 @@
 package grype
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 const (
@@ -18,41 +18,10 @@ const (
 
 func parseFile(t *testing.T, name string) *ingest.Document {
 	t.Helper()
-	data, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkDoc(t, doc)
-	checkPurls(t, doc)
+	doc := ingesttest.ParseFile(t, Parse, name)
+	ingesttest.CheckDoc(t, format, doc)
+	ingesttest.CheckPurls(t, doc)
 	return doc
-}
-
-// sameProps compares property maps, lists by content.
-func sameProps(got, want map[string]any) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for k, w := range want {
-		g, ok := got[k]
-		if !ok {
-			return false
-		}
-		if wl, isList := w.([]string); isList {
-			gl, _ := g.([]string)
-			if !slices.Equal(gl, wl) {
-				return false
-			}
-			continue
-		}
-		if g != w {
-			return false
-		}
-	}
-	return true
 }
 
 func TestParseImage(t *testing.T) {
@@ -71,19 +40,19 @@ func TestParseImage(t *testing.T) {
 	if want := []string{purlLog4j, purlBusybox, purlLeftPad}; !slices.Equal(doc.Components, want) {
 		t.Errorf("Components %v, want %v", doc.Components, want)
 	}
-	comps := nodesOf(doc, graph.LabelComponent)
+	comps := ingesttest.NodesOf(doc, graph.LabelComponent)
 	wantComps := map[string]map[string]any{
 		purlLog4j:   {"name": "log4j-core", "version": "2.14.1", "licenses": []string{"Apache-2.0"}},
 		purlBusybox: {"name": "busybox", "version": "1.36.0"},
 		purlLeftPad: {"name": "left-pad", "version": "1.0.0", "licenses": []string{"MIT", "Apache-2.0"}},
 	}
 	for k, want := range wantComps {
-		if !sameProps(comps[k], want) {
+		if !ingesttest.SameProps(comps[k], want) {
 			t.Errorf("component %s = %v, want %v", k, comps[k], want)
 		}
 	}
 
-	vulns := nodesOf(doc, graph.LabelVulnerability)
+	vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 	tests := []struct {
 		id   string
 		want map[string]any
@@ -102,12 +71,12 @@ func TestParseImage(t *testing.T) {
 		t.Errorf("vulnerabilities %v, want %d", vulns, len(tests))
 	}
 	for _, tt := range tests {
-		if !sameProps(vulns[tt.id], tt.want) {
+		if !ingesttest.SameProps(vulns[tt.id], tt.want) {
 			t.Errorf("%s = %v, want %v", tt.id, vulns[tt.id], tt.want)
 		}
 	}
 
-	affects := edgesOf(doc, "AFFECTS")
+	affects := ingesttest.EdgesOf(doc, "AFFECTS")
 	wantAffects := map[string]map[string]any{
 		"GHSA-jfh8-c2jp-5v3q → " + purlLog4j: {"versionRange": "<2.15.0", "fixedVersion": "2.15.0", "status": "affected"},
 		"CVE-2021-44228 → " + purlLog4j:      {"versionRange": "=2.14.1", "fixedVersion": "2.15.0, 2.12.2", "status": "affected"},
@@ -119,7 +88,7 @@ func TestParseImage(t *testing.T) {
 		t.Errorf("AFFECTS %v, want %v", affects, wantAffects)
 	}
 	for k, want := range wantAffects {
-		if !sameProps(affects[k], want) {
+		if !ingesttest.SameProps(affects[k], want) {
 			t.Errorf("AFFECTS %s = %v, want %v", k, affects[k], want)
 		}
 	}
@@ -151,15 +120,15 @@ func TestParseLegacy(t *testing.T) {
 	if want := (ingest.Counts{Components: 2, Vulnerabilities: 2}); doc.Counts != want {
 		t.Errorf("Counts %+v, want %+v", doc.Counts, want)
 	}
-	vulns := nodesOf(doc, graph.LabelVulnerability)
-	if want := map[string]any{"severity": "MEDIUM", "cvssScore": 7.8, "cvssVector": "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H"}; !sameProps(vulns["CVE-2019-18276"], want) {
+	vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
+	if want := map[string]any{"severity": "MEDIUM", "cvssScore": 7.8, "cvssVector": "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H"}; !ingesttest.SameProps(vulns["CVE-2019-18276"], want) {
 		t.Errorf("CVE-2019-18276 = %v, want %v (cvssV3 before cvssV2)", vulns["CVE-2019-18276"], want)
 	}
-	if want := map[string]any{"severity": "UNKNOWN", "cvssScore": 5.0, "cvssVector": "AV:N/AC:L/Au:N/C:P/I:N/A:N"}; !sameProps(vulns["CVE-2018-6829"], want) {
+	if want := map[string]any{"severity": "UNKNOWN", "cvssScore": 5.0, "cvssVector": "AV:N/AC:L/Au:N/C:P/I:N/A:N"}; !ingesttest.SameProps(vulns["CVE-2018-6829"], want) {
 		t.Errorf("CVE-2018-6829 = %v, want %v", vulns["CVE-2018-6829"], want)
 	}
-	a := edgesOf(doc, "AFFECTS")["CVE-2019-18276 → pkg:deb/debian/bash@5.0-4?arch=amd64"]
-	if want := map[string]any{"versionRange": "<5.1-2", "fixedVersion": "5.1-2", "status": "affected"}; !sameProps(a, want) {
+	a := ingesttest.EdgesOf(doc, "AFFECTS")["CVE-2019-18276 → pkg:deb/debian/bash@5.0-4?arch=amd64"]
+	if want := map[string]any{"versionRange": "<5.1-2", "fixedVersion": "5.1-2", "status": "affected"}; !ingesttest.SameProps(a, want) {
 		t.Errorf("AFFECTS %v, want %v (fixedInVersion)", a, want)
 	}
 	if len(doc.Warnings) != 1 || doc.Warnings[0].Path != "matches" || !strings.Contains(doc.Warnings[0].Message, "2 matches in the early grype layout") {
@@ -198,7 +167,7 @@ func TestTolerated(t *testing.T) {
 		{name: "scores as strings and out of range", doc: `{"matches":[{"vulnerability":{"id":"CVE-1","cvss":[{"version":"3.1","vector":"v1","metrics":{"baseScore":"6.5"}},{"version":"3.0","metrics":{"baseScore":11}}],"epss":[{"epss":"0.5"}]},"artifact":{"name":"a","version":"1","purl":"pkg:pypi/a@1"}}]}`,
 			warnings: []string{"matches[0].vulnerability.cvss[1].metrics.baseScore"},
 			check: func(t *testing.T, doc *ingest.Document) {
-				if v := nodesOf(doc, graph.LabelVulnerability)["CVE-1"]; v["cvssScore"] != 6.5 || v["cvssVector"] != "v1" || v["epss"] != 0.5 {
+				if v := ingesttest.NodesOf(doc, graph.LabelVulnerability)["CVE-1"]; v["cvssScore"] != 6.5 || v["cvssVector"] != "v1" || v["epss"] != 0.5 {
 					t.Errorf("CVE-1 %v", v)
 				}
 			}},
@@ -207,7 +176,7 @@ func TestTolerated(t *testing.T) {
 		{name: "artifact without purl or name", doc: `{"matches":[{"vulnerability":{"id":"CVE-1","severity":"low"},"artifact":{"version":"1"}}]}`,
 			warnings: []string{"matches[0].artifact.purl"},
 			check: func(t *testing.T, doc *ingest.Document) {
-				if len(doc.Components) != 0 || len(nodesOf(doc, graph.LabelVulnerability)) != 1 || len(doc.Batch.Edges) != 0 || doc.Counts.Components != 1 {
+				if len(doc.Components) != 0 || len(ingesttest.NodesOf(doc, graph.LabelVulnerability)) != 1 || len(doc.Batch.Edges) != 0 || doc.Counts.Components != 1 {
 					t.Errorf("components %v, batch %+v, counts %+v", doc.Components, doc.Batch, doc.Counts)
 				}
 			}},
@@ -225,8 +194,8 @@ func TestTolerated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
-			checkPurls(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
+			ingesttest.CheckPurls(t, doc)
 			var got []string
 			for _, w := range doc.Warnings {
 				got = append(got, w.Path)
@@ -263,13 +232,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; document %+v", doc)
 			}
-			pe := asParseError(t, err)
-			if pe.Line != tt.line || pe.Column != tt.col || pe.Path != tt.path {
-				t.Errorf("at line %d, column %d, path %q; want %d, %d, %q (%v)", pe.Line, pe.Column, pe.Path, tt.line, tt.col, tt.path, err)
-			}
-			if !strings.Contains(pe.Error(), tt.msgContains) {
-				t.Errorf("%q does not say %q", pe.Error(), tt.msgContains)
-			}
+			ingesttest.CheckParseError(t, format, err, tt.line, tt.col, tt.path, tt.msgContains)
 		})
 	}
 }

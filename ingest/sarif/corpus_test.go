@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // wantFindings is the number of distinct findings of each shared sample: results repeated with
@@ -27,7 +28,7 @@ var wantFindings = map[string]int{
 // JSON declares, read independently.
 func TestCorpus(t *testing.T) {
 	advisory := regexp.MustCompile(`^(?i)(CVE-[0-9]{4}-[0-9]+|GHSA-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})($|[^a-z0-9])`)
-	for _, f := range samples(t) {
+	for _, f := range ingesttest.Samples(t, format) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -37,7 +38,7 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
 
 			var raw struct {
 				Version string `json:"version"`
@@ -65,7 +66,7 @@ func TestCorpus(t *testing.T) {
 			if doc.Version != raw.Version || doc.Counts.Results != results || doc.Counts.Components+doc.Counts.Relationships+doc.Counts.Vulnerabilities != 0 {
 				t.Errorf("version %q, counts %+v; the file declares version %q and %d results", doc.Version, doc.Counts, raw.Version, results)
 			}
-			gotVulns := nodesOf(doc, graph.LabelVulnerability)
+			gotVulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 			if len(gotVulns) != len(vulns) {
 				t.Errorf("%d vulnerabilities, want %d", len(gotVulns), len(vulns))
 			}
@@ -74,7 +75,7 @@ func TestCorpus(t *testing.T) {
 					t.Errorf("no vulnerability %s", v)
 				}
 			}
-			findings := nodesOf(doc, graph.LabelFinding)
+			findings := ingesttest.NodesOf(doc, graph.LabelFinding)
 			if want, ok := wantFindings[filepath.Base(f)]; ok && len(findings) != want {
 				t.Errorf("%d findings, want %d", len(findings), want)
 			}
@@ -89,10 +90,10 @@ func TestCorpus(t *testing.T) {
 					}
 				}
 			}
-			if n := len(edgesOf(doc, "IDENTIFIES")); len(vulns) > 0 && n < len(vulns) {
+			if n := len(ingesttest.EdgesOf(doc, "IDENTIFIES")); len(vulns) > 0 && n < len(vulns) {
 				t.Errorf("%d IDENTIFIES edges for %d vulnerabilities", n, len(vulns))
 			}
-			t.Logf("%d results → %d findings, %d vulnerabilities, %d IDENTIFIES; %d warnings", results, len(findings), len(gotVulns), len(edgesOf(doc, "IDENTIFIES")), len(doc.Warnings))
+			t.Logf("%d results → %d findings, %d vulnerabilities, %d IDENTIFIES; %d warnings", results, len(findings), len(gotVulns), len(ingesttest.EdgesOf(doc, "IDENTIFIES")), len(doc.Warnings))
 			for _, w := range doc.Warnings {
 				t.Logf("warning %s: %s", w.Path, w.Message)
 			}

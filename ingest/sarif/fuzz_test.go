@@ -1,28 +1,15 @@
 package sarif
 
 import (
-	"os"
 	"testing"
+
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, fails only with a *ingest.ParseError, and that what
 // it returns always passes graph validation without duplicate keys or dangling edges.
 func FuzzParse(f *testing.F) {
-	for _, file := range testdataFiles(f) {
-		if data, err := os.ReadFile(file); err == nil {
-			f.Add(data)
-		}
-	}
-	if dir := samplesDir(); dir != "" {
-		files, _ := os.ReadDir(dir)
-		for _, e := range files {
-			if info, err := e.Info(); err == nil && !e.IsDir() && info.Size() <= 100<<10 {
-				if data, err := os.ReadFile(dir + "/" + e.Name()); err == nil {
-					f.Add(data)
-				}
-			}
-		}
-	}
+	ingesttest.AddSeeds(f, format, "*.json", 100<<10)
 	for _, s := range []string{``, `{}`, `[]`, `null`, `{"runs":null}`, `{"runs":[{}]}`, `{"runs":[{"results":[{}]}]}`,
 		`{"runs":[{"tool":{"driver":{"rules":[{}]}},"results":[{"ruleIndex":-1,"rule":{"index":99,"toolComponent":{"index":5}}}]}]}`} {
 		f.Add([]byte(s))
@@ -30,12 +17,12 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse(data)
 		if err != nil {
-			asParseError(t, err)
+			ingesttest.AsParseError(t, format, err)
 			if doc != nil {
 				t.Error("a document with an error")
 			}
 			return
 		}
-		checkDoc(t, doc)
+		ingesttest.CheckDoc(t, format, doc)
 	})
 }

@@ -23,19 +23,18 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/batch"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/scanreport"
+	"github.com/sectwin/sectwin/ingest/internal/severity"
+	"github.com/sectwin/sectwin/ingest/internal/text"
+	"github.com/sectwin/sectwin/ingest/internal/vulnid"
 )
 
 const format = ingest.FormatSARIF
 
 // The SARIF version this package reads.
 const sarifVersion = "2.1.0"
-
-// Finding statuses.
-const (
-	statusOpen       = "OPEN"
-	statusFixed      = "FIXED"
-	statusSuppressed = "SUPPRESSED"
-)
 
 // sarifLog is a sarifLog object (§3.13).
 type sarifLog struct {
@@ -85,27 +84,27 @@ type message struct {
 }
 
 type result struct {
-	RuleID              *string        `json:"ruleId"`
-	RuleIndex           flexInt        `json:"ruleIndex"`
-	Rule                *ruleReference `json:"rule"`
-	Kind                string         `json:"kind"`
-	Level               string         `json:"level"`
-	Message             *message       `json:"message"`
-	Locations           []location     `json:"locations"`
-	AnalysisTarget      *artifactLoc   `json:"analysisTarget"`
-	Fingerprints        map[string]any `json:"fingerprints"`
-	PartialFingerprints map[string]any `json:"partialFingerprints"`
-	Suppressions        []*suppression `json:"suppressions"`
-	BaselineState       string         `json:"baselineState"`
-	Properties          map[string]any `json:"properties"`
+	RuleID              *string         `json:"ruleId"`
+	RuleIndex           rawjson.FlexInt `json:"ruleIndex"`
+	Rule                *ruleReference  `json:"rule"`
+	Kind                string          `json:"kind"`
+	Level               string          `json:"level"`
+	Message             *message        `json:"message"`
+	Locations           []location      `json:"locations"`
+	AnalysisTarget      *artifactLoc    `json:"analysisTarget"`
+	Fingerprints        map[string]any  `json:"fingerprints"`
+	PartialFingerprints map[string]any  `json:"partialFingerprints"`
+	Suppressions        []*suppression  `json:"suppressions"`
+	BaselineState       string          `json:"baselineState"`
+	Properties          map[string]any  `json:"properties"`
 }
 
 type ruleReference struct {
-	ID            *string `json:"id"`
-	Index         flexInt `json:"index"`
+	ID            *string         `json:"id"`
+	Index         rawjson.FlexInt `json:"index"`
 	ToolComponent *struct {
-		Index flexInt `json:"index"`
-		Name  string  `json:"name"`
+		Index rawjson.FlexInt `json:"index"`
+		Name  string          `json:"name"`
 	} `json:"toolComponent"`
 }
 
@@ -113,8 +112,8 @@ type location struct {
 	PhysicalLocation *struct {
 		ArtifactLocation *artifactLoc `json:"artifactLocation"`
 		Region           *struct {
-			StartLine   flexInt `json:"startLine"`
-			StartColumn flexInt `json:"startColumn"`
+			StartLine   rawjson.FlexInt `json:"startLine"`
+			StartColumn rawjson.FlexInt `json:"startColumn"`
 		} `json:"region"`
 	} `json:"physicalLocation"`
 	LogicalLocations []struct {
@@ -124,8 +123,8 @@ type location struct {
 }
 
 type artifactLoc struct {
-	URI   string  `json:"uri"`
-	Index flexInt `json:"index"`
+	URI   string          `json:"uri"`
+	Index rawjson.FlexInt `json:"index"`
 }
 
 type artifact struct {
@@ -140,41 +139,39 @@ type suppression struct {
 // Parse reads a SARIF log. Malformed JSON, and JSON that is not a SARIF log, fail with an
 // *ingest.ParseError.
 func Parse(data []byte) (*ingest.Document, error) {
-	keys, err := topLevel(data)
+	keys, err := rawjson.TopLevel(format, data)
 	if err != nil {
 		return nil, err
 	}
-	raw, ok := keys["runs"]
-	if !ok {
-		return nil, notThisFormat(data, "a SARIF log has a runs array, this document has none")
+	if _, ok := keys["runs"]; !ok {
+		return nil, rawjson.NotThisFormat(format, data, "a SARIF log has a runs array, this document has none")
 	}
-	if k := jsonKind(raw); k != "array" && k != "null" { // runs is null when the tool failed to start
-		return nil, &ingest.ParseError{Format: format, Path: "runs", Msg: "runs is a JSON " + k + ", want an array"}
+	if err := rawjson.CheckKind(format, keys, "runs", "array"); err != nil { // runs is null when the tool failed to start
+		return nil, err
 	}
 	var lg sarifLog
 	if err := json.Unmarshal(data, &lg); err != nil {
-		return nil, decodeError(data, err)
+		return nil, rawjson.DecodeError(format, data, err)
 	}
-	p := &parser{b: newBuilder(), doc: &ingest.Document{Format: format}}
+	p := &parser{b: scanreport.NewBuilder(), doc: &ingest.Document{Format: format}}
 	switch {
 	case lg.Version == nil:
-		p.b.warn("no version", "version", "no SARIF version; read as %s", sarifVersion)
+		p.b.Warn("no version", "version", "no SARIF version; read as %s", sarifVersion)
 	case *lg.Version != sarifVersion:
 		p.doc.Version = *lg.Version
-		p.b.warn("other version", "version", "SARIF version %q; read as %s", clip(*lg.Version, 40), sarifVersion)
+		p.b.Warn("other version", "version", "SARIF version %q; read as %s", text.Cut(*lg.Version, 40), sarifVersion)
 	default:
 		p.doc.Version = *lg.Version
 	}
 	for i := range lg.Runs {
 		p.run(i, &lg.Runs[i])
 	}
-	p.doc.Batch = p.b.batch
-	p.doc.Warnings = p.b.finish()
+	p.b.Finish(p.doc)
 	return p.doc, nil
 }
 
 type parser struct {
-	b   *builder
+	b   *scanreport.Builder
 	doc *ingest.Document
 }
 
@@ -206,12 +203,12 @@ func (p *parser) run(i int, r *run) {
 		}
 	}
 	if r.Tool == nil || r.Tool.Driver == nil {
-		p.b.warn("no tool", rc.path+".tool.driver", "run without tool.driver; its findings have no tool name")
+		p.b.Warn("no tool", rc.path+".tool.driver", "run without tool.driver; its findings have no tool name")
 	} else {
 		rc.driver = r.Tool.Driver
 		rc.tool = strings.TrimSpace(r.Tool.Driver.Name)
 		if rc.tool == "" {
-			p.b.warn("no tool", rc.path+".tool.driver.name", "run without a tool name; its findings have no tool name")
+			p.b.Warn("no tool", rc.path+".tool.driver.name", "run without a tool name; its findings have no tool name")
 		}
 	}
 	for j := range r.Results {
@@ -255,20 +252,20 @@ func (p *parser) result(rc *runCtx, j int, res *result) {
 	}
 	uri, loc := p.location(rc, path, res)
 
-	status := statusOpen
+	status := batch.StatusOpen
 	if p.suppressed(path, res.Suppressions) {
-		status = statusSuppressed
+		status = batch.StatusSuppressed
 	}
 	if res.BaselineState == "absent" || res.Kind == "pass" || res.Kind == "notApplicable" {
-		status = statusFixed // gone since the baseline, or a check that passed
+		status = batch.StatusFixed // gone since the baseline, or a check that passed
 	}
 
 	fp := p.fingerprint(rc.tool, ruleID, uri, loc, msg, path, res)
-	p.b.node(path, graph.LabelFinding, fp, map[string]any{
+	p.b.Node(path, graph.LabelFinding, fp, map[string]any{
 		"tool": rc.tool, "ruleId": ruleID, "severity": sev, "message": msg, "location": loc, "status": status,
 	})
 
-	id, ok := vulnIDPrefix(ruleID)
+	id, ok := vulnid.Prefix(ruleID)
 	if !ok {
 		return
 	}
@@ -289,8 +286,8 @@ func (p *parser) result(rc *runCtx, j int, res *result) {
 	if scored {
 		props["severity"] = sev
 	}
-	if p.b.node(path, graph.LabelVulnerability, id, props) {
-		p.b.edge(path, "IDENTIFIES", graph.NodeRef{Label: graph.LabelFinding, Key: fp},
+	if p.b.Node(path, graph.LabelVulnerability, id, props) {
+		p.b.Edge(path, "IDENTIFIES", graph.NodeRef{Label: graph.LabelFinding, Key: fp},
 			graph.NodeRef{Label: graph.LabelVulnerability, Key: id}, nil)
 	}
 }
@@ -306,7 +303,7 @@ func (p *parser) resolveRule(rc *runCtx, path string, res *result) (*rule, strin
 		case tc.Index.Set && tc.Index.V >= 0 && tc.Index.V < len(ext):
 			comp = &ext[tc.Index.V]
 		case tc.Index.Set && tc.Index.V >= 0:
-			p.b.warn("bad reference", path+".rule.toolComponent.index", "toolComponent index %d is out of range; looked in the driver", tc.Index.V)
+			p.b.Warn("bad reference", path+".rule.toolComponent.index", "toolComponent index %d is out of range; looked in the driver", tc.Index.V)
 		case tc.Name != "":
 			for k := range ext {
 				if ext[k].Name == tc.Name {
@@ -338,11 +335,11 @@ func (p *parser) resolveRule(rc *runCtx, path string, res *result) (*rule, strin
 		if idx < len(comp.Rules) {
 			rl = &comp.Rules[idx]
 			if ruleID != "" && rl.ID != "" && !sameRule(ruleID, rl.ID) {
-				p.b.warn("bad reference", path+".ruleIndex", "ruleIndex %d is rule %q, not %q; looked the rule up by id", idx, clip(rl.ID, 80), clip(ruleID, 80))
+				p.b.Warn("bad reference", path+".ruleIndex", "ruleIndex %d is rule %q, not %q; looked the rule up by id", idx, text.Cut(rl.ID, 80), text.Cut(ruleID, 80))
 				rl = nil
 			}
 		} else {
-			p.b.warn("bad reference", path+".ruleIndex", "ruleIndex %d is out of range (%d rules); looked the rule up by id", idx, len(comp.Rules))
+			p.b.Warn("bad reference", path+".ruleIndex", "ruleIndex %d is out of range (%d rules); looked the rule up by id", idx, len(comp.Rules))
 		}
 	}
 	if rl == nil && ruleID != "" {
@@ -381,20 +378,20 @@ func (p *parser) securitySeverity(path string, props map[string]any, warn bool) 
 		return "", false
 	}
 	if score, ok := toNumber(v); ok {
-		if sev, ok := cvssSeverity(score); ok {
+		if sev, ok := severity.FromCVSS(score); ok {
 			return sev, true
 		}
 	}
 	if s, isString := v.(string); isString {
-		if sev, ok := normSeverity(s); ok && sev != "" && sev != sevUnknown {
+		if sev, ok := severity.Normalize(s); ok && sev != "" && sev != severity.Unknown {
 			if warn {
-				p.b.warn("severity word", path+".security-severity", "security-severity %q is a severity, not a score from 0 to 10; read as %s", clip(s, 40), sev)
+				p.b.Warn("severity word", path+".security-severity", "security-severity %q is a severity, not a score from 0 to 10; read as %s", text.Cut(s, 40), sev)
 			}
 			return sev, true
 		}
 	}
 	if warn {
-		p.b.warn("bad security-severity", path+".security-severity", "security-severity %s is not a score from 0 to 10; ignored", clip(fmt.Sprint(v), 40))
+		p.b.Warn("bad security-severity", path+".security-severity", "security-severity %s is not a score from 0 to 10; ignored", text.Cut(fmt.Sprint(v), 40))
 	}
 	return "", false
 }
@@ -403,16 +400,16 @@ func (p *parser) securitySeverity(path string, props map[string]any, warn bool) 
 func (p *parser) levelSeverity(path, level string) string {
 	switch level {
 	case "error":
-		return sevHigh
+		return severity.High
 	case "warning":
-		return sevMedium
+		return severity.Medium
 	case "note":
-		return sevLow
+		return severity.Low
 	case "none":
-		return sevNone
+		return severity.None
 	}
-	p.b.warn("bad level", path, "level %q is not error, warning, note or none; read as warning", clip(level, 40))
-	return sevMedium
+	p.b.Warn("bad level", path, "level %q is not error, warning, note or none; read as warning", text.Cut(level, 40))
+	return severity.Medium
 }
 
 // messageText is the result's message, its placeholders filled in, else its rule's description.
@@ -489,7 +486,7 @@ func (p *parser) location(rc *runCtx, path string, res *result) (uri, loc string
 			}
 		}
 		for _, ll := range l.LogicalLocations {
-			if n := cmpOr(ll.FullyQualifiedName, ll.Name); n != "" {
+			if n := text.First(ll.FullyQualifiedName, ll.Name); n != "" {
 				return "", n
 			}
 		}
@@ -514,7 +511,7 @@ func (p *parser) uri(rc *runCtx, path string, al *artifactLoc) string {
 		}
 		return ""
 	}
-	p.b.warn("bad reference", path, "artifact index %d is out of range (%d artifacts)", al.Index.V, len(rc.run.Artifacts))
+	p.b.Warn("bad reference", path, "artifact index %d is out of range (%d artifacts)", al.Index.V, len(rc.run.Artifacts))
 	return ""
 }
 
@@ -532,8 +529,8 @@ func (p *parser) suppressed(path string, sups []*suppression) bool {
 		case "underReview", "rejected":
 			return false
 		default:
-			p.b.warn("bad suppression", fmt.Sprintf("%s.suppressions[%d].status", path, i),
-				"suppression status %q is not accepted, underReview or rejected; not counted as accepted", clip(s.Status, 40))
+			p.b.Warn("bad suppression", fmt.Sprintf("%s.suppressions[%d].status", path, i),
+				"suppression status %q is not accepted, underReview or rejected; not counted as accepted", text.Cut(s.Status, 40))
 			return false
 		}
 	}
@@ -545,12 +542,12 @@ func (p *parser) suppressed(path string, sups []*suppression) bool {
 // tool, rule, location and message do. Every variant is namespaced by the tool.
 func (p *parser) fingerprint(tool, ruleID, uri, loc, msg, path string, res *result) string {
 	if len(res.Fingerprints) > 0 {
-		return fingerprint(append([]string{"sarif", tool, "fingerprints"}, p.pairs(path+".fingerprints", res.Fingerprints)...)...)
+		return batch.Fingerprint(append([]string{"sarif", tool, "fingerprints"}, p.pairs(path+".fingerprints", res.Fingerprints)...)...)
 	}
 	if len(res.PartialFingerprints) > 0 {
-		return fingerprint(append([]string{"sarif", tool, "partialFingerprints", ruleID, uri}, p.pairs(path+".partialFingerprints", res.PartialFingerprints)...)...)
+		return batch.Fingerprint(append([]string{"sarif", tool, "partialFingerprints", ruleID, uri}, p.pairs(path+".partialFingerprints", res.PartialFingerprints)...)...)
 	}
-	return fingerprint("sarif", tool, ruleID, loc, msg)
+	return batch.Fingerprint("sarif", tool, ruleID, loc, msg)
 }
 
 // pairs renders a fingerprint map as sorted "key=value" strings.
@@ -561,7 +558,7 @@ func (p *parser) pairs(path string, m map[string]any) []string {
 		if !ok {
 			b, _ := json.Marshal(m[k])
 			v = string(b)
-			p.b.warn("bad fingerprint", path+"."+k, "fingerprint value is a JSON %s, want a string; used its JSON text", jsonKind(b))
+			p.b.Warn("bad fingerprint", path+"."+k, "fingerprint value is a JSON %s, want a string; used its JSON text", rawjson.Kind(b))
 		}
 		out = append(out, k+"="+v)
 	}
@@ -577,7 +574,7 @@ func propNumber(props map[string]any, key string) (float64, bool) {
 }
 
 func toNumber(v any) (float64, bool) {
-	var n flexNum
+	var n rawjson.FlexNum
 	switch x := v.(type) {
 	case float64:
 		return x, true
@@ -587,13 +584,4 @@ func toNumber(v any) (float64, bool) {
 		return n.V, n.Set
 	}
 	return 0, false
-}
-
-func cmpOr(s ...string) string {
-	for _, x := range s {
-		if x = strings.TrimSpace(x); x != "" {
-			return x
-		}
-	}
-	return ""
 }

@@ -8,12 +8,13 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // findingAt finds the finding of a rule at a location.
 func findingAt(t *testing.T, doc *ingest.Document, ruleID, loc string) (string, map[string]any) {
 	t.Helper()
-	for k, p := range nodesOf(doc, graph.LabelFinding) {
+	for k, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 		if p["ruleId"] == ruleID && (p["location"] == loc || loc == "" && p["location"] == nil) {
 			return k, p
 		}
@@ -31,7 +32,7 @@ func TestParseMultiRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDoc(t, doc)
+	ingesttest.CheckDoc(t, format, doc)
 	if doc.Version != "2.1.0" || doc.Subject != nil || len(doc.Components) != 0 {
 		t.Errorf("Version %q, Subject %v, Components %v", doc.Version, doc.Subject, doc.Components)
 	}
@@ -39,7 +40,7 @@ func TestParseMultiRun(t *testing.T) {
 		t.Errorf("Counts = %+v, want %+v", doc.Counts, want)
 	}
 	// Results 0 and 4 share their partial fingerprints, rule and file: one finding.
-	if n := len(nodesOf(doc, graph.LabelFinding)); n != 10 {
+	if n := len(ingesttest.NodesOf(doc, graph.LabelFinding)); n != 10 {
 		t.Errorf("%d findings, want 10", n)
 	}
 
@@ -68,7 +69,7 @@ func TestParseMultiRun(t *testing.T) {
 		})
 	}
 
-	vulns := nodesOf(doc, graph.LabelVulnerability)
+	vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 	if len(vulns) != 3 {
 		t.Errorf("vulnerabilities %v, want CVE-2021-44228, CVE-2021-45046, GHSA-jfh8-c2jp-5v3q", vulns)
 	}
@@ -86,13 +87,13 @@ func TestParseMultiRun(t *testing.T) {
 	}
 	// Both the Trivy and the Grype finding identify Log4Shell.
 	ids := 0
-	for k := range edgesOf(doc, "IDENTIFIES") {
+	for k := range ingesttest.EdgesOf(doc, "IDENTIFIES") {
 		if strings.HasSuffix(k, " → CVE-2021-44228") {
 			ids++
 		}
 	}
-	if ids != 2 || len(edgesOf(doc, "IDENTIFIES")) != 4 {
-		t.Errorf("IDENTIFIES edges %v, want 4, two of them to CVE-2021-44228", edgesOf(doc, "IDENTIFIES"))
+	if ids != 2 || len(ingesttest.EdgesOf(doc, "IDENTIFIES")) != 4 {
+		t.Errorf("IDENTIFIES edges %v, want 4, two of them to CVE-2021-44228", ingesttest.EdgesOf(doc, "IDENTIFIES"))
 	}
 
 	wantWarnings := map[string]string{
@@ -147,8 +148,8 @@ func TestSeverity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
-			for _, p := range nodesOf(doc, graph.LabelFinding) {
+			ingesttest.CheckDoc(t, format, doc)
+			for _, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 				if p["severity"] != tt.want {
 					t.Errorf("severity %v, want %s", p["severity"], tt.want)
 				}
@@ -167,8 +168,8 @@ func TestStatusAndFingerprint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkDoc(t, doc)
-		f := nodesOf(doc, graph.LabelFinding)
+		ingesttest.CheckDoc(t, format, doc)
+		f := ingesttest.NodesOf(doc, graph.LabelFinding)
 		if len(f) != 1 {
 			t.Fatalf("%d findings, want 1", len(f))
 		}
@@ -238,7 +239,7 @@ func TestTolerated(t *testing.T) {
 		{name: "results null", doc: `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"T"}},"results":null}]}`},
 		{name: "null entries", doc: `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"T","rules":[null]}},"results":[{"ruleId":"r","ruleIndex":0,"locations":[null],"suppressions":[null]}]}]}`,
 			results: 1, findings: 1, warningPath: "", check: func(t *testing.T, doc *ingest.Document) {
-				for _, p := range nodesOf(doc, graph.LabelFinding) {
+				for _, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 					if p["status"] != "OPEN" {
 						t.Errorf("status %v: a null suppression suppresses nothing", p["status"])
 					}
@@ -246,7 +247,7 @@ func TestTolerated(t *testing.T) {
 			}},
 		{name: "line as a string", doc: `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"T"}},"results":[{"ruleId":"r","locations":[{"physicalLocation":{"artifactLocation":{"uri":"f"},"region":{"startLine":"12"}}}]}]}]}`,
 			results: 1, findings: 1, check: func(t *testing.T, doc *ingest.Document) {
-				for _, p := range nodesOf(doc, graph.LabelFinding) {
+				for _, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 					if p["location"] != "f:12" {
 						t.Errorf("location %v, want f:12", p["location"])
 					}
@@ -254,7 +255,7 @@ func TestTolerated(t *testing.T) {
 			}},
 		{name: "region without uri: the logical location", doc: `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"T"}},"results":[{"ruleId":"r","locations":[{"physicalLocation":{"region":{"startLine":3}},"logicalLocations":[{"name":"fn"}]}]}]}]}`,
 			results: 1, findings: 1, check: func(t *testing.T, doc *ingest.Document) {
-				for _, p := range nodesOf(doc, graph.LabelFinding) {
+				for _, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 					if p["location"] != "fn" {
 						t.Errorf("location %v, want fn", p["location"])
 					}
@@ -262,7 +263,7 @@ func TestTolerated(t *testing.T) {
 			}},
 		{name: "line 0 and negative column are dropped", doc: `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"T"}},"results":[{"ruleId":"r","locations":[{"physicalLocation":{"artifactLocation":{"uri":"f"},"region":{"startLine":0,"startColumn":-1}}}]},{"ruleId":"r","locations":[{"physicalLocation":{"artifactLocation":{"uri":"g"},"region":{"startLine":2,"startColumn":-1}}}]}]}]}`,
 			results: 2, findings: 2, check: func(t *testing.T, doc *ingest.Document) {
-				for _, p := range nodesOf(doc, graph.LabelFinding) {
+				for _, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 					if p["location"] != "f" && p["location"] != "g:2" {
 						t.Errorf("location %v, want f or g:2", p["location"])
 					}
@@ -270,7 +271,7 @@ func TestTolerated(t *testing.T) {
 			}},
 		{name: "analysis target", doc: `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"T"}},"results":[{"ruleId":"r","analysisTarget":{"uri":"pom.xml"}}]}]}`,
 			results: 1, findings: 1, check: func(t *testing.T, doc *ingest.Document) {
-				for _, p := range nodesOf(doc, graph.LabelFinding) {
+				for _, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 					if p["location"] != "pom.xml" {
 						t.Errorf("location %v, want pom.xml", p["location"])
 					}
@@ -282,7 +283,7 @@ func TestTolerated(t *testing.T) {
 			results: 1, findings: 1, warningPath: "runs[0].results[0]"},
 		{name: "hierarchical rule id", doc: `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"T","rules":[{"id":"a","properties":{"security-severity":"9.5"}}]}},"results":[{"ruleId":"a/b"}]}]}`,
 			results: 1, findings: 1, check: func(t *testing.T, doc *ingest.Document) {
-				for _, p := range nodesOf(doc, graph.LabelFinding) {
+				for _, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 					if p["severity"] != "CRITICAL" || p["ruleId"] != "a/b" {
 						t.Errorf("finding %v, want rule a/b read with rule a's severity", p)
 					}
@@ -297,9 +298,9 @@ func TestTolerated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
-			if doc.Counts.Results != tt.results || len(nodesOf(doc, graph.LabelFinding)) != tt.findings {
-				t.Errorf("%d results, %d findings; want %d, %d", doc.Counts.Results, len(nodesOf(doc, graph.LabelFinding)), tt.results, tt.findings)
+			ingesttest.CheckDoc(t, format, doc)
+			if doc.Counts.Results != tt.results || len(ingesttest.NodesOf(doc, graph.LabelFinding)) != tt.findings {
+				t.Errorf("%d results, %d findings; want %d, %d", doc.Counts.Results, len(ingesttest.NodesOf(doc, graph.LabelFinding)), tt.results, tt.findings)
 			}
 			if tt.warningPath == "" && len(doc.Warnings) > 0 || tt.warningPath != "" && (len(doc.Warnings) != 1 || doc.Warnings[0].Path != tt.warningPath) {
 				t.Errorf("warnings %v, want one at %q", doc.Warnings, tt.warningPath)
@@ -336,13 +337,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; document %+v", doc)
 			}
-			pe := asParseError(t, err)
-			if pe.Line != tt.line || pe.Column != tt.col || pe.Path != tt.path {
-				t.Errorf("at line %d, column %d, path %q; want %d, %d, %q (%v)", pe.Line, pe.Column, pe.Path, tt.line, tt.col, tt.path, err)
-			}
-			if !strings.Contains(pe.Error(), tt.msgContains) {
-				t.Errorf("%q does not say %q", pe.Error(), tt.msgContains)
-			}
+			ingesttest.CheckParseError(t, format, err, tt.line, tt.col, tt.path, tt.msgContains)
 		})
 	}
 }

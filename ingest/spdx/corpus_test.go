@@ -8,25 +8,10 @@ import (
 	"testing"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 	"github.com/sectwin/sectwin/ingest/spdx"
 )
-
-// samplesDir holds the shared sample corpus, outside the repository; tests skip without it.
-const samplesDir = "../../../shared/samples/spdx"
-
-func sampleFiles(tb testing.TB) []string {
-	entries, err := os.ReadDir(samplesDir)
-	if err != nil {
-		return nil
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			files = append(files, filepath.Join(samplesDir, e.Name()))
-		}
-	}
-	return files
-}
 
 // dependencyTypes are the relationship types Counts.Relationships counts.
 var dependencyTypes = map[string]bool{
@@ -38,9 +23,9 @@ var dependencyTypes = map[string]bool{
 // TestCorpus parses every shared SPDX sample in place and checks the document against counts
 // taken from the raw JSON, independently of the parser.
 func TestCorpus(t *testing.T) {
-	files := sampleFiles(t)
+	files := ingesttest.SampleFiles(ingest.FormatSPDX)
 	if len(files) == 0 {
-		t.Skipf("no SPDX samples in %s (the shared corpus is not checked out next to the repository)", samplesDir)
+		t.Skipf("no SPDX samples in %s (the shared corpus is not checked out next to the repository)", ingesttest.SamplesDir(ingest.FormatSPDX))
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -2,26 +2,17 @@ package spdx_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 	"github.com/sectwin/sectwin/ingest/spdx"
 )
 
 // FuzzParse feeds arbitrary bytes to Parse: it must never panic, must refuse only with a
 // *ingest.ParseError, and must hand on only batches that graph accepts.
 func FuzzParse(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.json*"))
-	seeds = append(seeds, sampleFiles(f)...)
-	for _, s := range seeds {
-		data, err := os.ReadFile(s)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	ingesttest.AddSeeds(f, ingest.FormatSPDX, "*.json*", 0)
 	f.Add([]byte(`{"spdxVersion":"SPDX-2.3","packages":[{"SPDXID":"SPDXRef-a","name":"a"},{"SPDXID":"SPDXRef-b","name":"a"}],"relationships":[{"spdxElementId":"SPDXRef-a","relationshipType":"DEPENDS_ON","relatedSpdxElement":"SPDXRef-b"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := spdx.Parse(data)

@@ -44,11 +44,9 @@
 package spdx
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -56,11 +54,12 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/batch"
 	"github.com/sectwin/sectwin/ingest/internal/purl"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/sbom"
+	"github.com/sectwin/sectwin/ingest/internal/text"
 )
-
-// maxWarnings bounds the warnings of one document; the last one says that the rest were left out.
-const maxWarnings = 500
 
 type rawDocument struct {
 	SPDXVersion       json.RawMessage `json:"spdxVersion"`
@@ -98,19 +97,8 @@ type rawRelationship struct {
 	Type    string `json:"relationshipType"`
 }
 
-// pkg is one package as read, before it has a key.
-type pkg struct {
-	path     string
-	id       string
-	purl     string // normalised; "" when absent or refused
-	name     string
-	version  string
-	purpose  string
-	hashes   []string
-	licenses []string
-	supplier string
-	key      string
-}
+// pkg is one package as read: ID is its SPDXID, Type its primary package purpose.
+type pkg = sbom.Component
 
 // relMap says which relationship types make a DEPENDS_ON edge, in which direction, with which
 // scope.
@@ -176,15 +164,12 @@ func init() {
 }
 
 type parser struct {
-	doc    *ingest.Document
-	b      *builder
+	sbom.Reader
+	b      *batch.Builder
 	docID  string
 	pkgs   []*pkg
 	byID   map[string]*pkg // SPDXID → package
 	others map[string]bool // SPDXIDs of files and snippets
-	keys   map[string]bool // component keys taken
-	listed map[string]bool // keys already in Document.Components
-	warned int
 }
 
 // Parse reads an SPDX 2.2 or 2.3 JSON document. Malformed JSON and JSON that is not SPDX 2.x
@@ -193,21 +178,19 @@ type parser struct {
 func Parse(data []byte) (*ingest.Document, error) {
 	var top rawDocument
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, jsonError(data, err)
+		return nil, sbom.RootError(ingest.FormatSPDX, "not an SPDX document", data, err)
 	}
 	p := &parser{
-		doc:    &ingest.Document{Format: ingest.FormatSPDX},
-		b:      newBuilder(),
+		Reader: sbom.Reader{Doc: &ingest.Document{Format: ingest.FormatSPDX}},
+		b:      batch.New(),
 		byID:   map[string]*pkg{},
 		others: map[string]bool{},
-		keys:   map[string]bool{},
-		listed: map[string]bool{},
 	}
 	if err := p.header(top); err != nil {
 		return nil, err
 	}
-	for i, r := range p.array(top.Packages, "packages") {
-		p.doc.Counts.Components++
+	for i, r := range p.Array(top.Packages, "packages") {
+		p.Doc.Counts.Components++
 		p.readPackage(r, fmt.Sprintf("packages[%d]", i))
 	}
 	p.assignKeys()
@@ -215,10 +198,10 @@ func Parse(data []byte) (*ingest.Document, error) {
 	p.collectIDs(top.Snippets, "snippets")
 
 	var described []string
-	for i, r := range p.array(top.DocumentDescribes, "documentDescribes") {
+	for i, r := range p.Array(top.DocumentDescribes, "documentDescribes") {
 		var id string
 		if json.Unmarshal(r, &id) != nil {
-			p.warn(fmt.Sprintf("documentDescribes[%d]", i), "not a string; ignored")
+			p.Warn(fmt.Sprintf("documentDescribes[%d]", i), "not a string; ignored")
 			continue
 		}
 		id = strings.TrimSpace(id)
@@ -228,21 +211,21 @@ func Parse(data []byte) (*ingest.Document, error) {
 	described = append(described, p.relationships(top.Relationships)...)
 	p.subject(described, top.Name)
 
-	p.doc.Batch = p.b.batch()
-	if err := p.doc.Batch.Validate(); err != nil {
+	p.Doc.Batch = p.b.Batch()
+	if err := p.Doc.Batch.Validate(); err != nil {
 		// A bug, not the document's fault: never hand on a batch graph would refuse.
 		return nil, fmt.Errorf("spdx: internal error: the batch fails validation: %w", err)
 	}
-	return p.doc, nil
+	return p.Doc, nil
 }
 
 func (p *parser) header(top rawDocument) error {
-	id, _ := str(top.SPDXID)
+	id, _ := rawjson.String(top.SPDXID)
 	p.docID = strings.TrimSpace(id)
 	if p.docID == "" {
 		p.docID = "SPDXRef-DOCUMENT"
 	}
-	v, ok := str(top.SPDXVersion)
+	v, ok := rawjson.String(top.SPDXVersion)
 	v = strings.TrimSpace(v)
 	if !ok || v == "" {
 		if ctx := strings.ToLower(string(top.Context)); strings.Contains(ctx, "spdx") {
@@ -253,10 +236,10 @@ func (p *parser) header(top rawDocument) error {
 			return &ingest.ParseError{Format: ingest.FormatSPDX, Path: "spdxVersion",
 				Msg: "not an SPDX document: spdxVersion is missing"}
 		}
-		p.warn("spdxVersion", "missing; read as SPDX-2.3 because SPDXID is SPDXRef-DOCUMENT")
+		p.Warn("spdxVersion", "missing; read as SPDX-2.3 because SPDXID is SPDXRef-DOCUMENT")
 		return nil
 	}
-	p.doc.Version = cut(clean(v), 20)
+	p.Doc.Version = text.Cut(text.Clean(v), 20)
 	num, prefixed := strings.CutPrefix(strings.ToUpper(v), "SPDX-")
 	parts := strings.SplitN(num, ".", 3)
 	major, n, err := parts[0], 0, error(nil)
@@ -268,59 +251,50 @@ func (p *parser) header(top rawDocument) error {
 	switch {
 	case major == "3":
 		return &ingest.ParseError{Format: ingest.FormatSPDX, Path: "spdxVersion",
-			Msg: fmt.Sprintf("%s is not supported: this parser reads SPDX 2.2 and 2.3 JSON", cut(v, 20))}
+			Msg: fmt.Sprintf("%s is not supported: this parser reads SPDX 2.2 and 2.3 JSON", text.Cut(v, 20))}
 	case major != "2" || err != nil || n < 0:
 		return &ingest.ParseError{Format: ingest.FormatSPDX, Path: "spdxVersion",
-			Msg: fmt.Sprintf("not an SPDX 2.x document: spdxVersion is %q", cut(v, 40))}
+			Msg: fmt.Sprintf("not an SPDX 2.x document: spdxVersion is %q", text.Cut(v, 40))}
 	case !prefixed || len(parts) > 2:
-		p.warn("spdxVersion", fmt.Sprintf("%q should read SPDX-2.%d", cut(v, 20), n))
+		p.Warn("spdxVersion", fmt.Sprintf("%q should read SPDX-2.%d", text.Cut(v, 20), n))
 	}
 	switch {
 	case n < 2:
-		p.warn("spdxVersion", v+" is older than SPDX-2.2, the oldest version this parser is tested against; read as SPDX-2.2")
+		p.Warn("spdxVersion", v+" is older than SPDX-2.2, the oldest version this parser is tested against; read as SPDX-2.2")
 	case n > 3:
-		p.warn("spdxVersion", v+" is newer than SPDX-2.3; read as SPDX-2.3")
+		p.Warn("spdxVersion", v+" is newer than SPDX-2.3; read as SPDX-2.3")
 	}
 	return nil
 }
 
 func (p *parser) readPackage(raw json.RawMessage, path string) {
-	if !isObject(raw) {
-		p.warn(path, "not an object; skipped")
+	var rp rawPackage
+	if !p.Entry(raw, path, &rp) {
 		return
 	}
-	var rp rawPackage
-	if err := json.Unmarshal(raw, &rp); err != nil {
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) {
-			p.warn(path, fmt.Sprintf("cannot be read (%v); skipped", err))
-			return
-		}
-		p.typeWarning(path, te)
-	}
 	k := &pkg{
-		path:    path,
-		id:      strings.TrimSpace(rp.SPDXID),
-		name:    cut(clean(rp.Name), 4096),
-		version: cut(clean(rp.VersionInfo), 1024),
-		purpose: cut(strings.ToLower(clean(rp.PrimaryPackagePurpose)), 100),
+		Path:    path,
+		ID:      strings.TrimSpace(rp.SPDXID),
+		Name:    text.Cut(text.Clean(rp.Name), 4096),
+		Version: text.Cut(text.Clean(rp.VersionInfo), 1024),
+		Type:    text.Cut(strings.ToLower(text.Clean(rp.PrimaryPackagePurpose)), 100),
 	}
-	if k.version == "NOASSERTION" || k.version == "NONE" {
-		k.version = ""
+	if k.Version == "NOASSERTION" || k.Version == "NONE" {
+		k.Version = ""
 	}
 	switch {
-	case k.id == "":
-		p.warn(path+".SPDXID", "missing; relationships cannot refer to this package")
-	case p.byID[k.id] != nil:
-		p.warn(path+".SPDXID", fmt.Sprintf("%q is also the SPDXID of an earlier package; references go to the first", cut(k.id, 200)))
+	case k.ID == "":
+		p.Warn(path+".SPDXID", "missing; relationships cannot refer to this package")
+	case p.byID[k.ID] != nil:
+		p.Warn(path+".SPDXID", fmt.Sprintf("%q is also the SPDXID of an earlier package; references go to the first", text.Cut(k.ID, 200)))
 	default:
-		if !validID(k.id) {
-			p.warn(path+".SPDXID", fmt.Sprintf("%q is not of the form SPDXRef-<id>", cut(k.id, 200)))
+		if !validID(k.ID) {
+			p.Warn(path+".SPDXID", fmt.Sprintf("%q is not of the form SPDXRef-<id>", text.Cut(k.ID, 200)))
 		}
-		p.byID[k.id] = k
+		p.byID[k.ID] = k
 	}
-	if k.name == "" {
-		p.warn(path+".name", "missing")
+	if k.Name == "" {
+		p.Warn(path+".name", "missing")
 	}
 	for j, r := range rp.ExternalRefs {
 		if !strings.EqualFold(strings.TrimSpace(r.Type), common.TypePackageManagerPURL) {
@@ -330,94 +304,53 @@ func (p *parser) readPackage(raw json.RawMessage, path string) {
 		switch cat := strings.TrimSpace(r.Category); cat {
 		case common.CategoryPackageManager, "PACKAGE_MANAGER":
 		default:
-			p.warn(rpath+".referenceCategory", fmt.Sprintf("a purl should be in category PACKAGE-MANAGER, not %q", cut(cat, 50)))
+			p.Warn(rpath+".referenceCategory", fmt.Sprintf("a purl should be in category PACKAGE-MANAGER, not %q", text.Cut(cat, 50)))
 		}
 		loc := strings.TrimSpace(r.Locator)
 		n, err := purl.Normalize(loc)
 		if err != nil {
-			p.warn(rpath+".referenceLocator", fmt.Sprintf("unparsable purl %q (%v); ignored", cut(loc, 200), err))
+			p.Warn(rpath+".referenceLocator", fmt.Sprintf("unparsable purl %q (%v); ignored", text.Cut(loc, 200), err))
 			continue
 		}
-		if k.purl == "" {
-			k.purl = n
+		if k.Purl == "" {
+			k.Purl = n
 		}
 	}
 	for j, c := range rp.Checksums {
-		if h := hash(string(c.Algorithm), c.Value); h != "" {
-			k.hashes = appendUnique(k.hashes, h)
+		if h := sbom.Hash(string(c.Algorithm), c.Value); h != "" {
+			k.Hashes = batch.AppendUnique(k.Hashes, h)
 		} else {
-			p.warn(fmt.Sprintf("%s.checksums[%d]", path, j), "not a hex digest; ignored")
+			p.Warn(fmt.Sprintf("%s.checksums[%d]", path, j), "not a hex digest; ignored")
 		}
 	}
 	for _, l := range []string{rp.LicenseConcluded, rp.LicenseDeclared} {
-		if l = clean(l); l != "" && l != "NOASSERTION" && l != "NONE" {
-			k.licenses = appendUnique(k.licenses, cut(l, 4096))
+		if l = text.Clean(l); l != "" && l != "NOASSERTION" && l != "NONE" {
+			k.Licenses = batch.AppendUnique(k.Licenses, text.Cut(l, 4096))
 		}
 	}
-	if s := clean(rp.Supplier); s != "" && s != "NOASSERTION" {
+	if s := text.Clean(rp.Supplier); s != "" && s != "NOASSERTION" {
 		var sup common.Supplier
 		if err := sup.UnmarshalJSON([]byte(s)); err != nil || sup.Supplier == "" {
-			p.warn(path+".supplier", fmt.Sprintf("%q should read \"Person: …\" or \"Organization: …\"", cut(s, 200)))
-			k.supplier = cut(s, 1024)
+			p.Warn(path+".supplier", fmt.Sprintf("%q should read \"Person: …\" or \"Organization: …\"", text.Cut(s, 200)))
+			k.Supplier = text.Cut(s, 1024)
 		} else {
-			k.supplier = cut(sup.Supplier, 1024)
+			k.Supplier = text.Cut(sup.Supplier, 1024)
 		}
 	}
 	p.pkgs = append(p.pkgs, k)
 }
 
-// assignKeys gives every package its key — real purls first, so that generic identities never
-// take one — and adds the Component nodes.
+// assignKeys gives every package its key (sbom.Reader.Keys) and adds the Component nodes.
 func (p *parser) assignKeys() {
+	p.Keys(p.pkgs, "spdxid", "package")
 	for _, k := range p.pkgs {
-		if k.purl != "" {
-			k.key = k.purl
-			p.keys[k.key] = true
-		}
-	}
-	for _, k := range p.pkgs {
-		if k.key != "" {
-			continue
-		}
-		name := k.name
-		if name == "" {
-			name = k.id
-		}
-		k.key = purl.Generic(name, k.version)
-		if p.keys[k.key] {
-			taken := k.key
-			if k.id != "" {
-				k.key = purl.Generic(name, k.version, purl.Qualifier{Key: "spdxid", Value: k.id})
-			}
-			if p.keys[k.key] {
-				k.key = purl.Generic(name, k.version, purl.Qualifier{Key: "path", Value: k.path})
-			}
-			p.warn(k.path, fmt.Sprintf("no purl, and its identity %s is taken by another package; identified as %s", taken, k.key))
-		}
-		p.keys[k.key] = true
-	}
-	for _, k := range p.pkgs {
-		props := map[string]any{}
-		setString(props, "name", k.name)
-		setString(props, "version", k.version)
-		setString(props, "type", k.purpose)
-		setString(props, "supplier", k.supplier)
-		if len(k.hashes) > 0 {
-			props["hashes"] = k.hashes
-		}
-		if len(k.licenses) > 0 {
-			props["licenses"] = k.licenses
-		}
-		p.b.node(graph.LabelComponent, k.key, props)
-		if !p.listed[k.key] {
-			p.listed[k.key] = true
-			p.doc.Components = append(p.doc.Components, k.key)
-		}
+		p.b.Node(graph.LabelComponent, k.Key, k.Props())
+		p.ListComponent(k.Key)
 	}
 }
 
 func (p *parser) collectIDs(raw json.RawMessage, path string) {
-	for _, r := range p.array(raw, path) {
+	for _, r := range p.Array(raw, path) {
 		var e struct {
 			SPDXID string `json:"SPDXID"`
 		}
@@ -429,31 +362,22 @@ func (p *parser) collectIDs(raw json.RawMessage, path string) {
 
 // relationships adds the DEPENDS_ON edges and returns the ids the document describes.
 func (p *parser) relationships(raw json.RawMessage) (described []string) {
-	for i, r := range p.array(raw, "relationships") {
+	for i, r := range p.Array(raw, "relationships") {
 		path := fmt.Sprintf("relationships[%d]", i)
-		if !isObject(r) {
-			p.warn(path, "not an object; skipped")
-			continue
-		}
 		var rel rawRelationship
-		if err := json.Unmarshal(r, &rel); err != nil {
-			var te *json.UnmarshalTypeError
-			if !errors.As(err, &te) {
-				p.warn(path, fmt.Sprintf("cannot be read (%v); skipped", err))
-				continue
-			}
-			p.typeWarning(path, te)
+		if !p.Entry(r, path, &rel) {
+			continue
 		}
 		typ := strings.TrimSpace(rel.Type)
 		if up := strings.ToUpper(strings.ReplaceAll(typ, "-", "_")); up != typ && knownTypes[up] {
-			p.warn(path+".relationshipType", fmt.Sprintf("%q should read %s", cut(typ, 50), up))
+			p.Warn(path+".relationshipType", fmt.Sprintf("%q should read %s", text.Cut(typ, 50), up))
 			typ = up
 		}
 		if dependencyTypes[typ] {
-			p.doc.Counts.Relationships++
+			p.Doc.Counts.Relationships++
 		}
 		if !knownTypes[typ] {
-			p.warn(path+".relationshipType", fmt.Sprintf("unknown relationship type %q; ignored", cut(typ, 50)))
+			p.Warn(path+".relationshipType", fmt.Sprintf("unknown relationship type %q; ignored", text.Cut(typ, 50)))
 			continue
 		}
 		a, b := strings.TrimSpace(rel.Element), strings.TrimSpace(rel.Related)
@@ -481,13 +405,13 @@ func (p *parser) relationships(raw json.RawMessage) (described []string) {
 		if m.reverse {
 			from, to = pb, pa
 		}
-		if from.key == to.key {
+		if from.Key == to.Key {
 			continue
 		}
 		props := map[string]any{"direct": true}
-		setString(props, "scope", m.scope)
-		p.b.edge("DEPENDS_ON", graph.NodeRef{Label: graph.LabelComponent, Key: from.key},
-			graph.NodeRef{Label: graph.LabelComponent, Key: to.key}, props)
+		sbom.SetString(props, "scope", m.scope)
+		p.b.Edge("DEPENDS_ON", graph.NodeRef{Label: graph.LabelComponent, Key: from.Key},
+			graph.NodeRef{Label: graph.LabelComponent, Key: to.Key}, props)
 	}
 	return described
 }
@@ -498,13 +422,13 @@ func (p *parser) relationships(raw json.RawMessage) (described []string) {
 func (p *parser) known(id, path string, edge bool) *pkg {
 	switch {
 	case id == "":
-		p.warn(path, "missing")
+		p.Warn(path, "missing")
 		return nil
 	case id == "NOASSERTION" || id == "NONE":
 		return nil
 	case strings.HasPrefix(id, "DocumentRef-"):
 		if edge {
-			p.warn(path, fmt.Sprintf("%q is an element of another document; no edge", cut(id, 200)))
+			p.Warn(path, fmt.Sprintf("%q is an element of another document; no edge", text.Cut(id, 200)))
 		}
 		return nil
 	}
@@ -512,7 +436,7 @@ func (p *parser) known(id, path string, edge bool) *pkg {
 		return k
 	}
 	if id != p.docID && !p.others[id] {
-		p.warn(path, fmt.Sprintf("%q is not defined in this document", cut(id, 200)))
+		p.Warn(path, fmt.Sprintf("%q is not defined in this document", text.Cut(id, 200)))
 	}
 	return nil
 }
@@ -531,166 +455,19 @@ func (p *parser) subject(described []string, name json.RawMessage) {
 		}
 	}
 	if first == nil {
-		docName, _ := str(name)
-		if docName = clean(docName); docName != "" {
-			p.doc.Subject = &ingest.Subject{Name: cut(docName, 1024)}
+		docName, _ := rawjson.String(name)
+		if docName = text.Clean(docName); docName != "" {
+			p.Doc.Subject = &ingest.Subject{Name: text.Cut(docName, 1024)}
 		}
 		return
 	}
 	if n > 1 {
-		p.warn("relationships", fmt.Sprintf("the document describes %d packages; the first, %s, is its subject", n, cut(first.id, 200)))
+		p.Warn("relationships", fmt.Sprintf("the document describes %d packages; the first, %s, is its subject", n, text.Cut(first.ID, 200)))
 	}
-	s := &ingest.Subject{Name: first.name, Version: first.version, Purl: first.key, Type: subjectType(first.purpose)}
-	for _, h := range first.hashes {
-		if strings.HasPrefix(h, "sha256:") {
-			s.Digest = h
-			break
-		}
-	}
-	if s.Digest == "" && first.purl != "" {
-		s.Digest = purl.OCIDigest(first.purl)
-	}
-	if s.Name == "" {
-		s.Name = cut(clean(first.id), 4096)
-	}
-	p.doc.Subject = s
-}
-
-func subjectType(purpose string) string {
-	switch purpose {
-	case "container":
-		return "IMAGE"
-	case "", "application", "library", "framework", "platform":
-		return "PACKAGE"
-	}
-	return strings.ToUpper(cut(purpose, 50))
+	p.Doc.Subject = first.Subject()
 }
 
 func validID(id string) bool {
 	var e common.DocElementID
 	return e.UnmarshalJSON([]byte(id)) == nil && e.DocumentRefID == "" && e.SpecialID == ""
-}
-
-// hash renders an SPDX checksum as "<alg>:<hex>": SHA256 → sha256, SHA3-256 → sha3-256,
-// BLAKE2b-256 → blake2b-256. It returns "" for a value that is not hex.
-func hash(alg, value string) string {
-	a := strings.ToLower(strings.TrimSpace(alg))
-	if strings.HasPrefix(a, "sha-") {
-		a = "sha" + a[4:]
-	}
-	v := strings.ToLower(strings.TrimSpace(value))
-	if a == "" || v == "" || len(v) > 1024 || len(a) > 32 {
-		return ""
-	}
-	for _, r := range v {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return ""
-		}
-	}
-	return a + ":" + v
-}
-
-func setString(props map[string]any, k, v string) {
-	if v != "" {
-		props[k] = v
-	}
-}
-
-// array reads a JSON array, warning when the value is something else.
-func (p *parser) array(raw json.RawMessage, path string) []json.RawMessage {
-	if len(raw) == 0 || isNull(raw) {
-		return nil
-	}
-	var out []json.RawMessage
-	if err := json.Unmarshal(raw, &out); err != nil {
-		p.warn(path, "not an array; ignored")
-		return nil
-	}
-	return out
-}
-
-func (p *parser) typeWarning(path string, te *json.UnmarshalTypeError) {
-	if te.Field != "" {
-		path += "." + te.Field
-	}
-	p.warn(path, fmt.Sprintf("a JSON %s where %s is expected; ignored (later mismatches in this entry go unreported)", te.Value, kindName(te.Type)))
-}
-
-// kindName names the JSON kind a Go type decodes from.
-func kindName(t reflect.Type) string {
-	if t == nil {
-		return "another kind of value"
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
-		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a number"
-	}
-	return "another kind of value"
-}
-
-func (p *parser) warn(path, msg string) {
-	p.warned++
-	switch {
-	case p.warned < maxWarnings:
-		p.doc.Warnings = append(p.doc.Warnings, ingest.Warning{Path: path, Message: msg})
-	case p.warned == maxWarnings:
-		p.doc.Warnings = append(p.doc.Warnings, ingest.Warning{Message: "too many warnings; the rest are left out"})
-	}
-}
-
-func str(raw json.RawMessage) (string, bool) {
-	var s string
-	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
-}
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
-func isObject(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) > 0 && t[0] == '{'
-}
-
-// jsonError turns a failure to read the top level into a *ingest.ParseError.
-func jsonError(data []byte, err error) error {
-	pe := &ingest.ParseError{Format: ingest.FormatSPDX, Msg: err.Error()}
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case len(bytes.TrimSpace(data)) == 0:
-		pe.Msg = "empty document"
-	case errors.As(err, &se):
-		pe.Line, pe.Column = lineCol(data, se.Offset, strings.Contains(se.Error(), "unexpected end"))
-		pe.Msg = "malformed JSON: " + se.Error()
-	case errors.As(err, &te):
-		pe.Msg = fmt.Sprintf("not an SPDX document: the document is a JSON %s, not an object", te.Value)
-	}
-	return pe
-}
-
-// lineCol converts the offset of a json.SyntaxError into a 1-based line and column (in bytes).
-// The offset is just past the offending byte, or the end of the input when it ended too early.
-func lineCol(data []byte, off int64, atEnd bool) (line, col int) {
-	off = min(max(off, 0), int64(len(data)))
-	if off > 0 && !atEnd {
-		off-- // point at the byte that failed, not past it
-	}
-	head := data[:off]
-	line = bytes.Count(head, []byte{'\n'}) + 1
-	col = int(off) - (bytes.LastIndexByte(head, '\n') + 1) + 1
-	return line, col
 }

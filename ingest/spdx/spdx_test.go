@@ -10,6 +10,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 	"github.com/sectwin/sectwin/ingest/spdx"
 )
 
@@ -100,7 +101,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			doc := parseFile(t, filepath.Join("testdata", tt.file))
+			doc := ingesttest.ParseFile(t, spdx.Parse, filepath.Join("testdata", tt.file))
 			if doc.Format != ingest.FormatSPDX || doc.Version != tt.version {
 				t.Errorf("format %q version %q, want spdx %q", doc.Format, doc.Version, tt.version)
 			}
@@ -127,7 +128,7 @@ func TestParse(t *testing.T) {
 					t.Errorf("no node %s", key)
 					continue
 				}
-				checkProps(t, key, n.Props, want)
+				ingesttest.CheckProps(t, key, n.Props, want)
 			}
 			if len(doc.Batch.Edges) != tt.nEdges {
 				t.Errorf("%d edges, want %d: %v", len(doc.Batch.Edges), tt.nEdges, doc.Batch.Edges)
@@ -140,7 +141,7 @@ func TestParse(t *testing.T) {
 					t.Errorf("no edge %s → %s", want.from, want.to)
 					continue
 				}
-				checkProps(t, want.from+" → "+want.to, doc.Batch.Edges[i].Props, want.props)
+				ingesttest.CheckProps(t, want.from+" → "+want.to, doc.Batch.Edges[i].Props, want.props)
 			}
 			var paths []string
 			for _, w := range doc.Warnings {
@@ -308,77 +309,13 @@ func TestLenient(t *testing.T) {
 	}
 }
 
-func parseFile(t *testing.T, path string) *ingest.Document {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := spdx.Parse(data)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return doc
-}
-
-// checkBatch checks what every parsed document must satisfy: the batch passes validation,
-// holds no node twice, has no edge to a node outside it, and holds every listed component.
+// checkBatch checks what every parsed document must satisfy: the batch passes
+// ingesttest.CheckBatch, lists every component once and only nodes of the batch, and lists its
+// subject.
 func checkBatch(t testing.TB, doc *ingest.Document) {
 	t.Helper()
-	if err := doc.Batch.Validate(); err != nil {
-		t.Fatalf("batch fails validation: %v", err)
-	}
-	seen := map[graph.NodeRef]bool{}
-	for _, n := range doc.Batch.Nodes {
-		r := graph.NodeRef{Label: n.Label, Key: n.Key}
-		if seen[r] {
-			t.Errorf("node %s twice", r)
-		}
-		seen[r] = true
-	}
-	type ek struct {
-		typ      string
-		from, to graph.NodeRef
-	}
-	edges := map[ek]bool{}
-	for _, e := range doc.Batch.Edges {
-		if !seen[e.From] || !seen[e.To] {
-			t.Errorf("edge %s %s → %s leaves the batch", e.Type, e.From, e.To)
-		}
-		if edges[ek{e.Type, e.From, e.To}] {
-			t.Errorf("edge %s %s → %s twice", e.Type, e.From, e.To)
-		}
-		edges[ek{e.Type, e.From, e.To}] = true
-	}
-	listed := map[string]bool{}
-	for _, c := range doc.Components {
-		if listed[c] {
-			t.Errorf("component %s listed twice", c)
-		}
-		listed[c] = true
-		if !seen[graph.NodeRef{Label: graph.LabelComponent, Key: c}] {
-			t.Errorf("component %s is not in the batch", c)
-		}
-	}
+	listed := ingesttest.CheckListed(t, doc, ingesttest.CheckBatch(t, doc))
 	if s := doc.Subject; s != nil && s.Purl != "" && !listed[s.Purl] {
 		t.Errorf("subject %s is not a listed component", s.Purl)
-	}
-}
-
-func checkProps(t *testing.T, what string, got, want map[string]any) {
-	t.Helper()
-	for k, w := range want {
-		g, ok := got[k]
-		switch wv := w.(type) {
-		case []string:
-			gv, _ := g.([]string)
-			if !slices.Equal(gv, wv) {
-				t.Errorf("%s: %s = %v, want %v", what, k, g, w)
-			}
-		default:
-			if !ok || g != w {
-				t.Errorf("%s: %s = %v, want %v", what, k, g, w)
-			}
-		}
 	}
 }

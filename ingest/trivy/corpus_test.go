@@ -9,6 +9,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // wantFindings is the number of distinct findings (misconfigurations and secrets) of each
@@ -26,7 +27,7 @@ var wantFindings = map[string]int{
 // TestCorpus parses every shared Trivy sample and checks the document against what the raw
 // JSON declares, read independently.
 func TestCorpus(t *testing.T) {
-	for _, f := range samples(t) {
+	for _, f := range ingesttest.Samples(t, format) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -36,8 +37,8 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
-			checkPurls(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
+			ingesttest.CheckPurls(t, doc)
 
 			var raw struct {
 				ArtifactType string
@@ -70,7 +71,7 @@ func TestCorpus(t *testing.T) {
 			if doc.Counts != want {
 				t.Errorf("Counts %+v, the file declares %+v", doc.Counts, want)
 			}
-			got := nodesOf(doc, graph.LabelVulnerability)
+			got := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 			if len(got) != len(vulns) {
 				t.Errorf("%d vulnerabilities, want %d", len(got), len(vulns))
 			}
@@ -79,13 +80,13 @@ func TestCorpus(t *testing.T) {
 					t.Errorf("no vulnerability %s", v)
 				}
 			}
-			if n := len(edgesOf(doc, "AFFECTS")); n != len(pairs) {
+			if n := len(ingesttest.EdgesOf(doc, "AFFECTS")); n != len(pairs) {
 				t.Errorf("%d AFFECTS edges, want one per vulnerability and package: %d", n, len(pairs))
 			}
-			if n := len(edgesOf(doc, "DEPENDS_ON")); n > want.Relationships {
+			if n := len(ingesttest.EdgesOf(doc, "DEPENDS_ON")); n > want.Relationships {
 				t.Errorf("%d DEPENDS_ON edges from %d DependsOn entries", n, want.Relationships)
 			}
-			findings := nodesOf(doc, graph.LabelFinding)
+			findings := ingesttest.NodesOf(doc, graph.LabelFinding)
 			if w, ok := wantFindings[filepath.Base(f)]; ok && len(findings) != w {
 				t.Errorf("%d findings, want %d", len(findings), w)
 			}
@@ -93,7 +94,7 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("Subject %+v, want the image with its digest", doc.Subject)
 			}
 			t.Logf("counts %+v → %d components, %d vulnerabilities, %d AFFECTS, %d DEPENDS_ON, %d findings; subject %+v; %d warnings",
-				doc.Counts, len(doc.Components), len(got), len(edgesOf(doc, "AFFECTS")), len(edgesOf(doc, "DEPENDS_ON")), len(findings), doc.Subject, len(doc.Warnings))
+				doc.Counts, len(doc.Components), len(got), len(ingesttest.EdgesOf(doc, "AFFECTS")), len(ingesttest.EdgesOf(doc, "DEPENDS_ON")), len(findings), doc.Subject, len(doc.Warnings))
 			for _, w := range doc.Warnings {
 				t.Logf("warning %s: %s", w.Path, w.Message)
 			}

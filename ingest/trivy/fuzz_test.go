@@ -1,28 +1,15 @@
 package trivy
 
 import (
-	"os"
 	"testing"
+
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, fails only with a *ingest.ParseError, and that what
 // it returns always passes graph validation without duplicate keys or dangling edges.
 func FuzzParse(f *testing.F) {
-	for _, file := range testdataFiles(f) {
-		if data, err := os.ReadFile(file); err == nil {
-			f.Add(data)
-		}
-	}
-	if dir := samplesDir(); dir != "" {
-		files, _ := os.ReadDir(dir)
-		for _, e := range files {
-			if info, err := e.Info(); err == nil && !e.IsDir() && info.Size() <= 100<<10 {
-				if data, err := os.ReadFile(dir + "/" + e.Name()); err == nil {
-					f.Add(data)
-				}
-			}
-		}
-	}
+	ingesttest.AddSeeds(f, format, "*.json", 100<<10)
 	for _, s := range []string{``, `{}`, `[]`, `null`, `{"SchemaVersion":2}`, `{"SchemaVersion":2,"Results":[{}]}`,
 		`{"SchemaVersion":2,"ArtifactType":"container_image","Metadata":{"RepoDigests":["a@sha256:x"],"ImageConfig":{"config":{"Labels":{}}}}}`,
 		`{"SchemaVersion":2,"Results":[{"Packages":[{"ID":"a","Name":"a","DependsOn":["a"]}],"Vulnerabilities":[{"VulnerabilityID":"x","PkgID":"a","FixedVersion":","}]}]}`} {
@@ -31,13 +18,13 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse(data)
 		if err != nil {
-			asParseError(t, err)
+			ingesttest.AsParseError(t, format, err)
 			if doc != nil {
 				t.Error("a document with an error")
 			}
 			return
 		}
-		checkDoc(t, doc)
-		checkPurls(t, doc)
+		ingesttest.CheckDoc(t, format, doc)
+		ingesttest.CheckPurls(t, doc)
 	})
 }

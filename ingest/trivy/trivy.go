@@ -18,6 +18,14 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/batch"
+	"github.com/sectwin/sectwin/ingest/internal/imageref"
+	"github.com/sectwin/sectwin/ingest/internal/purl"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/scanreport"
+	"github.com/sectwin/sectwin/ingest/internal/severity"
+	"github.com/sectwin/sectwin/ingest/internal/text"
+	"github.com/sectwin/sectwin/ingest/internal/vulnid"
 )
 
 const format = ingest.FormatTrivy
@@ -25,19 +33,12 @@ const format = ingest.FormatTrivy
 // The report schema this package reads.
 const schemaVersion = 2
 
-// Finding statuses.
-const (
-	statusOpen       = "OPEN"
-	statusFixed      = "FIXED"
-	statusSuppressed = "SUPPRESSED"
-)
-
 type report struct {
-	SchemaVersion flexInt   `json:"SchemaVersion"`
-	ArtifactName  string    `json:"ArtifactName"`
-	ArtifactType  string    `json:"ArtifactType"`
-	Metadata      *metadata `json:"Metadata"`
-	Results       []result  `json:"Results"`
+	SchemaVersion rawjson.FlexInt `json:"SchemaVersion"`
+	ArtifactName  string          `json:"ArtifactName"`
+	ArtifactType  string          `json:"ArtifactType"`
+	Metadata      *metadata       `json:"Metadata"`
+	Results       []result        `json:"Results"`
 }
 
 type metadata struct {
@@ -58,16 +59,16 @@ type result struct {
 }
 
 type pkg struct {
-	ID         string      `json:"ID"`
-	Name       string      `json:"Name"`
-	Version    string      `json:"Version"`
-	Release    string      `json:"Release"`
-	Epoch      flexInt     `json:"Epoch"`
-	Identifier *identifier `json:"Identifier"`
-	DependsOn  []string    `json:"DependsOn"`
-	Licenses   []string    `json:"Licenses"`
-	Dev        bool        `json:"Dev"`
-	Digest     string      `json:"Digest"`
+	ID         string          `json:"ID"`
+	Name       string          `json:"Name"`
+	Version    string          `json:"Version"`
+	Release    string          `json:"Release"`
+	Epoch      rawjson.FlexInt `json:"Epoch"`
+	Identifier *identifier     `json:"Identifier"`
+	DependsOn  []string        `json:"DependsOn"`
+	Licenses   []string        `json:"Licenses"`
+	Dev        bool            `json:"Dev"`
+	Digest     string          `json:"Digest"`
 }
 
 type identifier struct {
@@ -91,12 +92,12 @@ type vulnerability struct {
 }
 
 type cvss struct {
-	V2Vector  string  `json:"V2Vector"`
-	V3Vector  string  `json:"V3Vector"`
-	V40Vector string  `json:"V40Vector"`
-	V2Score   flexNum `json:"V2Score"`
-	V3Score   flexNum `json:"V3Score"`
-	V40Score  flexNum `json:"V40Score"`
+	V2Vector  string          `json:"V2Vector"`
+	V3Vector  string          `json:"V3Vector"`
+	V40Vector string          `json:"V40Vector"`
+	V2Score   rawjson.FlexNum `json:"V2Score"`
+	V3Score   rawjson.FlexNum `json:"V3Score"`
+	V40Score  rawjson.FlexNum `json:"V40Score"`
 }
 
 type misconfig struct {
@@ -107,23 +108,23 @@ type misconfig struct {
 	Severity      string `json:"Severity"`
 	Status        string `json:"Status"`
 	CauseMetadata *struct {
-		Resource  string  `json:"Resource"`
-		StartLine flexInt `json:"StartLine"`
+		Resource  string          `json:"Resource"`
+		StartLine rawjson.FlexInt `json:"StartLine"`
 	} `json:"CauseMetadata"`
 }
 
 type secret struct {
-	RuleID    string  `json:"RuleID"`
-	Category  string  `json:"Category"`
-	Severity  string  `json:"Severity"`
-	Title     string  `json:"Title"`
-	StartLine flexInt `json:"StartLine"`
+	RuleID    string          `json:"RuleID"`
+	Category  string          `json:"Category"`
+	Severity  string          `json:"Severity"`
+	Title     string          `json:"Title"`
+	StartLine rawjson.FlexInt `json:"StartLine"`
 }
 
 // Parse reads a Trivy JSON report. Malformed JSON, and JSON that is not a Trivy report, fail
 // with an *ingest.ParseError.
 func Parse(data []byte) (*ingest.Document, error) {
-	keys, err := topLevel(data)
+	keys, err := rawjson.TopLevel(format, data)
 	if err != nil {
 		if pe, ok := err.(*ingest.ParseError); ok && strings.Contains(pe.Msg, "JSON array") {
 			pe.Msg += ": reports before SchemaVersion 2 (trivy < 0.20) are not read"
@@ -135,34 +136,30 @@ func Parse(data []byte) (*ingest.Document, error) {
 	_, hasName := keys["ArtifactName"]
 	_, hasType := keys["ArtifactType"]
 	if !hasSchema && !(hasResults && (hasName || hasType)) {
-		return nil, notThisFormat(data, "a Trivy report has SchemaVersion, ArtifactName and Results; this document has none of them")
+		return nil, rawjson.NotThisFormat(format, data, "a Trivy report has SchemaVersion, ArtifactName and Results; this document has none of them")
 	}
-	for _, k := range []string{"Results", "Metadata"} {
-		if raw, ok := keys[k]; ok {
-			want := map[string]string{"Results": "array", "Metadata": "object"}[k]
-			if got := jsonKind(raw); got != want && got != "null" {
-				return nil, &ingest.ParseError{Format: format, Path: k, Msg: fmt.Sprintf("%s is a JSON %s, want an %s", k, got, want)}
-			}
-		}
+	if err := rawjson.CheckKind(format, keys, "Results", "array"); err != nil {
+		return nil, err
+	}
+	if err := rawjson.CheckKind(format, keys, "Metadata", "object"); err != nil {
+		return nil, err
 	}
 	var r report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, decodeError(data, err)
+		return nil, rawjson.DecodeError(format, data, err)
 	}
-	p := &parser{b: newBuilder(), doc: &ingest.Document{Format: format}, byID: map[string]string{}}
+	p := &parser{b: scanreport.NewBuilder(), doc: &ingest.Document{Format: format}, byID: map[string]string{}}
 	p.schema(&r, hasSchema)
 	p.subject(&r)
 	p.packages(&r)
 	p.vulnerabilities(&r)
 	p.findings(&r)
-	p.doc.Components = p.b.comps
-	p.doc.Batch = p.b.batch
-	p.doc.Warnings = p.b.finish()
+	p.b.Finish(p.doc)
 	return p.doc, nil
 }
 
 type parser struct {
-	b   *builder
+	b   *scanreport.Builder
 	doc *ingest.Document
 	// byID maps package ids ("name@version", and per result "<result>\x00<id>") to purls.
 	byID map[string]string
@@ -173,16 +170,16 @@ func (p *parser) schema(r *report, has bool) {
 	sv := r.SchemaVersion
 	switch {
 	case !has || !sv.Set && !sv.Bad:
-		p.b.warn("schema version", "SchemaVersion", "no SchemaVersion; read as %d", schemaVersion)
+		p.b.Warn("schema version", "SchemaVersion", "no SchemaVersion; read as %d", schemaVersion)
 	case sv.Bad:
-		p.b.warn("schema version", "SchemaVersion", "SchemaVersion %s is not a number; read as %d", sv.Raw, schemaVersion)
+		p.b.Warn("schema version", "SchemaVersion", "SchemaVersion %s is not a number; read as %d", sv.Raw, schemaVersion)
 	default:
 		p.doc.Version = strconv.Itoa(sv.V)
 		if sv.Str {
-			p.b.warn("schema version", "SchemaVersion", "SchemaVersion is a string; read as the number %d", sv.V)
+			p.b.Warn("schema version", "SchemaVersion", "SchemaVersion is a string; read as the number %d", sv.V)
 		}
 		if sv.V != schemaVersion {
-			p.b.warn("schema version", "SchemaVersion", "SchemaVersion %d; read as %d", sv.V, schemaVersion)
+			p.b.Warn("schema version", "SchemaVersion", "SchemaVersion %d; read as %d", sv.V, schemaVersion)
 		}
 	}
 }
@@ -194,17 +191,17 @@ func (p *parser) subject(r *report) {
 	if r.ArtifactType != "container_image" && (m == nil || m.ImageID == "" && len(m.RepoDigests) == 0) {
 		return
 	}
-	s := &ingest.Subject{Name: imageName(r.ArtifactName), Type: "IMAGE"}
+	s := &ingest.Subject{Name: imageref.Name(r.ArtifactName), Type: "IMAGE"}
 	if m != nil {
 		for i, rd := range m.RepoDigests {
 			path := fmt.Sprintf("Metadata.RepoDigests[%d]", i)
 			if strings.TrimSpace(rd) == "" {
-				p.b.warn("bad digest", path, "empty repo digest; ignored")
+				p.b.Warn("bad digest", path, "empty repo digest; ignored")
 				continue
 			}
-			d, ok := imageDigest(rd)
+			d, ok := imageref.Digest(rd)
 			if !ok {
-				p.b.warn("bad digest", path, "%q is not repository@sha256:<hex>; ignored", clip(rd, 200))
+				p.b.Warn("bad digest", path, "%q is not repository@sha256:<hex>; ignored", text.Cut(rd, 200))
 				continue
 			}
 			if s.Digest == "" {
@@ -212,19 +209,19 @@ func (p *parser) subject(r *report) {
 			}
 		}
 		if s.Digest == "" && m.ImageID != "" {
-			if d, ok := imageDigest(m.ImageID); ok {
+			if d, ok := imageref.Digest(m.ImageID); ok {
 				s.Digest = d
 			} else {
-				p.b.warn("bad digest", "Metadata.ImageID", "ImageID %q is not sha256:<hex>; ignored", clip(m.ImageID, 200))
+				p.b.Warn("bad digest", "Metadata.ImageID", "ImageID %q is not sha256:<hex>; ignored", text.Cut(m.ImageID, 200))
 			}
 		}
-		s.Version = imageTag(s.Name)
+		s.Version = imageref.Tag(s.Name)
 		for _, t := range m.RepoTags {
 			if s.Version == "" {
-				s.Version = imageTag(t)
+				s.Version = imageref.Tag(t)
 			}
 			if s.Name == "" {
-				s.Name = imageName(t)
+				s.Name = imageref.Name(t)
 			}
 		}
 		if s.Version == "" && len(m.ImageConfig) > 0 {
@@ -243,13 +240,13 @@ func (p *parser) subject(r *report) {
 		// packages: "repo/app:1.2 (debian 10.13)".
 		for i, res := range r.Results {
 			if t := strings.TrimSpace(res.Target); res.Class == "os-pkgs" && strings.HasSuffix(t, ")") && strings.Contains(t, " (") {
-				s.Name = imageName(t[:strings.LastIndex(t, " (")])
-				p.b.warn("no artifact name", "ArtifactName", "no ArtifactName; named the image after Results[%d].Target", i)
+				s.Name = imageref.Name(t[:strings.LastIndex(t, " (")])
+				p.b.Warn("no artifact name", "ArtifactName", "no ArtifactName; named the image after Results[%d].Target", i)
 				break
 			}
 		}
 		if s.Version == "" {
-			s.Version = imageTag(s.Name)
+			s.Version = imageref.Tag(s.Name)
 		}
 	}
 	if s.Name == "" && s.Digest == "" {
@@ -274,7 +271,7 @@ func (p *parser) packages(r *report) {
 			if pk.Identifier != nil {
 				declared = pk.Identifier.PURL
 			}
-			purl, ok := p.b.purlFor(path+".Identifier.PURL", declared, pk.Name, version)
+			purl, ok := p.b.PurlFor(path+".Identifier.PURL", declared, pk.Name, version)
 			if !ok {
 				continue
 			}
@@ -282,7 +279,7 @@ func (p *parser) packages(r *report) {
 			if d := strings.TrimSpace(pk.Digest); d != "" && strings.Contains(d, ":") {
 				props["hashes"] = []string{d}
 			}
-			if !p.b.component(path, purl, props) {
+			if !p.b.Component(path, purl, props) {
 				continue
 			}
 			purls[ri][pi] = purl
@@ -311,14 +308,14 @@ func (p *parser) packages(r *report) {
 				path := fmt.Sprintf("Results[%d].Packages[%d].DependsOn[%d]", ri, pi, di)
 				to := p.lookup(ri, dep)
 				if to == "" {
-					p.b.warn("unknown dependency", path, "no package with ID %q in the report; dependency skipped", clip(dep, 200))
+					p.b.Warn("unknown dependency", path, "no package with ID %q in the report; dependency skipped", text.Cut(dep, 200))
 					continue
 				}
 				props := map[string]any{"direct": true}
 				if p.dev[to] {
 					props["scope"] = "dev"
 				}
-				p.b.edge(path, "DEPENDS_ON", graph.NodeRef{Label: graph.LabelComponent, Key: from},
+				p.b.Edge(path, "DEPENDS_ON", graph.NodeRef{Label: graph.LabelComponent, Key: from},
 					graph.NodeRef{Label: graph.LabelComponent, Key: to}, props)
 			}
 		}
@@ -372,39 +369,39 @@ func (p *parser) vulnerabilities(r *report) {
 			v := &r.Results[ri].Vulnerabilities[vi]
 			path := fmt.Sprintf("Results[%d].Vulnerabilities[%d]", ri, vi)
 			p.doc.Counts.Vulnerabilities++
-			id := normVulnID(v.VulnerabilityID)
+			id := vulnid.Normalize(v.VulnerabilityID)
 			if id == "" {
-				p.b.warn("no vulnerability id", path+".VulnerabilityID", "vulnerability without VulnerabilityID; skipped")
+				p.b.Warn("no vulnerability id", path+".VulnerabilityID", "vulnerability without VulnerabilityID; skipped")
 				continue
 			}
 			purl := p.vulnPurl(ri, path, v)
 			props := map[string]any{
-				"summary": strings.TrimSpace(cmpOr(v.Title, v.Description)),
+				"summary": strings.TrimSpace(text.First(v.Title, v.Description)),
 				"cwes":    upperAll(v.CweIDs),
 			}
 			if aliases := vendorAliases(id, v.VendorIDs); len(aliases) > 0 {
 				props["aliases"] = aliases
 			}
-			sev, ok := normSeverity(v.Severity)
+			sev, ok := severity.Normalize(v.Severity)
 			props["severity"] = sev
 			if !ok {
-				p.b.warn("bad severity", path+".Severity", "severity %q is not a known one; read as UNKNOWN", clip(v.Severity, 40))
+				p.b.Warn("bad severity", path+".Severity", "severity %q is not a known one; read as UNKNOWN", text.Cut(v.Severity, 40))
 			}
 			if score, vector, ok := p.bestCVSS(path+".CVSS", v.CVSS); ok {
 				props["cvssScore"] = score
 				props["cvssVector"] = vector
 			}
-			if !p.b.node(path, graph.LabelVulnerability, id, props) || purl == "" {
+			if !p.b.Node(path, graph.LabelVulnerability, id, props) || purl == "" {
 				continue
 			}
 			installed := strings.TrimSpace(v.InstalledVersion)
-			if !p.b.has(graph.LabelComponent, purl) {
-				p.b.component(path, purl, map[string]any{"name": strings.TrimSpace(v.PkgName), "version": installed})
+			if !p.b.Has(graph.LabelComponent, purl) {
+				p.b.Component(path, purl, map[string]any{"name": strings.TrimSpace(v.PkgName), "version": installed})
 			}
 			fixed := splitVersions(v.FixedVersion)
-			p.b.edge(path, "AFFECTS", graph.NodeRef{Label: graph.LabelVulnerability, Key: id},
+			p.b.Edge(path, "AFFECTS", graph.NodeRef{Label: graph.LabelVulnerability, Key: id},
 				graph.NodeRef{Label: graph.LabelComponent, Key: purl}, map[string]any{
-					"versionRange": versionRange(installed, fixed),
+					"versionRange": scanreport.VersionRange(installed, fixed),
 					"fixedVersion": strings.Join(fixed, ", "),
 					"status":       p.affectsStatus(path+".Status", v.Status),
 				})
@@ -416,7 +413,7 @@ func (p *parser) vulnerabilities(r *report) {
 // package listed with its PkgID or name and version, else pkg:generic/name@version.
 func (p *parser) vulnPurl(ri int, path string, v *vulnerability) string {
 	if v.PkgIdentifier != nil && strings.TrimSpace(v.PkgIdentifier.PURL) != "" {
-		if purl, err := normPurl(v.PkgIdentifier.PURL); err == nil {
+		if purl, err := purl.Normalize(v.PkgIdentifier.PURL); err == nil {
 			return purl
 		}
 	}
@@ -432,7 +429,7 @@ func (p *parser) vulnPurl(ri int, path string, v *vulnerability) string {
 	if v.PkgIdentifier != nil {
 		declared = v.PkgIdentifier.PURL
 	}
-	purl, _ := p.b.purlFor(path+".PkgIdentifier.PURL", declared, v.PkgName, v.InstalledVersion)
+	purl, _ := p.b.PurlFor(path+".PkgIdentifier.PURL", declared, v.PkgName, v.InstalledVersion)
 	return purl
 }
 
@@ -440,17 +437,17 @@ func (p *parser) vulnPurl(ri int, path string, v *vulnerability) string {
 // the highest v4.0, then v2.
 func (p *parser) bestCVSS(path string, m map[string]cvss) (float64, string, bool) {
 	sources := slices.Sorted(maps.Keys(m))
-	type pick func(c cvss) (flexNum, string)
+	type pick func(c cvss) (rawjson.FlexNum, string)
 	for _, get := range []pick{
-		func(c cvss) (flexNum, string) { return c.V3Score, c.V3Vector },
-		func(c cvss) (flexNum, string) { return c.V40Score, c.V40Vector },
-		func(c cvss) (flexNum, string) { return c.V2Score, c.V2Vector },
+		func(c cvss) (rawjson.FlexNum, string) { return c.V3Score, c.V3Vector },
+		func(c cvss) (rawjson.FlexNum, string) { return c.V40Score, c.V40Vector },
+		func(c cvss) (rawjson.FlexNum, string) { return c.V2Score, c.V2Vector },
 	} {
 		best, vector, found := 0.0, "", false
 		for _, src := range sources {
 			n, vec := get(m[src])
 			if n.Bad || n.Set && (n.V < 0 || n.V > 10) {
-				p.b.warn("bad score", path+"."+src, "CVSS score %s is not a number from 0 to 10; ignored", cmpOr(n.Raw, strconv.FormatFloat(n.V, 'g', -1, 64)))
+				p.b.Warn("bad score", path+"."+src, "CVSS score %s is not a number from 0 to 10; ignored", text.First(n.Raw, strconv.FormatFloat(n.V, 'g', -1, 64)))
 				continue
 			}
 			if n.Set && (!found || n.V > best) {
@@ -475,7 +472,7 @@ func (p *parser) affectsStatus(path, s string) string {
 	case "under_investigation":
 		return "under_investigation"
 	}
-	p.b.warn("bad status", path, "status %q is not a known one; read as affected", clip(s, 40))
+	p.b.Warn("bad status", path, "status %q is not a known one; read as affected", text.Cut(s, 40))
 	return "affected"
 }
 
@@ -495,18 +492,18 @@ func (p *parser) findings(r *report) {
 					line = m.CauseMetadata.StartLine.V
 				}
 			}
-			status := statusOpen
+			status := batch.StatusOpen
 			switch strings.ToUpper(strings.TrimSpace(m.Status)) {
 			case "", "FAIL":
 			case "PASS":
-				status = statusFixed
+				status = batch.StatusFixed
 			case "EXCEPTION":
-				status = statusSuppressed
+				status = batch.StatusSuppressed
 			default:
-				p.b.warn("bad status", path+".Status", "status %q is not FAIL, PASS or EXCEPTION; read as FAIL", clip(m.Status, 40))
+				p.b.Warn("bad status", path+".Status", "status %q is not FAIL, PASS or EXCEPTION; read as FAIL", text.Cut(m.Status, 40))
 			}
 			msg := joinMessage(m.Title, m.Message)
-			p.finding(path, "misconfiguration", cmpOr(m.ID, m.AVDID), m.Severity, msg, location(target, line), resource, status)
+			p.finding(path, "misconfiguration", text.First(m.ID, m.AVDID), m.Severity, msg, location(target, line), resource, status)
 		}
 		for si := range res.Secrets {
 			s := &res.Secrets[si]
@@ -516,22 +513,22 @@ func (p *parser) findings(r *report) {
 			if s.StartLine.Set {
 				line = s.StartLine.V
 			}
-			p.finding(path, "secret", strings.TrimSpace(s.RuleID), s.Severity, cmpOr(s.Title, s.Category, s.RuleID),
-				location(target, line), "", statusOpen)
+			p.finding(path, "secret", strings.TrimSpace(s.RuleID), s.Severity, text.First(s.Title, s.Category, s.RuleID),
+				location(target, line), "", batch.StatusOpen)
 		}
 	}
 }
 
-func (p *parser) finding(path, class, ruleID, severity, msg, loc, resource, status string) {
-	sev, ok := normSeverity(severity)
+func (p *parser) finding(path, class, ruleID, sevWord, msg, loc, resource, status string) {
+	sev, ok := severity.Normalize(sevWord)
 	if !ok {
-		p.b.warn("bad severity", path+".Severity", "severity %q is not a known one; read as UNKNOWN", clip(severity, 40))
+		p.b.Warn("bad severity", path+".Severity", "severity %q is not a known one; read as UNKNOWN", text.Cut(sevWord, 40))
 	}
 	if sev == "" {
-		sev = sevUnknown
+		sev = severity.Unknown
 	}
-	fp := fingerprint("trivy", class, ruleID, loc, resource, msg)
-	p.b.node(path, graph.LabelFinding, fp, map[string]any{
+	fp := batch.Fingerprint("trivy", class, ruleID, loc, resource, msg)
+	p.b.Node(path, graph.LabelFinding, fp, map[string]any{
 		"tool": "trivy", "ruleId": ruleID, "severity": sev, "message": msg, "location": loc, "status": status,
 	})
 }
@@ -571,7 +568,7 @@ func splitVersions(s string) []string {
 func vendorAliases(id string, vendor []string) []string {
 	var out []string
 	for _, a := range vendor {
-		if a = normVulnID(a); a != "" && a != id {
+		if a = vulnid.Normalize(a); a != "" && a != id {
 			out = append(out, a)
 		}
 	}
@@ -584,13 +581,4 @@ func upperAll(l []string) []string {
 		out = append(out, strings.ToUpper(strings.TrimSpace(s)))
 	}
 	return out
-}
-
-func cmpOr(s ...string) string {
-	for _, x := range s {
-		if x = strings.TrimSpace(x); x != "" {
-			return x
-		}
-	}
-	return ""
 }

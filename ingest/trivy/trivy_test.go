@@ -3,11 +3,11 @@ package trivy
 import (
 	"os"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 const (
@@ -26,8 +26,8 @@ func TestParseImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDoc(t, doc)
-	checkPurls(t, doc)
+	ingesttest.CheckDoc(t, format, doc)
+	ingesttest.CheckPurls(t, doc)
 	if doc.Version != "2" {
 		t.Errorf("Version %q, want 2", doc.Version)
 	}
@@ -44,12 +44,12 @@ func TestParseImage(t *testing.T) {
 		t.Errorf("Components %v, want %v", doc.Components, wantComps)
 	}
 
-	comps := nodesOf(doc, graph.LabelComponent)
+	comps := ingesttest.NodesOf(doc, graph.LabelComponent)
 	if c := comps[purlOpenSSL]; c["name"] != "openssl" || c["version"] != "3.0.11-1~deb12u2" || !slices.Equal(c["licenses"].([]string), []string{"Apache-2.0"}) {
 		t.Errorf("openssl %v", c)
 	}
 
-	deps := edgesOf(doc, "DEPENDS_ON")
+	deps := ingesttest.EdgesOf(doc, "DEPENDS_ON")
 	wantDeps := map[string]map[string]any{
 		purlOpenSSL + " → " + purlLibSSL:             {"direct": true},
 		purlLibSSL + " → " + purlLibc:                {"direct": true},
@@ -60,12 +60,12 @@ func TestParseImage(t *testing.T) {
 		t.Errorf("DEPENDS_ON %v, want %v", deps, wantDeps)
 	}
 	for k, want := range wantDeps {
-		if got, ok := deps[k]; !ok || !sameProps(got, want) {
+		if got, ok := deps[k]; !ok || !ingesttest.SameProps(got, want) {
 			t.Errorf("DEPENDS_ON %s = %v, want %v", k, got, want)
 		}
 	}
 
-	vulns := nodesOf(doc, graph.LabelVulnerability)
+	vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 	if len(vulns) != 3 {
 		t.Errorf("vulnerabilities %v, want 3", vulns)
 	}
@@ -81,12 +81,12 @@ func TestParseImage(t *testing.T) {
 			"cvssScore": 7.2, "cvssVector": "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H"}},
 	}
 	for _, tt := range tests {
-		if got := vulns[tt.id]; !sameProps(got, tt.want) {
+		if got := vulns[tt.id]; !ingesttest.SameProps(got, tt.want) {
 			t.Errorf("%s = %v, want %v", tt.id, got, tt.want)
 		}
 	}
 
-	affects := edgesOf(doc, "AFFECTS")
+	affects := ingesttest.EdgesOf(doc, "AFFECTS")
 	wantAffects := map[string]map[string]any{
 		"CVE-2024-0727 → " + purlLibSSL:                {"versionRange": "<3.0.13-1~deb12u1", "fixedVersion": "3.0.13-1~deb12u1", "status": "affected"},
 		"CVE-2024-0727 → " + purlOpenSSL:               {"versionRange": "=3.0.11-1~deb12u2", "fixedVersion": "3.0.13-1~deb12u1, 3.0.14-1", "status": "affected"},
@@ -97,13 +97,13 @@ func TestParseImage(t *testing.T) {
 		t.Errorf("AFFECTS %v, want %v", affects, wantAffects)
 	}
 	for k, want := range wantAffects {
-		if got, ok := affects[k]; !ok || !sameProps(got, want) {
+		if got, ok := affects[k]; !ok || !ingesttest.SameProps(got, want) {
 			t.Errorf("AFFECTS %s = %v, want %v", k, got, want)
 		}
 	}
 
 	findings := map[string]map[string]any{}
-	for _, p := range nodesOf(doc, graph.LabelFinding) {
+	for _, p := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 		findings[p["ruleId"].(string)] = p
 	}
 	wantFindings := map[string]map[string]any{
@@ -119,7 +119,7 @@ func TestParseImage(t *testing.T) {
 		t.Errorf("findings %v, want %v", findings, wantFindings)
 	}
 	for k, want := range wantFindings {
-		if got := findings[k]; !sameProps(got, want) {
+		if got := findings[k]; !ingesttest.SameProps(got, want) {
 			t.Errorf("finding %s = %v, want %v", k, got, want)
 		}
 	}
@@ -138,30 +138,6 @@ func TestParseImage(t *testing.T) {
 	if !slices.Equal(got, wantWarnings) {
 		t.Errorf("warnings %v, want %v", doc.Warnings, wantWarnings)
 	}
-}
-
-// sameProps compares property maps, lists by content.
-func sameProps(got, want map[string]any) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for k, w := range want {
-		g, ok := got[k]
-		if !ok {
-			return false
-		}
-		if wl, isList := w.([]string); isList {
-			gl, _ := g.([]string)
-			if !slices.Equal(gl, wl) {
-				return false
-			}
-			continue
-		}
-		if g != w {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTolerated(t *testing.T) {
@@ -195,8 +171,8 @@ func TestTolerated(t *testing.T) {
 			{"Target":"a","Packages":[{"ID":"a@1","Name":"a","Version":"1","Identifier":{"PURL":"pkg:npm/a@1"},"DependsOn":["b@2"]}]},
 			{"Target":"b","Packages":[{"Name":"b","Version":"2","Identifier":{"PURL":"pkg:npm/b@2"}}]}]}`,
 			check: func(t *testing.T, doc *ingest.Document) {
-				if _, ok := edgesOf(doc, "DEPENDS_ON")["pkg:npm/a@1 → pkg:npm/b@2"]; !ok || doc.Counts.Relationships != 1 {
-					t.Errorf("DEPENDS_ON %v; counts %+v", edgesOf(doc, "DEPENDS_ON"), doc.Counts)
+				if _, ok := ingesttest.EdgesOf(doc, "DEPENDS_ON")["pkg:npm/a@1 → pkg:npm/b@2"]; !ok || doc.Counts.Relationships != 1 {
+					t.Errorf("DEPENDS_ON %v; counts %+v", ingesttest.EdgesOf(doc, "DEPENDS_ON"), doc.Counts)
 				}
 			}},
 		{name: "package without purl or name", doc: `{"SchemaVersion":2,"Results":[{"Packages":[{"Version":"1","DependsOn":["x@1"]}]}]}`,
@@ -210,15 +186,15 @@ func TestTolerated(t *testing.T) {
 			"Vulnerabilities":[{"VulnerabilityID":"CVE-2022-3715","PkgName":"bash","InstalledVersion":"1:5.1-2.el9","Severity":"LOW"}]}]}`,
 			warnings: []string{"Results[0].Packages[0].Identifier.PURL"},
 			check: func(t *testing.T, doc *ingest.Document) {
-				if !slices.Equal(doc.Components, []string{"pkg:generic/bash@1:5.1-2.el9"}) || len(edgesOf(doc, "AFFECTS")) != 1 {
-					t.Errorf("components %v, AFFECTS %v: the vulnerability should find the package by name and version", doc.Components, edgesOf(doc, "AFFECTS"))
+				if !slices.Equal(doc.Components, []string{"pkg:generic/bash@1:5.1-2.el9"}) || len(ingesttest.EdgesOf(doc, "AFFECTS")) != 1 {
+					t.Errorf("components %v, AFFECTS %v: the vulnerability should find the package by name and version", doc.Components, ingesttest.EdgesOf(doc, "AFFECTS"))
 				}
 			}},
 		{name: "bad CVSS score", doc: `{"SchemaVersion":2,"Results":[{"Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":"p","InstalledVersion":"1",
 			"CVSS":{"nvd":{"V3Score":12,"V3Vector":"x"},"redhat":{"V3Score":"n/a"},"ghsa":{"V3Score":4.2,"V3Vector":"CVSS:3.1/y"}}}]}]}`,
 			warnings: []string{"Results[0].Vulnerabilities[0].PkgIdentifier.PURL", "Results[0].Vulnerabilities[0].CVSS.nvd", "Results[0].Vulnerabilities[0].CVSS.redhat"},
 			check: func(t *testing.T, doc *ingest.Document) {
-				if v := nodesOf(doc, graph.LabelVulnerability)["CVE-1"]; v["cvssScore"] != 4.2 || v["cvssVector"] != "CVSS:3.1/y" {
+				if v := ingesttest.NodesOf(doc, graph.LabelVulnerability)["CVE-1"]; v["cvssScore"] != 4.2 || v["cvssVector"] != "CVSS:3.1/y" {
 					t.Errorf("CVE-1 %v", v)
 				}
 			}},
@@ -226,11 +202,11 @@ func TestTolerated(t *testing.T) {
 			"Vulnerabilities":[{"VulnerabilityID":"CVE-2","PkgName":"p","InstalledVersion":"1","Status":"not_affected"},{"VulnerabilityID":"CVE-3","PkgName":"p","InstalledVersion":"1","Status":"maybe"}]}]}`,
 			warnings: []string{"Results[0].Vulnerabilities[0].PkgIdentifier.PURL", "Results[0].Vulnerabilities[1].PkgIdentifier.PURL", "Results[0].Vulnerabilities[1].Status", "Results[0].Misconfigurations[0].Status"},
 			check: func(t *testing.T, doc *ingest.Document) {
-				a := edgesOf(doc, "AFFECTS")
+				a := ingesttest.EdgesOf(doc, "AFFECTS")
 				if a["CVE-2 → pkg:generic/p@1"]["status"] != "not_affected" || a["CVE-3 → pkg:generic/p@1"]["status"] != "affected" {
 					t.Errorf("AFFECTS %v", a)
 				}
-				for _, f := range nodesOf(doc, graph.LabelFinding) {
+				for _, f := range ingesttest.NodesOf(doc, graph.LabelFinding) {
 					if f["status"] != "OPEN" || f["location"] != "main.tf" {
 						t.Errorf("finding %v", f)
 					}
@@ -250,8 +226,8 @@ func TestTolerated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
-			checkPurls(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
+			ingesttest.CheckPurls(t, doc)
 			var got []string
 			for _, w := range doc.Warnings {
 				got = append(got, w.Path)
@@ -290,13 +266,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; document %+v", doc)
 			}
-			pe := asParseError(t, err)
-			if pe.Line != tt.line || pe.Column != tt.col || pe.Path != tt.path {
-				t.Errorf("at line %d, column %d, path %q; want %d, %d, %q (%v)", pe.Line, pe.Column, pe.Path, tt.line, tt.col, tt.path, err)
-			}
-			if !strings.Contains(pe.Error(), tt.msgContains) {
-				t.Errorf("%q does not say %q", pe.Error(), tt.msgContains)
-			}
+			ingesttest.CheckParseError(t, format, err, tt.line, tt.col, tt.path, tt.msgContains)
 		})
 	}
 }

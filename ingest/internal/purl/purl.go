@@ -1,5 +1,5 @@
-// Package purl holds the package-URL helpers the SBOM parsers share: normalisation through
-// packageurl-go, the pkg:generic identity of components that have no usable purl, and the digest
+// Package purl holds the package-URL helpers the ingest parsers share: normalisation through
+// packageurl-go, the pkg:generic identity of packages that have no usable purl, and the digest
 // an OCI purl carries.
 package purl
 
@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/package-url/packageurl-go"
+
+	"github.com/sectwin/sectwin/ingest/internal/text"
 )
 
 // MaxLen bounds a purl used as a node key: graph refuses longer keys.
@@ -22,10 +24,16 @@ const MaxLen = 2048
 const maxNameLen = 256
 
 // Normalize parses s as a package URL and returns its canonical form (lower-case type, sorted
-// and escaped qualifiers, percent-encoding as the spec requires). Surrounding spaces are
-// ignored. It fails on anything packageurl-go refuses, on non-UTF-8 input and on results longer
-// than MaxLen.
-func Normalize(s string) (string, error) {
+// and escaped qualifiers, percent-encoding as the spec requires), so that the same package has
+// the same key whatever wrote it. Surrounding spaces are ignored. It fails on anything
+// packageurl-go refuses (or panics on), on non-UTF-8 input, on a purl whose canonical form never
+// settles, and on results longer than MaxLen.
+func Normalize(s string) (purl string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			purl, err = "", fmt.Errorf("unreadable package URL: %v", r)
+		}
+	}()
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", errors.New("empty purl")
@@ -48,7 +56,7 @@ func Normalize(s string) (string, error) {
 		out = next
 	}
 	if p, err := packageurl.FromString(out); err != nil || p.ToString() != out {
-		return "", fmt.Errorf("purl %q has no stable canonical form", s)
+		return "", fmt.Errorf("purl %q has no stable canonical form", text.Cut(s, 200))
 	}
 	if len(out) > MaxLen {
 		return "", fmt.Errorf("purl is longer than %d bytes", MaxLen)
@@ -89,24 +97,13 @@ func Generic(name, version string, qs ...Qualifier) string {
 		h.Write([]byte("\x00" + q.Key + "=" + q.Value))
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	p = packageurl.NewPackageURL(packageurl.TypeGeneric, "", cut(name, maxNameLen), cut(version, maxNameLen),
+	p = packageurl.NewPackageURL(packageurl.TypeGeneric, "", text.Cut(name, maxNameLen), text.Cut(version, maxNameLen),
 		packageurl.Qualifiers{{Key: "sha256", Value: sum}}, "")
 	s = p.ToString()
 	if n, err := Normalize(s); err == nil && n == s {
 		return s
 	}
 	return "pkg:generic/unnamed?sha256=" + sum
-}
-
-// cut shortens s to at most n bytes without splitting a UTF-8 sequence.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // OCIDigest returns the "sha256:<hex>" digest that an OCI purl carries as its version

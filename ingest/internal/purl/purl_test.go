@@ -22,6 +22,13 @@ func TestNormalize(t *testing.T) {
 		{in: "pkg:/", fails: true},
 		{in: "pkg:npm/a\xff@1", fails: true},
 		{in: "pkg:npm/" + strings.Repeat("a", 3000), fails: true},
+		// From the Trivy and Grype parsers' tests.
+		{in: "pkg:npm/lodash@4.17.21", want: "pkg:npm/lodash@4.17.21"},
+		{in: "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?distro=debian-12.5&arch=amd64", want: "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12.5"},
+		{in: "pkg:deb/debian/bash@5.0-4+deb10u1?arch=amd64", want: "pkg:deb/debian/bash@5.0-4%2Bdeb10u1?arch=amd64"},
+		{in: "pkg:npm/%40babel/core@7.24.0", want: "pkg:npm/%40babel/core@7.24.0"},
+		{in: "pkg:golang/github.com/gin-gonic/gin@v1.9.1#binding", want: "pkg:golang/github.com/gin-gonic/gin@v1.9.1#binding"},
+		{in: "pkg:npm/", fails: true},
 	}
 	for _, tt := range tests {
 		got, err := purl.Normalize(tt.in)
@@ -48,6 +55,13 @@ func TestGeneric(t *testing.T) {
 		{"odd name/with slash", "1 0", nil, "pkg:generic/odd%20name%2Fwith%20slash@1%200"},
 		{"a@b?c#d", "1", nil, "pkg:generic/a%40b%3Fc%23d@1"},
 		{"config.json", "", []purl.Qualifier{{Key: "bom-ref", Value: "twin b"}}, "pkg:generic/config.json?bom-ref=twin%20b"},
+		// From the Trivy and Grype parsers' tests.
+		{"libc6", "2.36-9", nil, "pkg:generic/libc6@2.36-9"},
+		{"org.example:lib", "1.0+b1", nil, "pkg:generic/org.example:lib@1.0%2Bb1"},
+		{"a/b c", "", nil, "pkg:generic/a%2Fb%20c"},
+		{" ", "1", nil, "pkg:generic/unnamed@1"},
+		{" zlib ", " 1.3 ", nil, "pkg:generic/zlib@1.3"},
+		{"a\xffb", "1", nil, "pkg:generic/a%EF%BF%BDb@1"},
 	}
 	for _, tt := range tests {
 		got := purl.Generic(tt.name, tt.version, tt.qs...)
