@@ -29,6 +29,7 @@ import (
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
 	"github.com/sectwin/sectwin/ingest/jobs"
+	"github.com/sectwin/sectwin/ingest/osv"
 	"github.com/sectwin/sectwin/internal/bus"
 	"github.com/sectwin/sectwin/internal/events"
 )
@@ -244,6 +245,15 @@ func (p *Pipeline) process(ctx context.Context, req Request, log zerolog.Logger)
 		}
 	}
 	batch, subjectKey := Assemble(doc, req.Subject)
+	if req.Format == ingest.FormatOSV {
+		// An advisory names packages and version ranges; it affects the twin's components
+		// whose versions fall in them.
+		edges, err := p.matchAdvisory(ctx, req.Twin, req.Digest)
+		if err != nil {
+			return err
+		}
+		batch.Edges = append(slicesClone(batch.Edges), edges...)
+	}
 	source := req.Format + ":" + req.Digest
 	opt := graph.WriteOptions{Source: source}
 	if _, err := p.Jobs.Update(ctx, req.JobID, func(j *jobs.Job) {
@@ -298,6 +308,56 @@ func (p *Pipeline) process(ctx context.Context, req Request, log zerolog.Logger)
 	}
 	log.Info().Int("nodes_created", res.NodesCreated).Int("edges_created", res.EdgesCreated).Msg("ingest done")
 	return nil
+}
+
+// matchAdvisory turns an OSV record's affected packages into AFFECTS edges to the twin's
+// components of those packages whose version is affected.
+func (p *Pipeline) matchAdvisory(ctx context.Context, twin, digest string) ([]graph.EdgeRow, error) {
+	data, err := p.document(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	_, affected, err := osv.Advisory(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", bus.ErrPermanent, err)
+	}
+	var edges []graph.EdgeRow
+	seen := map[string]bool{}
+	for _, a := range affected {
+		if a.Purl == "" || a.VulnerabilityID == "" {
+			continue
+		}
+		base, _, _ := strings.Cut(a.Purl, "?")
+		after := ""
+		for range 100 { // at most 50 000 components of one package
+			page, err := p.Graph.Page(ctx, graph.PageQuery{Twin: twin, Label: graph.LabelComponent, First: graph.MaxPageSize, After: after,
+				Conds: []graph.Cond{{Prop: "purl", Op: graph.OpPrefix, Value: base + "@"}}, Props: []string{"version"}})
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range page.Nodes {
+				c := n.(*graph.Component)
+				hit, fixed, ok := osv.Affects(a, c.Purl, c.Version)
+				if !ok || !hit || seen[a.VulnerabilityID+"\x00"+c.Purl] {
+					continue
+				}
+				seen[a.VulnerabilityID+"\x00"+c.Purl] = true
+				props := map[string]any{"status": "affected"}
+				if fixed != "" {
+					props["fixedVersion"] = fixed
+					props["versionRange"] = "<" + fixed
+				}
+				edges = append(edges, graph.EdgeRow{Type: "AFFECTS", Props: props,
+					From: graph.NodeRef{Label: graph.LabelVulnerability, Key: a.VulnerabilityID},
+					To:   graph.NodeRef{Label: graph.LabelComponent, Key: c.Purl}})
+			}
+			if !page.HasNextPage {
+				break
+			}
+			after = page.Cursors[len(page.Cursors)-1]
+		}
+	}
+	return edges, nil
 }
 
 func unavailable(err error) bool {

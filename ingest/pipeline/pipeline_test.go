@@ -152,3 +152,37 @@ func TestUnreadableDocumentFailsTheJobAndIsDeadLettered(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestOSVAdvisoryAffectsTheTwinsMatchingComponents(t *testing.T) {
+	e := start(t, 1)
+	sbom := []byte(`{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
+  {"type": "library", "name": "lodash", "version": "4.17.15", "purl": "pkg:npm/lodash@4.17.15"},
+  {"type": "library", "name": "lodash", "version": "4.17.21", "purl": "pkg:npm/lodash@4.17.21"},
+  {"type": "library", "name": "left-pad", "version": "1.0.0", "purl": "pkg:npm/left-pad@1.0.0"}]}`)
+	if j := e.submit(t, sbom, pipeline.Submission{}); j.State != jobs.Done {
+		t.Fatalf("sbom: %+v", j)
+	}
+	advisory := []byte(`{"schema_version": "1.6.0", "id": "GHSA-35jh-r3h4-6jhm", "modified": "2024-01-01T00:00:00Z",
+  "aliases": ["CVE-2021-23337"], "summary": "Command injection in lodash",
+  "affected": [{"package": {"ecosystem": "npm", "name": "lodash", "purl": "pkg:npm/lodash"},
+    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}]}`)
+	j := e.submit(t, advisory, pipeline.Submission{Format: "osv"})
+	if j.State != jobs.Done {
+		t.Fatalf("advisory: %+v", j)
+	}
+	nodes, err := e.db.Nodes(t.Context(), e.twin, graph.LabelComponent, []string{"pkg:npm/lodash@4.17.15", "pkg:npm/lodash@4.17.21"})
+	if err != nil || len(nodes) != 2 {
+		t.Fatalf("components: %v %v", nodes, err)
+	}
+	hits, err := e.db.Neighbors(t.Context(), e.twin, graph.LabelComponent, []string{"pkg:npm/lodash@4.17.15", "pkg:npm/lodash@4.17.21", "pkg:npm/left-pad@1.0.0"},
+		[]graph.Hop{{Type: "AFFECTS", In: true, Label: graph.LabelVulnerability}}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := hits["pkg:npm/lodash@4.17.15"]; len(v) != 1 || v[0].Node.Ref().Key != "GHSA-35jh-r3h4-6jhm" || v[0].Edge["fixedVersion"] != "4.17.21" {
+		t.Errorf("lodash 4.17.15: %+v", v)
+	}
+	if len(hits["pkg:npm/lodash@4.17.21"]) != 0 || len(hits["pkg:npm/left-pad@1.0.0"]) != 0 {
+		t.Errorf("the fixed version or another package was marked affected: %+v", hits)
+	}
+}
