@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/sectwin/sectwin/ingest"
-	"github.com/sectwin/sectwin/ingest/cyclonedx"
 	"github.com/sectwin/sectwin/ingest/attack"
+	"github.com/sectwin/sectwin/ingest/cyclonedx"
 	"github.com/sectwin/sectwin/ingest/grype"
 	"github.com/sectwin/sectwin/ingest/kev"
 	"github.com/sectwin/sectwin/ingest/openvex"
