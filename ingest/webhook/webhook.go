@@ -219,7 +219,7 @@ func (h *Handler) documentError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ingest.ErrUnknownFormat):
 		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_FORMAT",
-			"not a document sectwin reads: CycloneDX, SPDX, SARIF, Trivy, Grype, OSV or OpenVEX JSON (or name it with ?format=)", nil)
+			"not a document sectwin reads: CycloneDX, SPDX, SARIF, Trivy, Grype, OSV, OpenVEX, CISA KEV or ATT&CK STIX JSON (or name it with ?format=)", nil)
 	case errors.As(err, &pe):
 		extra := map[string]any{"format": pe.Format}
 		if pe.Line > 0 {
