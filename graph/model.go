@@ -186,6 +186,7 @@ type Kind struct {
 	Props    map[string]PropType // readable properties, Key and Meta excluded
 	Derived  map[string]string   // properties sectwin derives, from the property they derive from
 	goType   reflect.Type
+	writable map[string]PropType // Props without Derived: what writes may set
 }
 
 // EdgeKind describes one relationship type and the labels it may join.
@@ -375,6 +376,12 @@ func buildKinds(structs map[string]any) map[string]Kind {
 			panic("graph: kind " + label + " has no key")
 		}
 		delete(k.Props, k.Key)
+		k.writable = map[string]PropType{}
+		for name, t := range k.Props {
+			if _, derived := k.Derived[name]; !derived {
+				k.writable[name] = t
+			}
+		}
 		out[label] = k
 	}
 	return out

@@ -14,7 +14,12 @@ import (
 // coerce converts v, as decoded from JSON, YAML or GraphQL, to the Go type Neo4j stores for t.
 // nil stays nil: setting a property to null removes it.
 func coerce(t PropType, v any) (any, error) {
-	v = unwrap(v)
+	switch v.(type) {
+	case string, bool, int64, float64, []string, nil:
+		// The common types need no unwrapping.
+	default:
+		v = unwrap(v)
+	}
 	if v == nil {
 		return nil, nil
 	}

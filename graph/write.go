@@ -119,70 +119,76 @@ const (
 	maxListLen   = 1000
 )
 
+// loc names a row of a batch for problems; it is formatted only when there is one, since
+// validation runs over every row of big documents.
+type loc struct {
+	list string
+	i    int
+}
+
+func (l loc) at(suffix string) string { return fmt.Sprintf("%s[%d]%s", l.list, l.i, suffix) }
+
 // validate checks every row against the model and returns a copy whose property values have the
 // types Neo4j stores.
 func (b Batch) validate() (Batch, error) {
 	var probs []Problem
-	add := func(path, format string, args ...any) {
-		probs = append(probs, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	add := func(l loc, suffix, format string, args ...any) {
+		probs = append(probs, Problem{Path: l.at(suffix), Message: fmt.Sprintf(format, args...)})
 	}
-	checkRef := func(path string, r NodeRef) {
+	checkRef := func(l loc, suffix string, r NodeRef) {
 		k, ok := KindOf(r.Label)
 		switch {
 		case !ok || r.Label == LabelTwin:
-			add(path, "unknown node type %q; one of %s", r.Label, strings.Join(writableLabels(), ", "))
+			add(l, suffix, "unknown node type %q; one of %s", r.Label, strings.Join(writableLabels(), ", "))
 		case r.Key == "":
-			add(path, "%s.%s is required", r.Label, k.Key)
+			add(l, suffix, "%s.%s is required", r.Label, k.Key)
 		case len(r.Key) > maxKeyLen:
-			add(path, "%s.%s is longer than %d bytes", r.Label, k.Key, maxKeyLen)
+			add(l, suffix, "%s.%s is longer than %d bytes", r.Label, k.Key, maxKeyLen)
 		case !utf8.ValidString(r.Key):
-			add(path, "%s.%s is not valid UTF-8", r.Label, k.Key)
+			add(l, suffix, "%s.%s is not valid UTF-8", r.Label, k.Key)
 		}
 	}
-	checkProps := func(path string, allowed map[string]PropType, in map[string]any) map[string]any {
+	checkProps := func(l loc, allowed map[string]PropType, in map[string]any) map[string]any {
 		out := make(map[string]any, len(in))
-		for _, name := range slices.Sorted(maps.Keys(in)) {
+		// Unsorted: problems are sorted at the end.
+		for name, raw := range in {
 			t, ok := allowed[name]
 			if !ok {
-				add(path+"."+name, "unknown property; allowed: %s", strings.Join(slices.Sorted(maps.Keys(allowed)), ", "))
+				add(l, ".props."+name, "unknown property; allowed: %s", strings.Join(slices.Sorted(maps.Keys(allowed)), ", "))
 				continue
 			}
-			v, err := coerce(t, in[name])
+			v, err := coerce(t, raw)
 			if err != nil {
-				add(path+"."+name, "%v", err)
+				add(l, ".props."+name, "%v", err)
 				continue
 			}
 			switch x := v.(type) {
 			case string:
 				if len(x) > maxStringLen {
-					add(path+"."+name, "longer than %d bytes", maxStringLen)
+					add(l, ".props."+name, "longer than %d bytes", maxStringLen)
 				} else if !utf8.ValidString(x) {
-					add(path+"."+name, "not valid UTF-8")
+					add(l, ".props."+name, "not valid UTF-8")
 				}
 			case []string:
 				if len(x) > maxListLen {
-					add(path+"."+name, "more than %d items", maxListLen)
+					add(l, ".props."+name, "more than %d items", maxListLen)
 				}
 			}
 			out[name] = v
 		}
 		return out
 	}
-	var out Batch
+	out := Batch{Nodes: make([]NodeRow, 0, len(b.Nodes))}
 	for i, n := range b.Nodes {
-		path := fmt.Sprintf("nodes[%d]", i)
-		checkRef(path, NodeRef{n.Label, n.Key})
+		l := loc{"nodes", i}
+		checkRef(l, "", NodeRef{n.Label, n.Key})
 		k, ok := KindOf(n.Label)
 		if !ok {
 			continue
 		}
-		writable := maps.Clone(k.Props)
-		for d := range k.Derived {
-			delete(writable, d)
-		}
-		props := checkProps(path+".props", writable, n.Props)
+		props := checkProps(l, k.writable, n.Props)
 		if _, has := n.Props[k.Key]; has {
-			add(path+".props."+k.Key, "the key goes in Key, not Props")
+			add(l, ".props."+k.Key, "the key goes in Key, not Props")
 		}
 		for d, from := range k.Derived {
 			if v, ok := props[from]; ok {
@@ -192,23 +198,23 @@ func (b Batch) validate() (Batch, error) {
 		out.Nodes = append(out.Nodes, NodeRow{Label: n.Label, Key: n.Key, Props: props})
 	}
 	edges := func(kind string, rows []EdgeRow) []EdgeRow {
-		var res []EdgeRow
+		res := make([]EdgeRow, 0, len(rows))
 		for i, e := range rows {
-			path := fmt.Sprintf("%s[%d]", kind, i)
+			l := loc{kind, i}
 			ek, ok := EdgeKindOf(e.Type)
 			if !ok {
-				add(path+".type", "unknown relationship %q; one of %s", e.Type, strings.Join(EdgeTypes(), ", "))
+				add(l, ".type", "unknown relationship %q; one of %s", e.Type, strings.Join(EdgeTypes(), ", "))
 				continue
 			}
-			checkRef(path+".from", e.From)
-			checkRef(path+".to", e.To)
+			checkRef(l, ".from", e.From)
+			checkRef(l, ".to", e.To)
 			if !ek.Allows(e.From.Label, e.To.Label) {
-				add(path, "%s cannot join %s to %s", e.Type, e.From.Label, e.To.Label)
+				add(l, "", "%s cannot join %s to %s", e.Type, e.From.Label, e.To.Label)
 			}
-			props := checkProps(path+".props", ek.Props, e.Props)
+			props := checkProps(l, ek.Props, e.Props)
 			for _, kp := range ek.KeyProps {
 				if props[kp] == nil {
-					add(path+".props."+kp, "required for %s", e.Type)
+					add(l, ".props."+kp, "required for %s", e.Type)
 				}
 			}
 			res = append(res, EdgeRow{Type: e.Type, From: e.From, To: e.To, Props: props})
@@ -218,10 +224,11 @@ func (b Batch) validate() (Batch, error) {
 	out.Edges = edges("edges", b.Edges)
 	out.DeleteEdges = edges("deleteEdges", b.DeleteEdges)
 	for i, r := range b.DeleteNodes {
-		checkRef(fmt.Sprintf("deleteNodes[%d]", i), r)
+		checkRef(loc{"deleteNodes", i}, "", r)
 	}
 	out.DeleteNodes = b.DeleteNodes
 	if len(probs) > 0 {
+		slices.SortStableFunc(probs, func(a, b Problem) int { return strings.Compare(a.Path, b.Path) })
 		return Batch{}, &ValidationError{Problems: probs}
 	}
 	return out, nil
