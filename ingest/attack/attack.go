@@ -24,6 +24,9 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/scanreport"
+	"github.com/sectwin/sectwin/ingest/internal/text"
 )
 
 const format = ingest.FormatATTACK
@@ -56,24 +59,23 @@ func Parse(data []byte) (*ingest.Document, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &ingest.ParseError{Format: format, Msg: "empty document"}
 	}
-	p := &parser{b: newBuilder(), doc: &ingest.Document{Format: format}, data: data}
+	p := &parser{b: scanreport.NewBuilder(), doc: &ingest.Document{Format: format}, data: data}
 	if err := p.bundle(json.NewDecoder(bytes.NewReader(data))); err != nil {
 		return nil, err
 	}
 	if p.revoked+p.deprecated > 0 {
-		p.b.warn("revoked", "objects", "%d attack-patterns revoked or deprecated (%d revoked, %d deprecated); skipped",
+		p.b.Warn("revoked", "objects", "%d attack-patterns revoked or deprecated (%d revoked, %d deprecated); skipped",
 			p.revoked+p.deprecated, p.revoked, p.deprecated)
 	}
 	if p.mitigations > 0 {
-		p.b.warn("mitigations", "objects", "%d course-of-action objects (mitigations) ignored: the model has no Mitigation label yet", p.mitigations)
+		p.b.Warn("mitigations", "objects", "%d course-of-action objects (mitigations) ignored: the model has no Mitigation label yet", p.mitigations)
 	}
-	p.doc.Batch = p.b.batch
-	p.doc.Warnings = p.b.finish()
+	p.b.Finish(p.doc)
 	return p.doc, nil
 }
 
 type parser struct {
-	b    *builder
+	b    *scanreport.Builder
 	doc  *ingest.Document
 	data []byte
 
@@ -109,9 +111,9 @@ func (p *parser) bundle(dec *json.Decoder) error {
 			if err := dec.Decode(&raw); err != nil {
 				return p.syntax(err)
 			}
-			s, isStr := str(raw)
+			s, isStr := rawjson.String(raw)
 			if !isStr {
-				return &ingest.ParseError{Format: format, Path: key, Msg: fmt.Sprintf("%s is a JSON %s, want a string", key, jsonKind(raw))}
+				return &ingest.ParseError{Format: format, Path: key, Msg: fmt.Sprintf("%s is a JSON %s, want a string", key, rawjson.Kind(raw))}
 			}
 			if key == "type" {
 				bundleType, hasType = strings.TrimSpace(s), true
@@ -133,11 +135,11 @@ func (p *parser) bundle(dec *json.Decoder) error {
 	}
 	switch {
 	case !hasObjects:
-		return notThisFormat(p.data, "a STIX bundle has an objects array, this document has none")
+		return rawjson.NotThisFormat(format, p.data, "a STIX bundle has an objects array, this document has none")
 	case hasType && bundleType != "bundle":
-		return notThisFormat(p.data, fmt.Sprintf("a STIX bundle has type bundle, this document's type is %q", clip(bundleType, 40)))
+		return rawjson.NotThisFormat(format, p.data, fmt.Sprintf("a STIX bundle has type bundle, this document's type is %q", text.Cut(bundleType, 40)))
 	case !hasType:
-		p.b.warn("no type", "type", "no type; read as a STIX bundle for its objects")
+		p.b.Warn("no type", "type", "no type; read as a STIX bundle for its objects")
 	}
 	if specVersion != "" {
 		p.doc.Version = specVersion
@@ -170,7 +172,7 @@ func (p *parser) objects(dec *json.Decoder) error {
 			if te.Field != "" {
 				path += "." + te.Field
 			}
-			p.b.warn("bad object", path, "a JSON %s where STIX wants %s; object skipped", te.Value, describeType(te.Type.String()))
+			p.b.Warn("bad object", path, "a JSON %s where STIX wants %s; object skipped", te.Value, rawjson.TypeName(te.Type))
 			continue
 		}
 		p.object(i, &o)
@@ -212,11 +214,11 @@ func (p *parser) object(i int, o *object) {
 		}
 	}
 	if id == "" {
-		p.b.warn("no technique id", path+".external_references", "attack-pattern %q without an ATT&CK id (external_id from mitre-attack, mitre-ics-attack or mitre-mobile-attack); skipped", clip(o.Name, 80))
+		p.b.Warn("no technique id", path+".external_references", "attack-pattern %q without an ATT&CK id (external_id from mitre-attack, mitre-ics-attack or mitre-mobile-attack); skipped", text.Cut(o.Name, 80))
 		return
 	}
 	if !techniqueID.MatchString(id) {
-		p.b.warn("technique id", fmt.Sprintf("%s.external_references[%d].external_id", path, refAt), "%q is not a technique id (T1234 or T1234.001); kept", clip(id, 40))
+		p.b.Warn("technique id", fmt.Sprintf("%s.external_references[%d].external_id", path, refAt), "%q is not a technique id (T1234 or T1234.001); kept", text.Cut(id, 40))
 	}
 	var tactics []string
 	for _, k := range o.KillChainPhases {
@@ -228,11 +230,11 @@ func (p *parser) object(i int, o *object) {
 		p.firstAt = map[string]int{}
 	}
 	if j, dup := p.firstAt[id]; dup {
-		p.b.warn("duplicate", path, "%s is also objects[%d]; merged", id, j)
+		p.b.Warn("duplicate", path, "%s is also objects[%d]; merged", id, j)
 	} else {
 		p.firstAt[id] = i
 	}
-	p.b.node(path, graph.LabelThreat, id, map[string]any{"name": o.Name, "tactics": tactics, "url": url})
+	p.b.Node(path, graph.LabelThreat, id, map[string]any{"name": strings.TrimSpace(o.Name), "tactics": tactics, "url": url})
 }
 
 // syntax turns a decoding error into a *ingest.ParseError. The streaming decoder's offsets are
@@ -240,7 +242,7 @@ func (p *parser) object(i int, o *object) {
 func (p *parser) syntax(err error) error {
 	var raw json.RawMessage
 	if uerr := json.Unmarshal(p.data, &raw); uerr != nil {
-		return decodeError(p.data, 0, uerr)
+		return rawjson.DecodeError(format, p.data, uerr)
 	}
 	return &ingest.ParseError{Format: format, Msg: "malformed JSON: " + err.Error()}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 func TestParse(t *testing.T) {
@@ -57,27 +58,27 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			doc, err := Parse(readFile(t, "testdata/"+tt.file))
+			doc, err := Parse(ingesttest.ReadFile(t, "testdata/"+tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
 			if doc.Version != tt.version {
 				t.Errorf("Version %q, want %q", doc.Version, tt.version)
 			}
 			if want := (ingest.Counts{Results: tt.techniques}); doc.Counts != want {
 				t.Errorf("Counts %+v, want %+v", doc.Counts, want)
 			}
-			threats := nodesOf(doc, graph.LabelThreat)
+			threats := ingesttest.NodesOf(doc, graph.LabelThreat)
 			if len(threats) != len(tt.threats) || len(doc.Batch.Nodes) != len(threats) || len(doc.Batch.Edges) != 0 {
 				t.Errorf("batch %+v, want threats %v", doc.Batch, tt.threats)
 			}
 			for id, want := range tt.threats {
-				if !sameProps(threats[id], want) {
+				if !ingesttest.SameProps(threats[id], want) {
 					t.Errorf("%s = %v, want %v", id, threats[id], want)
 				}
 			}
-			if got := warningPaths(doc); !slices.Equal(got, tt.warnings) {
+			if got := ingesttest.WarningPaths(doc); !slices.Equal(got, tt.warnings) {
 				t.Errorf("warnings %v, want at %v", doc.Warnings, tt.warnings)
 			}
 			for i, m := range tt.messages {
@@ -115,7 +116,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil || doc != nil {
 				t.Fatalf("Parse = %v, %v; want an error", doc, err)
 			}
-			pe := asParseError(t, err)
+			pe := ingesttest.AsParseError(t, format, err)
 			if tt.line > 0 && (pe.Line != tt.line || pe.Column != tt.col) {
 				t.Errorf("at line %d, column %d; want %d, %d (%v)", pe.Line, pe.Column, tt.line, tt.col, pe)
 			}
@@ -131,7 +132,7 @@ func TestNullObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDoc(t, doc)
+	ingesttest.CheckDoc(t, format, doc)
 	if len(doc.Batch.Nodes)+len(doc.Warnings) != 0 || doc.Counts != (ingest.Counts{}) {
 		t.Errorf("document %+v, want an empty one", doc)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // sampleFolder is this format's folder among the shared samples.
@@ -19,16 +20,16 @@ const sampleFolder = "attack-stix"
 // TestCorpus parses every shared ATT&CK bundle and checks the document against what the raw
 // JSON declares, read independently, and reports how long parsing takes.
 func TestCorpus(t *testing.T) {
-	for _, f := range samples(t) {
+	for _, f := range ingesttest.Samples(t, sampleFolder) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			data := readFile(t, f)
+			data := ingesttest.ReadFile(t, f)
 			start := time.Now()
 			doc, err := Parse(data)
 			elapsed := time.Since(start)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
 			if f, err := ingest.Detect(data); err != nil || f != format {
 				t.Errorf("ingest.Detect = %q, %v; want %q", f, err, format)
 			}
@@ -74,7 +75,7 @@ func TestCorpus(t *testing.T) {
 			if doc.Counts.Results != current || doc.Counts.Components+doc.Counts.Relationships+doc.Counts.Vulnerabilities != 0 {
 				t.Errorf("Counts %+v, the bundle has %d current attack-patterns", doc.Counts, current)
 			}
-			threats := nodesOf(doc, graph.LabelThreat)
+			threats := ingesttest.NodesOf(doc, graph.LabelThreat)
 			if len(threats) != len(ids) || len(doc.Batch.Nodes) != len(threats) || len(doc.Batch.Edges) != 0 {
 				t.Errorf("%d threats (%d nodes, %d edges), want %d", len(threats), len(doc.Batch.Nodes), len(doc.Batch.Edges), len(ids))
 			}
@@ -111,7 +112,7 @@ func TestCorpus(t *testing.T) {
 
 // BenchmarkParse parses the largest shared bundle.
 func BenchmarkParse(b *testing.B) {
-	files := samples(b)
+	files := ingesttest.Samples(b, sampleFolder)
 	var data []byte
 	for _, f := range files {
 		if d, err := os.ReadFile(f); err == nil && len(d) > len(data) {

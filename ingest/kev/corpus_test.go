@@ -10,6 +10,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // sampleFolder is this format's folder among the shared samples.
@@ -18,16 +19,16 @@ const sampleFolder = "kev"
 // TestCorpus parses every shared KEV catalogue and checks the document against what the raw
 // JSON declares, read independently.
 func TestCorpus(t *testing.T) {
-	for _, f := range samples(t) {
+	for _, f := range ingesttest.Samples(t, sampleFolder) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			data := readFile(t, f)
+			data := ingesttest.ReadFile(t, f)
 			start := time.Now()
 			doc, err := Parse(data)
 			elapsed := time.Since(start)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
 			if f, err := ingest.Detect(data); err != nil || f != format {
 				t.Errorf("ingest.Detect = %q, %v; want %q", f, err, format)
 			}
@@ -59,7 +60,7 @@ func TestCorpus(t *testing.T) {
 				doc.Counts.Components+doc.Counts.Relationships+doc.Counts.Results != 0 {
 				t.Errorf("Counts %+v, the catalogue lists %d (count %d)", doc.Counts, len(raw.Vulnerabilities), raw.Count)
 			}
-			vulns := nodesOf(doc, graph.LabelVulnerability)
+			vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 			if len(vulns) != len(ids) || len(doc.Batch.Nodes) != len(vulns) || len(doc.Batch.Edges) != 0 {
 				t.Errorf("%d vulnerabilities (%d nodes, %d edges), want %d", len(vulns), len(doc.Batch.Nodes), len(doc.Batch.Edges), len(ids))
 			}
@@ -100,8 +101,8 @@ func TestCorpus(t *testing.T) {
 // BenchmarkParse parses the largest shared catalogue.
 func BenchmarkParse(b *testing.B) {
 	var data []byte
-	for _, f := range samples(b) {
-		if d := readFile(b, f); len(d) > len(data) {
+	for _, f := range ingesttest.Samples(b, sampleFolder) {
+		if d := ingesttest.ReadFile(b, f); len(d) > len(data) {
 			data = d
 		}
 	}

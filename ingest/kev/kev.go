@@ -14,6 +14,11 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/cwe"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/scanreport"
+	"github.com/sectwin/sectwin/ingest/internal/text"
+	"github.com/sectwin/sectwin/ingest/internal/vulnid"
 )
 
 const format = ingest.FormatKEV
@@ -28,60 +33,60 @@ type entry struct {
 // Parse reads a KEV catalogue. Malformed JSON, and JSON that is not a KEV catalogue, fail with
 // an *ingest.ParseError.
 func Parse(data []byte) (*ingest.Document, error) {
-	keys, err := topLevel(data)
+	keys, err := rawjson.TopLevel(format, data)
 	if err != nil {
 		return nil, err
 	}
 	raw, ok := keys["vulnerabilities"]
 	if !ok {
-		return nil, notThisFormat(data, "a KEV catalogue has a vulnerabilities array, this document has none")
+		return nil, rawjson.NotThisFormat(format, data, "a KEV catalogue has a vulnerabilities array, this document has none")
 	}
 	if _, ok := keys["catalogVersion"]; !ok {
 		// Detect reads the whole document when it cannot decide early: only without the key that
 		// says KEV.
 		if f, err := ingest.Detect(data); err == nil && f != format {
-			return nil, notThisFormat(data, "a KEV catalogue has a catalogVersion")
+			return nil, rawjson.NotThisFormat(format, data, "a KEV catalogue has a catalogVersion")
 		}
 	}
-	if k := jsonKind(raw); k != "array" && k != "null" {
-		return nil, &ingest.ParseError{Format: format, Path: "vulnerabilities", Msg: "vulnerabilities is a JSON " + k + ", want an array"}
+	if err := rawjson.CheckKind(format, keys, "vulnerabilities", "array"); err != nil {
+		return nil, err
 	}
-	b := newBuilder()
+	b := scanreport.NewBuilder()
 	doc := &ingest.Document{Format: format}
-	if v, isStr := str(keys["catalogVersion"]); isStr && strings.TrimSpace(v) != "" {
+	if v, _ := rawjson.String(keys["catalogVersion"]); strings.TrimSpace(v) != "" {
 		doc.Version = strings.TrimSpace(v)
 	} else {
-		b.warn("no catalog version", "catalogVersion", "no catalogVersion; read as a KEV catalogue for its vulnerabilities")
+		b.Warn("no catalog version", "catalogVersion", "no catalogVersion; read as a KEV catalogue for its vulnerabilities")
 	}
 	var entries []json.RawMessage
 	if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, decodeError(data, 0, err)
+		return nil, rawjson.DecodeError(format, data, err)
 	}
 	doc.Counts.Vulnerabilities = len(entries)
 	if c, ok := keys["count"]; ok {
 		var n int
 		if json.Unmarshal(c, &n) != nil || n != len(entries) {
-			b.warn("count", "count", "count says %s, the catalogue lists %d vulnerabilities", clip(strings.TrimSpace(string(c)), 40), len(entries))
+			b.Warn("count", "count", "count says %s, the catalogue lists %d vulnerabilities", text.Cut(strings.TrimSpace(string(c)), 40), len(entries))
 		}
 	}
 	seen := make(map[string]int, len(entries))
 	for i, raw := range entries {
 		path := fmt.Sprintf("vulnerabilities[%d]", i)
 		var e entry
-		if jsonKind(raw) != "object" || json.Unmarshal(raw, &e) != nil {
-			b.warn("bad entry", path, "entry is not an object with string fields (a JSON %s); skipped", jsonKind(raw))
+		if rawjson.Kind(raw) != "object" || json.Unmarshal(raw, &e) != nil {
+			b.Warn("bad entry", path, "entry is not an object with string fields (a JSON %s); skipped", rawjson.Kind(raw))
 			continue
 		}
-		id := normVulnID(e.CveID)
+		id := vulnid.Normalize(e.CveID)
 		switch {
 		case id == "":
-			b.warn("no cve", path+".cveID", "entry without a cveID; skipped")
+			b.Warn("no cve", path+".cveID", "entry without a cveID; skipped")
 			continue
-		case !cveID.MatchString(id):
-			b.warn("not a cve", path+".cveID", "%q is not a CVE id; kept as the vulnerability's key", clip(id, 80))
+		case !isCVE(id):
+			b.Warn("not a cve", path+".cveID", "%q is not a CVE id; kept as the vulnerability's key", text.Cut(id, 80))
 		}
 		if j, dup := seen[id]; dup {
-			b.warn("duplicate", path+".cveID", "%s is listed again (first at vulnerabilities[%d]); merged", id, j)
+			b.Warn("duplicate", path+".cveID", "%s is listed again (first at vulnerabilities[%d]); merged", id, j)
 		} else {
 			seen[id] = i
 		}
@@ -90,37 +95,23 @@ func Parse(data []byte) (*ingest.Document, error) {
 			summary = strings.TrimSpace(e.VulnerabilityName)
 		}
 		var cwes []string
-		switch jsonKind(e.CWEs) {
+		switch rawjson.Kind(e.CWEs) {
 		case "nothing", "null":
 		case "array", "string":
-			cwes = b.cwes(path+".cwes", lenientStrings(e.CWEs))
+			cwes = cwe.List(rawjson.Strings(e.CWEs), func(j int, s string) {
+				b.Warn("bad cwe", fmt.Sprintf("%s.cwes[%d]", path, j), "%q is not a CWE id; ignored", text.Cut(s, 80))
+			})
 		default:
-			b.warn("bad cwe", path+".cwes", "cwes is a JSON %s, want an array; ignored", jsonKind(e.CWEs))
+			b.Warn("bad cwe", path+".cwes", "cwes is a JSON %s, want an array; ignored", rawjson.Kind(e.CWEs))
 		}
-		b.node(path, graph.LabelVulnerability, id, map[string]any{"kev": true, "summary": summary, "cwes": cwes})
+		b.Node(path, graph.LabelVulnerability, id, map[string]any{"kev": true, "summary": summary, "cwes": cwes})
 	}
-	doc.Batch = b.batch
-	doc.Warnings = b.finish()
+	b.Finish(doc)
 	return doc, nil
 }
 
-// lenientStrings reads a list of strings, or one string; other items are dropped.
-func lenientStrings(raw json.RawMessage) []string {
-	if s, ok := str(raw); ok {
-		if s == "" {
-			return nil
-		}
-		return []string{s}
-	}
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
-		return nil
-	}
-	var out []string
-	for _, it := range items {
-		if s, ok := str(it); ok && s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
+// isCVE reports whether id, spelled by vulnid.Normalize, is a whole CVE id.
+func isCVE(id string) bool {
+	p, ok := vulnid.Prefix(id)
+	return ok && p == id && strings.HasPrefix(id, "CVE-")
 }

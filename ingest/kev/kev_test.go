@@ -7,6 +7,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 func TestParse(t *testing.T) {
@@ -53,27 +54,27 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			doc, err := Parse(readFile(t, "testdata/"+tt.file))
+			doc, err := Parse(ingesttest.ReadFile(t, "testdata/"+tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
 			if doc.Version != tt.version {
 				t.Errorf("Version %q, want %q", doc.Version, tt.version)
 			}
 			if want := (ingest.Counts{Vulnerabilities: tt.entries}); doc.Counts != want {
 				t.Errorf("Counts %+v, want %+v", doc.Counts, want)
 			}
-			vulns := nodesOf(doc, graph.LabelVulnerability)
+			vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 			if len(vulns) != len(tt.vulns) || len(doc.Batch.Nodes) != len(vulns) || len(doc.Batch.Edges) != 0 {
 				t.Errorf("batch %+v, want vulnerabilities %v", doc.Batch, tt.vulns)
 			}
 			for id, want := range tt.vulns {
-				if !sameProps(vulns[id], want) {
+				if !ingesttest.SameProps(vulns[id], want) {
 					t.Errorf("%s = %v, want %v", id, vulns[id], want)
 				}
 			}
-			if got := warningPaths(doc); !slices.Equal(got, tt.warnings) {
+			if got := ingesttest.WarningPaths(doc); !slices.Equal(got, tt.warnings) {
 				t.Errorf("warnings %v, want at %v", doc.Warnings, tt.warnings)
 			}
 		})
@@ -101,7 +102,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil || doc != nil {
 				t.Fatalf("Parse = %v, %v; want an error", doc, err)
 			}
-			pe := asParseError(t, err)
+			pe := ingesttest.AsParseError(t, format, err)
 			if tt.line > 0 && (pe.Line != tt.line || pe.Column != tt.col) {
 				t.Errorf("at line %d, column %d; want %d, %d (%v)", pe.Line, pe.Column, tt.line, tt.col, pe)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // sampleFolder is this format's folder among the shared samples.
@@ -20,9 +21,9 @@ const sampleFolder = "openvex"
 // JSON declares, read independently: one AFFECTS edge per vulnerability and purl named by a
 // statement, with the status and justification of the latest statement.
 func TestCorpus(t *testing.T) {
-	for _, f := range samples(t) {
+	for _, f := range ingesttest.Samples(t, sampleFolder) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			data := readFile(t, f)
+			data := ingesttest.ReadFile(t, f)
 			doc, err := Parse(data)
 			if err != nil {
 				t.Fatal(err)
@@ -107,7 +108,7 @@ func TestCorpus(t *testing.T) {
 			if doc.Counts.Vulnerabilities != len(raw.Statements) || doc.Counts.Components+doc.Counts.Relationships+doc.Counts.Results != 0 {
 				t.Errorf("Counts %+v, the file has %d statements", doc.Counts, len(raw.Statements))
 			}
-			affects := edgesOf(doc, "AFFECTS")
+			affects := ingesttest.EdgesOf(doc, "AFFECTS")
 			if len(affects) != len(pairs) || len(doc.Batch.Edges) != len(pairs) {
 				t.Errorf("%d AFFECTS edges (%d edges), want %d", len(affects), len(doc.Batch.Edges), len(pairs))
 			}
@@ -121,14 +122,14 @@ func TestCorpus(t *testing.T) {
 					t.Errorf("AFFECTS %s = %v, want status %s, justification %q", k, e, w.status, w.justification)
 				}
 			}
-			if comps := nodesOf(doc, graph.LabelComponent); len(comps) != len(purls) {
+			if comps := ingesttest.NodesOf(doc, graph.LabelComponent); len(comps) != len(purls) {
 				t.Errorf("%d components, want %d", len(comps), len(purls))
 			}
 			if len(doc.Warnings) < nonPurl {
 				t.Errorf("%d warnings for %d products that are not purls", len(doc.Warnings), nonPurl)
 			}
 			t.Logf("version %s, %d statements → %d vulnerabilities, %d components, %d AFFECTS; %d warnings",
-				doc.Version, doc.Counts.Vulnerabilities, len(nodesOf(doc, graph.LabelVulnerability)), len(purls), len(affects), len(doc.Warnings))
+				doc.Version, doc.Counts.Vulnerabilities, len(ingesttest.NodesOf(doc, graph.LabelVulnerability)), len(purls), len(affects), len(doc.Warnings))
 			for _, w := range doc.Warnings {
 				t.Logf("warning %s: %s", w.Path, w.Message)
 			}

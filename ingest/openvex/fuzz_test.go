@@ -1,11 +1,15 @@
 package openvex
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
+)
 
 // FuzzParse checks that Parse never panics, fails only with a *ingest.ParseError, and that what
 // it returns always passes graph validation without duplicate keys or dangling edges.
 func FuzzParse(f *testing.F) {
-	fuzzSeeds(f)
+	ingesttest.AddSeeds(f, sampleFolder, "*.json", 1<<20)
 	for _, s := range []string{``, `{}`, `[]`, `null`, `{"statements":null}`, `{"statements":[{}]}`,
 		`{"@context":"openvex","statements":[{"vulnerability":{"name":"a","aliases":["a","b"]},"products":[{"@id":"x","identifiers":{"purl":"pkg:npm/a@1"},"subcomponents":["pkg:npm/b"]}],"subcomponents":[1],"status":"Not Affected","justification":"x"}]}`} {
 		f.Add([]byte(s))
@@ -13,7 +17,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse(data)
 		if err != nil {
-			asParseError(t, err)
+			ingesttest.AsParseError(t, format, err)
 			if doc != nil {
 				t.Error("a document with an error")
 			}

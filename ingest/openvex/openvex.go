@@ -30,6 +30,11 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/purl"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/scanreport"
+	"github.com/sectwin/sectwin/ingest/internal/text"
+	"github.com/sectwin/sectwin/ingest/internal/vulnid"
 )
 
 const format = ingest.FormatOpenVEX
@@ -80,58 +85,76 @@ var contextVersion = regexp.MustCompile(`/v([0-9]+(?:\.[0-9]+)*)\b`)
 // Parse reads an OpenVEX document. Malformed JSON, and JSON that is not an OpenVEX document,
 // fail with an *ingest.ParseError.
 func Parse(data []byte) (*ingest.Document, error) {
-	keys, err := topLevel(data)
+	keys, err := rawjson.TopLevel(format, data)
 	if err != nil {
 		return nil, err
 	}
 	raw, ok := keys["statements"]
 	if !ok {
-		return nil, notThisFormat(data, "an OpenVEX document has a statements array, this document has none")
+		return nil, rawjson.NotThisFormat(format, data, "an OpenVEX document has a statements array, this document has none")
 	}
-	if k := jsonKind(raw); k != "array" && k != "null" {
-		return nil, &ingest.ParseError{Format: format, Path: "statements", Msg: "statements is a JSON " + k + ", want an array"}
+	if err := rawjson.CheckKind(format, keys, "statements", "array"); err != nil {
+		return nil, err
 	}
-	p := &parser{b: newBuilder(), doc: &ingest.Document{Format: format}, seen: map[edgeKey]time.Time{}}
-	ctx, isStr := str(keys["@context"])
+	p := &parser{b: scanreport.NewBuilder(), doc: &ingest.Document{Format: format}, affects: map[pair]*verdict{}}
+	ctx, _ := rawjson.String(keys["@context"])
 	switch {
-	case isStr && strings.Contains(strings.ToLower(ctx), "openvex"):
+	case strings.Contains(strings.ToLower(ctx), "openvex"):
 		if m := contextVersion.FindStringSubmatch(ctx); m != nil {
 			p.doc.Version = m[1]
 		}
 	default:
 		if f, err := ingest.Detect(data); err == nil && f != format {
-			return nil, notThisFormat(data, "an OpenVEX document's @context names openvex")
+			return nil, rawjson.NotThisFormat(format, data, "an OpenVEX document's @context names openvex")
 		}
-		p.b.warn("no context", "@context", "@context does not name OpenVEX; read as OpenVEX for its statements")
+		p.b.Warn("no context", "@context", "@context does not name OpenVEX; read as OpenVEX for its statements")
 	}
-	if ts, _ := str(keys["timestamp"]); strings.TrimSpace(ts) != "" {
+	if ts, _ := rawjson.String(keys["timestamp"]); strings.TrimSpace(ts) != "" {
 		p.docTime = p.when("timestamp", ts)
 	}
 	var stmts []json.RawMessage
 	if err := json.Unmarshal(raw, &stmts); err != nil {
-		return nil, decodeError(data, 0, err)
+		return nil, rawjson.DecodeError(format, data, err)
 	}
 	p.doc.Counts.Vulnerabilities = len(stmts)
 	for i, s := range stmts {
 		p.statement(i, s)
 	}
-	p.doc.Batch = p.b.batch
-	p.doc.Warnings = p.b.finish()
+	// The AFFECTS edges, each as the statement that stands says.
+	for _, k := range p.order {
+		v := p.affects[k]
+		from := graph.NodeRef{Label: graph.LabelVulnerability, Key: k.vuln}
+		p.b.Edge(v.path, "AFFECTS", from, graph.NodeRef{Label: graph.LabelComponent, Key: k.purl}, v.props)
+	}
+	p.b.Finish(p.doc)
 	return p.doc, nil
 }
 
 type parser struct {
-	b       *builder
+	b       *scanreport.Builder
 	doc     *ingest.Document
 	docTime time.Time
-	// seen holds, for each edge written, the time of the statement that wrote it.
-	seen map[edgeKey]time.Time
+	// affects holds what the statement that stands says of each vulnerability and component,
+	// and order the pairs in the order they were first named: the AFFECTS edges are written once
+	// all statements are read.
+	affects map[pair]*verdict
+	order   []pair
+}
+
+// pair is the vulnerability and component keys of an AFFECTS edge.
+type pair struct{ vuln, purl string }
+
+// verdict is what one statement says of a vulnerability and component: the edge's properties.
+type verdict struct {
+	when  time.Time
+	path  string // the statement's
+	props map[string]any
 }
 
 // legacy warns about a v0.0.1 form in a later document.
 func (p *parser) legacy(path, what, readAs string) {
 	if p.doc.Version != "" && !strings.HasPrefix(p.doc.Version, "0.0.") {
-		p.b.warn("legacy form", path, "%s, as in OpenVEX v0.0.1, in a v%s document; read as %s", what, p.doc.Version, readAs)
+		p.b.Warn("legacy form", path, "%s, as in OpenVEX v0.0.1, in a v%s document; read as %s", what, p.doc.Version, readAs)
 	}
 }
 
@@ -139,7 +162,7 @@ func (p *parser) legacy(path, what, readAs string) {
 func (p *parser) when(path, s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil {
-		p.b.warn("bad timestamp", path, "timestamp %q is not an RFC 3339 date-time; ignored", clip(s, 60))
+		p.b.Warn("bad timestamp", path, "timestamp %q is not an RFC 3339 date-time; ignored", text.Cut(s, 60))
 		return time.Time{}
 	}
 	return t
@@ -147,52 +170,53 @@ func (p *parser) when(path, s string) time.Time {
 
 func (p *parser) statement(i int, raw json.RawMessage) {
 	path := fmt.Sprintf("statements[%d]", i)
-	if jsonKind(raw) != "object" {
-		p.b.warn("bad statement", path, "statement is a JSON %s, want an object; skipped", jsonKind(raw))
+	if rawjson.Kind(raw) != "object" {
+		p.b.Warn("bad statement", path, "statement is a JSON %s, want an object; skipped", rawjson.Kind(raw))
 		return
 	}
 	var s statement
 	if err := json.Unmarshal(raw, &s); err != nil {
-		p.b.warn("bad statement", path, "statement cannot be read (%v); skipped", err)
+		p.b.Warn("bad statement", path, "statement cannot be read (%v); skipped", err)
 		return
 	}
 	var keys map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &keys)
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if !statementKeys[k] {
-			p.b.warn("unknown field", path+"."+k, "%q is not an OpenVEX statement field; ignored", clip(k, 60))
+			p.b.Warn("unknown field", path+"."+k, "%q is not an OpenVEX statement field; ignored", text.Cut(k, 60))
 		}
 	}
 
 	// The vulnerability.
 	var v vulnerability
-	if name, ok := str(s.Vulnerability); ok {
-		v.Name = name
-		if jsonKind(s.Vulnerability) == "string" {
-			p.legacy(path+".vulnerability", "vulnerability is a string", "its name")
-		}
-	} else if jsonKind(s.Vulnerability) != "object" || json.Unmarshal(s.Vulnerability, &v) != nil {
-		p.b.warn("bad vulnerability", path+".vulnerability", "vulnerability is a JSON %s, want a name or an object; statement skipped", jsonKind(s.Vulnerability))
+	switch k := rawjson.Kind(s.Vulnerability); {
+	case k == "nothing" || k == "null":
+	case k == "string":
+		v.Name, _ = rawjson.String(s.Vulnerability)
+		p.legacy(path+".vulnerability", "vulnerability is a string", "its name")
+	case k != "object" || json.Unmarshal(s.Vulnerability, &v) != nil:
+		p.b.Warn("bad vulnerability", path+".vulnerability", "vulnerability is a JSON %s, want a name or an object; statement skipped", k)
 		return
 	}
-	id := normVulnID(v.Name)
+	id := vulnid.Normalize(v.Name)
 	if id == "" {
 		// Only an IRI: its last segment when that is a CVE or GHSA id
 		// (https://nvd.nist.gov/vuln/detail/CVE-2024-1234), else the IRI itself.
-		id = normVulnID(v.ID)
+		id = vulnid.Normalize(v.ID)
 		if i := strings.LastIndexByte(id, '/'); i >= 0 {
-			if last := normVulnID(id[i+1:]); cveID.MatchString(last) || ghsaID.MatchString(last) {
+			// A whole id: Prefix also finds one that merely starts the segment.
+			if last, ok := vulnid.Prefix(id[i+1:]); ok && last == vulnid.Normalize(id[i+1:]) {
 				id = last
 			}
 		}
 	}
 	if id == "" {
-		p.b.warn("no vulnerability", path+".vulnerability", "statement without a vulnerability name or @id; skipped")
+		p.b.Warn("no vulnerability", path+".vulnerability", "statement without a vulnerability name or @id; skipped")
 		return
 	}
 	var aliases []string
 	for _, a := range v.Aliases {
-		if a = normVulnID(a); a != "" && a != id {
+		if a = vulnid.Normalize(a); a != "" && a != id {
 			aliases = append(aliases, a)
 		}
 	}
@@ -201,28 +225,28 @@ func (p *parser) statement(i int, raw json.RawMessage) {
 	status, known := normWord(s.Status)
 	switch {
 	case status == "":
-		p.b.warn("no status", path+".status", "statement without a status; skipped")
+		p.b.Warn("no status", path+".status", "statement without a status; skipped")
 		return
 	case !statuses[status]:
-		p.b.warn("bad status", path+".status", "status %q is not an OpenVEX status; statement skipped", clip(s.Status, 60))
+		p.b.Warn("bad status", path+".status", "status %q is not an OpenVEX status; statement skipped", text.Cut(s.Status, 60))
 		return
 	case !known:
-		p.b.warn("status spelling", path+".status", "status %q read as %s", clip(s.Status, 60), status)
+		p.b.Warn("status spelling", path+".status", "status %q read as %s", text.Cut(s.Status, 60), status)
 	}
 	justification, known := normWord(s.Justification)
 	switch {
 	case justification == "":
 		if status == "not_affected" && strings.TrimSpace(s.ImpactStatement) == "" {
-			p.b.warn("no justification", path, "not_affected without a justification or an impact statement")
+			p.b.Warn("no justification", path, "not_affected without a justification or an impact statement")
 		}
 	case status != "not_affected":
-		p.b.warn("justification", path+".justification", "a justification only explains not_affected, this statement is %s; ignored", status)
+		p.b.Warn("justification", path+".justification", "a justification only explains not_affected, this statement is %s; ignored", status)
 		justification = ""
 	case !justifications[justification]:
-		p.b.warn("bad justification", path+".justification", "justification %q is not an OpenVEX justification; kept as given", clip(s.Justification, 60))
+		p.b.Warn("bad justification", path+".justification", "justification %q is not an OpenVEX justification; kept as given", text.Cut(s.Justification, 60))
 		justification = strings.TrimSpace(s.Justification)
 	case !known:
-		p.b.warn("justification spelling", path+".justification", "justification %q read as %s", clip(s.Justification, 60), justification)
+		p.b.Warn("justification spelling", path+".justification", "justification %q read as %s", text.Cut(s.Justification, 60), justification)
 	}
 
 	when := p.docTime
@@ -232,11 +256,11 @@ func (p *parser) statement(i int, raw json.RawMessage) {
 
 	// The components: products and their subcomponents, and v0.0.1's statement subcomponents.
 	var purls []string
-	if k := jsonKind(s.Products); k == "nothing" || k == "null" {
-		p.b.warn("no products", path+".products", "statement without products; no edge")
+	if k := rawjson.Kind(s.Products); k == "nothing" || k == "null" {
+		p.b.Warn("no products", path+".products", "statement without products; no edge")
 	}
 	p.components(path+".products", s.Products, true, &purls)
-	if k := jsonKind(s.Subcomponents); k != "nothing" && k != "null" {
+	if k := rawjson.Kind(s.Subcomponents); k != "nothing" && k != "null" {
 		p.legacy(path+".subcomponents", "the statement has subcomponents", "subcomponents of every product")
 	}
 	p.components(path+".subcomponents", s.Subcomponents, false, &purls)
@@ -244,36 +268,36 @@ func (p *parser) statement(i int, raw json.RawMessage) {
 		return
 	}
 
-	from := graph.NodeRef{Label: graph.LabelVulnerability, Key: id}
-	if !p.b.node(path+".vulnerability", graph.LabelVulnerability, id, map[string]any{
-		"aliases": aliases, "summary": cmpOr(v.Description, s.VulnDescription),
+	if !p.b.Node(path+".vulnerability", graph.LabelVulnerability, id, map[string]any{
+		"aliases": aliases, "summary": text.First(v.Description, s.VulnDescription),
 	}) {
 		return
 	}
-	props := map[string]any{"status": status, "justification": justification}
-	for _, purl := range purls {
-		to := graph.NodeRef{Label: graph.LabelComponent, Key: purl}
-		if !p.b.node(path, graph.LabelComponent, purl, nil) {
+	for _, key := range purls {
+		if !p.b.Node(path, graph.LabelComponent, key, nil) {
 			continue
 		}
-		k := edgeKey{"AFFECTS", from, to}
-		if prev, ok := p.seen[k]; ok && when.Before(prev) {
+		k := pair{id, key}
+		prev, seen := p.affects[k]
+		if seen && when.Before(prev.when) {
 			continue // an earlier statement: the later one stands
 		}
-		p.seen[k] = when
-		p.b.edge(path, "AFFECTS", from, to, props, true)
+		if !seen {
+			p.order = append(p.order, k)
+		}
+		p.affects[k] = &verdict{when, path, map[string]any{"status": status, "justification": justification}}
 	}
 }
 
 // components reads a list of products or subcomponents: strings (v0.0.1) or objects, adding
 // the purls it names. Products' own subcomponents are read too.
 func (p *parser) components(path string, raw json.RawMessage, products bool, purls *[]string) {
-	switch jsonKind(raw) {
+	switch rawjson.Kind(raw) {
 	case "nothing", "null":
 		return
 	case "array":
 	default:
-		p.b.warn("bad products", path, "%s is a JSON %s, want an array; ignored", path[strings.LastIndexByte(path, '.')+1:], jsonKind(raw))
+		p.b.Warn("bad products", path, "%s is a JSON %s, want an array; ignored", path[strings.LastIndexByte(path, '.')+1:], rawjson.Kind(raw))
 		return
 	}
 	var items []json.RawMessage
@@ -283,15 +307,15 @@ func (p *parser) components(path string, raw json.RawMessage, products bool, pur
 	for j, it := range items {
 		at := fmt.Sprintf("%s[%d]", path, j)
 		var c component
-		if s, ok := str(it); ok {
+		if s, ok := rawjson.String(it); ok {
 			c.ID = s
 			p.legacy(at, "a string product", "its @id")
-		} else if jsonKind(it) != "object" || json.Unmarshal(it, &c) != nil {
-			p.b.warn("bad product", at, "a JSON %s, want an @id or an object with one; ignored", jsonKind(it))
+		} else if rawjson.Kind(it) != "object" || json.Unmarshal(it, &c) != nil {
+			p.b.Warn("bad product", at, "a JSON %s, want an @id or an object with one; ignored", rawjson.Kind(it))
 			continue
 		}
-		if purl, ok := p.purlOf(at, &c); ok {
-			*purls = append(*purls, purl)
+		if key, ok := p.purlOf(at, &c); ok {
+			*purls = append(*purls, key)
 		}
 		if products {
 			p.components(at+".subcomponents", c.Subcomponents, false, purls)
@@ -305,7 +329,7 @@ func (p *parser) purlOf(path string, c *component) (string, bool) {
 	var ids struct {
 		Purl string `json:"purl"`
 	}
-	if jsonKind(c.Identifiers) == "object" {
+	if rawjson.Kind(c.Identifiers) == "object" {
 		_ = json.Unmarshal(c.Identifiers, &ids)
 	}
 	cand, at := id, path+".@id"
@@ -313,23 +337,19 @@ func (p *parser) purlOf(path string, c *component) (string, bool) {
 		cand, at = strings.TrimSpace(ids.Purl), path+".identifiers.purl"
 	}
 	if cand == "" {
-		p.b.warn("no product id", path, "product without an @id or a purl; no edge")
+		p.b.Warn("no product id", path, "product without an @id or a purl; no edge")
 		return "", false
 	}
 	if !strings.HasPrefix(strings.ToLower(cand), "pkg:") {
-		p.b.warn("not a purl", at, "%q is not a package URL (an image reference, CPE or other identifier); no edge", clip(cand, 200))
+		p.b.Warn("not a purl", at, "%q is not a package URL (an image reference, CPE or other identifier); no edge", text.Cut(cand, 200))
 		return "", false
 	}
-	purl, err := normPurl(cand)
+	key, err := purl.Normalize(cand)
 	if err != nil {
-		p.b.warn("bad purl", at, "%q is not a readable package URL (%v); no edge", clip(cand, 200), err)
+		p.b.Warn("bad purl", at, "%q is not a readable package URL (%v); no edge", text.Cut(cand, 200), err)
 		return "", false
 	}
-	if !validKey(purl) {
-		p.b.warn("bad purl", at, "package URL longer than %d bytes; no edge", maxKeyLen)
-		return "", false
-	}
-	return purl, true
+	return key, true
 }
 
 // normWord spells a status or justification the OpenVEX way (lower case, underscores); known is
@@ -338,13 +358,4 @@ func normWord(s string) (word string, known bool) {
 	t := strings.TrimSpace(s)
 	w := strings.ToLower(strings.NewReplacer("-", "_", " ", "_").Replace(t))
 	return w, w == t
-}
-
-func cmpOr(s ...string) string {
-	for _, x := range s {
-		if x = strings.TrimSpace(x); x != "" {
-			return x
-		}
-	}
-	return ""
 }

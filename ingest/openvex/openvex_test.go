@@ -7,6 +7,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 const (
@@ -81,7 +82,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			doc, err := Parse(readFile(t, "testdata/"+tt.file))
+			doc, err := Parse(ingesttest.ReadFile(t, "testdata/"+tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,16 +96,16 @@ func TestParse(t *testing.T) {
 			if len(doc.Components) != 0 {
 				t.Errorf("Components %v: a VEX document lists none", doc.Components)
 			}
-			vulns := nodesOf(doc, graph.LabelVulnerability)
+			vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 			if len(vulns) != len(tt.vulns) {
 				t.Errorf("vulnerabilities %v, want %v", vulns, tt.vulns)
 			}
 			for id, want := range tt.vulns {
-				if !sameProps(vulns[id], want) {
+				if !ingesttest.SameProps(vulns[id], want) {
 					t.Errorf("%s = %v, want %v", id, vulns[id], want)
 				}
 			}
-			comps := nodesOf(doc, graph.LabelComponent)
+			comps := ingesttest.NodesOf(doc, graph.LabelComponent)
 			var keys []string
 			for k, props := range comps {
 				keys = append(keys, k)
@@ -115,16 +116,16 @@ func TestParse(t *testing.T) {
 			if slices.Sort(keys); !slices.Equal(keys, slices.Sorted(slices.Values(tt.comps))) {
 				t.Errorf("components %v, want %v", keys, tt.comps)
 			}
-			affects := edgesOf(doc, "AFFECTS")
+			affects := ingesttest.EdgesOf(doc, "AFFECTS")
 			if len(affects) != len(tt.affects) || len(doc.Batch.Edges) != len(affects) {
 				t.Errorf("edges %v, want AFFECTS %v", doc.Batch.Edges, tt.affects)
 			}
 			for k, want := range tt.affects {
-				if !sameProps(affects[k], want) {
+				if !ingesttest.SameProps(affects[k], want) {
 					t.Errorf("AFFECTS %s = %v, want %v", k, affects[k], want)
 				}
 			}
-			if got := warningPaths(doc); !slices.Equal(got, tt.warnings) {
+			if got := ingesttest.WarningPaths(doc); !slices.Equal(got, tt.warnings) {
 				t.Errorf("warnings %v, want at %v", doc.Warnings, tt.warnings)
 			}
 		})
@@ -152,7 +153,7 @@ func TestStatementHistory(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkDoc(t, doc)
-			e := edgesOf(doc, "AFFECTS")["CVE-2024-1 → pkg:npm/a@1"]
+			e := ingesttest.EdgesOf(doc, "AFFECTS")["CVE-2024-1 → pkg:npm/a@1"]
 			if e["status"] != tt.want || len(doc.Warnings) != 0 {
 				t.Errorf("status %v, want %s (warnings %v)", e["status"], tt.want, doc.Warnings)
 			}
@@ -181,7 +182,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil || doc != nil {
 				t.Fatalf("Parse = %v, %v; want an error", doc, err)
 			}
-			pe := asParseError(t, err)
+			pe := ingesttest.AsParseError(t, format, err)
 			if tt.line > 0 && (pe.Line != tt.line || pe.Column != tt.col) {
 				t.Errorf("at line %d, column %d; want %d, %d (%v)", pe.Line, pe.Column, tt.line, tt.col, pe)
 			}
@@ -189,5 +190,23 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q does not say %q", pe.Error(), tt.msg)
 			}
 		})
+	}
+}
+
+// checkDoc checks what every parsed document must satisfy (ingesttest.CheckBatch), and that it
+// is of this format, deletes nothing and lists no components: ingesttest.CheckDoc does not fit,
+// since a VEX document's Component nodes are what its statements speak of, not what an
+// artifact contains.
+func checkDoc(t testing.TB, doc *ingest.Document) {
+	t.Helper()
+	ingesttest.CheckBatch(t, doc)
+	if doc.Format != format {
+		t.Errorf("Format = %q, want %q", doc.Format, format)
+	}
+	if len(doc.Components) != 0 {
+		t.Errorf("Components %v: a VEX document lists none", doc.Components)
+	}
+	if len(doc.Batch.DeleteEdges)+len(doc.Batch.DeleteNodes) > 0 {
+		t.Error("a parser deletes nothing")
 	}
 }

@@ -1,10 +1,13 @@
 package osv
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
+
+	"github.com/sectwin/sectwin/ingest/internal/purl"
 )
 
 // Affects decides whether version of the component with this purl is affected by a.
@@ -234,8 +237,8 @@ func ecosystemPurl(eco, name string) string {
 			ns, n = name[:i], name[i+1:]
 		}
 	}
-	out, err := normPurl(packageurl.NewPackageURL(t[0], ns, n, "", nil, "").ToString())
-	if err != nil || !validKey(out) {
+	out, err := purl.Normalize(packageurl.NewPackageURL(t[0], ns, n, "", nil, "").ToString())
+	if err != nil {
 		return ""
 	}
 	return out
@@ -244,10 +247,10 @@ func ecosystemPurl(eco, name string) string {
 // rpmNamespaces are spellings of the same distribution in rpm purls.
 var rpmNamespaces = map[string]string{"rhel": "redhat", "rocky": "rocky-linux", "alma": "almalinux", "sles": "suse"}
 
-// samePackage reports whether purl names a's package; known is false when that cannot be told.
-// version is the purl's version.
-func samePackage(a Affected, purl string) (same, known bool, version string) {
-	n, err := normPurl(purl)
+// samePackage reports whether the component purl names a's package; known is false when that
+// cannot be told. version is the component purl's version.
+func samePackage(a Affected, component string) (same, known bool, version string) {
+	n, err := purl.Normalize(component)
 	if err != nil || a.Purl == "" {
 		return false, false, ""
 	}
@@ -265,7 +268,7 @@ func samePackage(a Affected, purl string) (same, known bool, version string) {
 	}
 	ns, ans := strings.ToLower(p.Namespace), strings.ToLower(ap.Namespace)
 	if p.Type == "rpm" {
-		ns, ans = cmpOr(rpmNamespaces[ns], ns), cmpOr(rpmNamespaces[ans], ans)
+		ns, ans = cmp.Or(rpmNamespaces[ns], ns), cmp.Or(rpmNamespaces[ans], ans)
 	}
 	if ns != ans {
 		return false, true, version
@@ -313,13 +316,4 @@ func distroRelease(q string) string {
 		return ""
 	}
 	return q
-}
-
-func cmpOr(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 // sampleFolder is this format's folder among the shared samples.
@@ -21,14 +22,14 @@ const sampleFolder = "osv"
 // TestCorpus parses every shared OSV sample and checks the document and the affected packages
 // against what the raw JSON declares, read independently.
 func TestCorpus(t *testing.T) {
-	for _, f := range samples(t) {
+	for _, f := range ingesttest.Samples(t, sampleFolder) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			data := readFile(t, f)
+			data := ingesttest.ReadFile(t, f)
 			doc, affected, err := Advisory(data)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
 			if f, err := ingest.Detect(data); err != nil || f != format {
 				t.Errorf("ingest.Detect = %q, %v; want %q", f, err, format)
 			}
@@ -70,7 +71,7 @@ func TestCorpus(t *testing.T) {
 			if s(raw["schema_version"]) != doc.Version {
 				t.Errorf("Version %q, the record says %q", doc.Version, s(raw["schema_version"]))
 			}
-			vulns := nodesOf(doc, graph.LabelVulnerability)
+			vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
 			v, ok := vulns[id]
 			if !ok || len(vulns) != 1 || len(doc.Batch.Edges) != 0 {
 				t.Fatalf("vulnerabilities %v, want only %s and no edges", vulns, id)
@@ -115,14 +116,14 @@ func TestCorpus(t *testing.T) {
 // below it; a limiting event wins a tie), and the earliest event that does not apply yet says
 // which version fixes it.
 func TestAffectsBruteForce(t *testing.T) {
-	files := testdataFiles(t)
-	if dir := samplesDir(); dir != "" {
+	files := ingesttest.TestdataFiles(t)
+	if dir := ingesttest.SamplesDir(sampleFolder); dir != "" {
 		more, _ := filepath.Glob(filepath.Join(dir, "*"))
 		files = append(files, more...)
 	}
 	checked := 0
 	for _, f := range files {
-		_, affected, err := Advisory(readFile(t, f))
+		_, affected, err := Advisory(ingesttest.ReadFile(t, f))
 		if err != nil {
 			t.Fatal(f, err)
 		}

@@ -11,6 +11,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/sectwin/sectwin/ingest/internal/severity"
+	"github.com/sectwin/sectwin/ingest/internal/text"
 )
 
 // cvssScore parses a vector and returns its base score and CVSS major version (2, 3 or 4).
@@ -27,7 +30,7 @@ func cvssScore(vector string) (score float64, version int, err error) {
 		s, err := cvss3(v[len("CVSS:3.0/"):], false)
 		return s, 3, err
 	case strings.HasPrefix(v, "CVSS:"):
-		return 0, 0, fmt.Errorf("unknown CVSS version in %q", clip(v, 20))
+		return 0, 0, fmt.Errorf("unknown CVSS version in %q", text.Cut(v, 20))
 	}
 	v = strings.TrimSuffix(strings.TrimPrefix(v, "("), ")")
 	v = strings.TrimPrefix(v, "CVSS:2.0/")
@@ -42,14 +45,14 @@ func metrics(v string, allowed map[string]string, required []string) (map[string
 	for part := range strings.SplitSeq(v, "/") {
 		k, val, ok := strings.Cut(part, ":")
 		if !ok || k == "" || val == "" {
-			return nil, fmt.Errorf("%q is not a metric:value pair", clip(part, 20))
+			return nil, fmt.Errorf("%q is not a metric:value pair", text.Cut(part, 20))
 		}
 		vals, known := allowed[k]
 		if !known {
-			return nil, fmt.Errorf("unknown metric %q", clip(k, 20))
+			return nil, fmt.Errorf("unknown metric %q", text.Cut(k, 20))
 		}
 		if !slices.Contains(strings.Fields(vals), val) {
-			return nil, fmt.Errorf("metric %s cannot be %q", k, clip(val, 20))
+			return nil, fmt.Errorf("metric %s cannot be %q", k, text.Cut(val, 20))
 		}
 		if _, dup := out[k]; dup {
 			return nil, fmt.Errorf("metric %s given twice", k)
@@ -440,26 +443,17 @@ var macroScores = [6][45]uint8{
 	},
 }
 
-// severityOfScore names the qualitative rating of a CVSS score: v2 has no NONE or CRITICAL.
+// severityOfScore names the qualitative rating of a CVSS score (severity.FromCVSS): v2 has no
+// NONE or CRITICAL.
 func severityOfScore(score float64, version int) string {
+	sev, _ := severity.FromCVSS(score)
 	if version == 2 {
-		switch {
-		case score < 4:
-			return "LOW"
-		case score < 7:
-			return "MEDIUM"
+		switch sev {
+		case severity.None:
+			return severity.Low
+		case severity.Critical:
+			return severity.High
 		}
-		return "HIGH"
 	}
-	switch {
-	case score == 0:
-		return "NONE"
-	case score < 4:
-		return "LOW"
-	case score < 7:
-		return "MEDIUM"
-	case score < 9:
-		return "HIGH"
-	}
-	return "CRITICAL"
+	return sev
 }

@@ -27,6 +27,14 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/batch"
+	"github.com/sectwin/sectwin/ingest/internal/cwe"
+	"github.com/sectwin/sectwin/ingest/internal/purl"
+	"github.com/sectwin/sectwin/ingest/internal/rawjson"
+	"github.com/sectwin/sectwin/ingest/internal/scanreport"
+	"github.com/sectwin/sectwin/ingest/internal/severity"
+	"github.com/sectwin/sectwin/ingest/internal/text"
+	"github.com/sectwin/sectwin/ingest/internal/vulnid"
 )
 
 const format = ingest.FormatOSV
@@ -66,12 +74,12 @@ type record struct {
 	Upstream         []string        `json:"upstream"`
 	Summary          string          `json:"summary"`
 	Details          string          `json:"details"`
-	Severity         []severity      `json:"severity"`
+	Severity         []severityEntry `json:"severity"`
 	Affected         []affected      `json:"affected"`
 	DatabaseSpecific json.RawMessage `json:"database_specific"`
 }
 
-type severity struct {
+type severityEntry struct {
 	Type  string `json:"type"`
 	Score string `json:"score"`
 }
@@ -82,7 +90,7 @@ type affected struct {
 		Name      string `json:"name"`
 		Purl      string `json:"purl"`
 	} `json:"package"`
-	Severity []severity `json:"severity"`
+	Severity []severityEntry `json:"severity"`
 	Ranges   []struct {
 		Type   string `json:"type"`
 		Repo   string `json:"repo"`
@@ -111,12 +119,12 @@ func Parse(data []byte) (*ingest.Document, error) {
 // Advisory reads one OSV record into a Document (its Vulnerability) and the packages it
 // affects, one Affected per affected[] entry. A withdrawn record affects nothing.
 func Advisory(data []byte) (*ingest.Document, []Affected, error) {
-	keys, err := topLevel(data)
+	keys, err := rawjson.TopLevel(format, data)
 	if err != nil {
 		return nil, nil, err
 	}
 	if _, ok := keys["id"]; !ok {
-		return nil, nil, notThisFormat(data, "an OSV record has an id, this document has none")
+		return nil, nil, rawjson.NotThisFormat(format, data, "an OSV record has an id, this document has none")
 	}
 	known := false
 	for _, k := range osvKeys {
@@ -124,38 +132,37 @@ func Advisory(data []byte) (*ingest.Document, []Affected, error) {
 		known = known || has
 	}
 	if f, err := ingest.Detect(data); err == nil && f != format || !known {
-		return nil, nil, notThisFormat(data, "an OSV record has an id and OSV fields (modified, affected, aliases…)")
+		return nil, nil, rawjson.NotThisFormat(format, data, "an OSV record has an id and OSV fields (modified, affected, aliases…)")
 	}
 	var r record
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, nil, decodeError(data, 0, err)
+		return nil, nil, rawjson.DecodeError(format, data, err)
 	}
-	id := normVulnID(r.ID)
+	id := vulnid.Normalize(r.ID)
 	if id == "" {
 		return nil, nil, &ingest.ParseError{Format: format, Path: "id", Msg: "the record's id is empty"}
 	}
-	if !validKey(id) {
-		return nil, nil, &ingest.ParseError{Format: format, Path: "id", Msg: fmt.Sprintf("the record's id is longer than %d bytes or not UTF-8", maxKeyLen)}
+	if !batch.ValidKey(id) {
+		return nil, nil, &ingest.ParseError{Format: format, Path: "id", Msg: fmt.Sprintf("the record's id is longer than %d bytes or not UTF-8", batch.MaxKeyLen)}
 	}
-	p := &parser{b: newBuilder()}
+	p := &parser{b: scanreport.NewBuilder()}
 	doc := &ingest.Document{Format: format, Version: strings.TrimSpace(r.SchemaVersion)}
 	doc.Counts.Vulnerabilities = 1
-	p.b.node("id", graph.LabelVulnerability, id, p.vulnerability(id, &r))
+	p.b.Node("id", graph.LabelVulnerability, id, p.vulnerability(id, &r))
 	var out []Affected
 	if strings.TrimSpace(r.Withdrawn) != "" {
-		p.b.warn("withdrawn", "withdrawn", "the record was withdrawn at %s; it affects nothing", clip(strings.TrimSpace(r.Withdrawn), 40))
+		p.b.Warn("withdrawn", "withdrawn", "the record was withdrawn at %s; it affects nothing", text.Cut(strings.TrimSpace(r.Withdrawn), 40))
 	} else {
 		for i := range r.Affected {
 			out = append(out, p.affected(fmt.Sprintf("affected[%d]", i), id, &r.Affected[i]))
 		}
 	}
-	doc.Batch = p.b.batch
-	doc.Warnings = p.b.finish()
+	p.b.Finish(doc)
 	return doc, out, nil
 }
 
 type parser struct {
-	b *builder
+	b *scanreport.Builder
 }
 
 // vulnerability makes the Vulnerability's properties.
@@ -163,22 +170,19 @@ func (p *parser) vulnerability(id string, r *record) map[string]any {
 	props := map[string]any{}
 	var aliases []string
 	for _, a := range append(append([]string(nil), r.Aliases...), r.Upstream...) {
-		if a = normVulnID(a); a != "" && a != id {
+		if a = vulnid.Normalize(a); a != "" && a != id {
 			aliases = append(aliases, a)
 		}
 	}
 	props["aliases"] = aliases
-	props["summary"] = r.Summary
-	if strings.TrimSpace(r.Summary) == "" {
-		props["summary"] = r.Details
-	}
+	props["summary"] = text.First(r.Summary, r.Details)
 
 	db := lenientObject(r.DatabaseSpecific)
-	cwes := p.b.cwes("database_specific.cwe_ids", lenientStrings(db["cwe_ids"]))
+	cwes := p.cwes("database_specific.cwe_ids", rawjson.Strings(db["cwe_ids"]))
 	for i := range r.Affected {
 		adb := lenientObject(r.Affected[i].DatabaseSpecific)
 		path := fmt.Sprintf("affected[%d].database_specific", i)
-		cwes = append(cwes, p.b.cwes(path+".cwe_ids", lenientStrings(adb["cwe_ids"]))...)
+		cwes = append(cwes, p.cwes(path+".cwe_ids", rawjson.Strings(adb["cwe_ids"]))...)
 		var objs []struct {
 			CWEID string `json:"cweId"`
 		}
@@ -187,10 +191,10 @@ func (p *parser) vulnerability(id string, r *record) map[string]any {
 			for _, o := range objs {
 				ids = append(ids, o.CWEID)
 			}
-			cwes = append(cwes, p.b.cwes(path+".cwes", ids)...)
+			cwes = append(cwes, p.cwes(path+".cwes", ids)...)
 		}
 	}
-	props["cwes"] = compact(cwes)
+	props["cwes"] = batch.Compact(cwes)
 
 	// Severity: the preferred CVSS vector, else a rating.
 	type scored struct {
@@ -201,7 +205,7 @@ func (p *parser) vulnerability(id string, r *record) map[string]any {
 	var best *scored
 	prefer := map[int]int{3: 3, 4: 2, 2: 1}
 	word := ""
-	consider := func(path string, list []severity) {
+	consider := func(path string, list []severityEntry) {
 		for i, s := range list {
 			at := fmt.Sprintf("%s[%d]", path, i)
 			typ := strings.ToUpper(strings.TrimSpace(s.Type))
@@ -210,23 +214,23 @@ func (p *parser) vulnerability(id string, r *record) map[string]any {
 			case "CVSS_V2", "CVSS_V3", "CVSS_V4":
 				score, ver, err := cvssScore(vec)
 				if err != nil {
-					p.b.warn("bad cvss", at+".score", "%s vector %q cannot be read (%v); ignored", typ, clip(vec, 200), err)
+					p.b.Warn("bad cvss", at+".score", "%s vector %q cannot be read (%v); ignored", typ, text.Cut(vec, 200), err)
 					continue
 				}
 				if want := int(typ[len(typ)-1] - '0'); want != ver {
-					p.b.warn("cvss version", at+".score", "a %s entry holds a CVSS v%d vector; read as v%d", typ, ver, ver)
+					p.b.Warn("cvss version", at+".score", "a %s entry holds a CVSS v%d vector; read as v%d", typ, ver, ver)
 				}
 				c := &scored{score, ver, vec}
 				if best == nil || prefer[ver] > prefer[best.version] || ver == best.version && score > best.score {
 					best = c
 				}
 			default:
-				if sev, ok := normSeverity(vec); ok && sev != "" {
+				if sev, ok := rating(vec); ok && sev != "" {
 					if word == "" {
 						word = sev
 					}
 				} else {
-					p.b.warn("bad severity", at, "severity of type %q with score %q is neither a CVSS vector nor a rating; ignored", clip(s.Type, 40), clip(vec, 80))
+					p.b.Warn("bad severity", at, "severity of type %q with score %q is neither a CVSS vector nor a rating; ignored", text.Cut(s.Type, 40), text.Cut(vec, 80))
 				}
 			}
 		}
@@ -243,12 +247,12 @@ func (p *parser) vulnerability(id string, r *record) map[string]any {
 		props["cvssScore"] = best.score
 		props["cvssVector"] = best.vector
 	default:
-		if s, isStr := str(db["severity"]); isStr && strings.TrimSpace(s) != "" {
-			if sev, ok := normSeverity(s); ok {
+		if s, _ := rawjson.String(db["severity"]); strings.TrimSpace(s) != "" {
+			if sev, ok := rating(s); ok {
 				props["severity"] = sev
 				break
 			}
-			p.b.warn("bad severity", "database_specific.severity", "severity %q is not a known rating; ignored", clip(s, 40))
+			p.b.Warn("bad severity", "database_specific.severity", "severity %q is not a known rating; ignored", text.Cut(s, 40))
 		}
 		if word != "" {
 			props["severity"] = word
@@ -264,21 +268,21 @@ func (p *parser) affected(path, id string, af *affected) Affected {
 		a.Ecosystem = strings.TrimSpace(af.Package.Ecosystem)
 		a.Name = strings.TrimSpace(af.Package.Name)
 		if raw := strings.TrimSpace(af.Package.Purl); raw != "" {
-			purl, hadVersion, err := versionless(raw)
+			key, hadVersion, err := versionless(raw)
 			switch {
 			case err != nil:
-				p.b.warn("bad purl", path+".package.purl", "%q is not a package URL (%v); made one from the ecosystem and name", clip(raw, 200), err)
+				p.b.Warn("bad purl", path+".package.purl", "%q is not a package URL (%v); made one from the ecosystem and name", text.Cut(raw, 200), err)
 			case hadVersion:
-				p.b.warn("purl version", path+".package.purl", "the package purl %q has a version; dropped", clip(raw, 200))
-				a.Purl = purl
+				p.b.Warn("purl version", path+".package.purl", "the package purl %q has a version; dropped", text.Cut(raw, 200))
+				a.Purl = key
 			default:
-				a.Purl = purl
+				a.Purl = key
 			}
 		}
 		if a.Purl == "" && a.Name != "" {
 			a.Purl = ecosystemPurl(a.Ecosystem, a.Name)
 			if a.Purl == "" {
-				p.b.warn("no purl", path+".package", "no purl, and ecosystem %q has no known package-URL type; the package cannot be matched by purl", clip(a.Ecosystem, 80))
+				p.b.Warn("no purl", path+".package", "no purl, and ecosystem %q has no known package-URL type; the package cannot be matched by purl", text.Cut(a.Ecosystem, 80))
 			}
 		}
 	}
@@ -288,7 +292,7 @@ func (p *parser) affected(path, id string, af *affected) Affected {
 		switch rg.Type {
 		case "SEMVER", "ECOSYSTEM", "GIT":
 		default:
-			p.b.warn("range type", rp+".type", "range type %q is not SEMVER, ECOSYSTEM or GIT; versions in it cannot be decided", clip(r.Type, 40))
+			p.b.Warn("range type", rp+".type", "range type %q is not SEMVER, ECOSYSTEM or GIT; versions in it cannot be decided", text.Cut(r.Type, 40))
 		}
 		for j, e := range r.Events {
 			ev := Event{strings.TrimSpace(e.Introduced), strings.TrimSpace(e.Fixed), strings.TrimSpace(e.LastAffected), strings.TrimSpace(e.Limit)}
@@ -300,25 +304,25 @@ func (p *parser) affected(path, id string, af *affected) Affected {
 			}
 			switch {
 			case n == 0:
-				p.b.warn("bad event", fmt.Sprintf("%s.events[%d]", rp, j), "event without a version; ignored")
+				p.b.Warn("bad event", fmt.Sprintf("%s.events[%d]", rp, j), "event without a version; ignored")
 				continue
 			case n > 1:
-				p.b.warn("bad event", fmt.Sprintf("%s.events[%d]", rp, j), "event with %d versions, want one; kept as given", n)
+				p.b.Warn("bad event", fmt.Sprintf("%s.events[%d]", rp, j), "event with %d versions, want one; kept as given", n)
 			}
 			rg.Events = append(rg.Events, ev)
 		}
 		if len(rg.Events) == 0 {
-			p.b.warn("empty range", rp, "range without events; it affects nothing")
+			p.b.Warn("empty range", rp, "range without events; it affects nothing")
 		}
 		a.Ranges = append(a.Ranges, rg)
 	}
-	a.Versions = compact(af.Versions)
+	a.Versions = batch.Compact(af.Versions)
 	return a
 }
 
 // versionless normalises a purl and drops its version; hadVersion says there was one.
-func versionless(raw string) (purl string, hadVersion bool, err error) {
-	n, err := normPurl(raw)
+func versionless(raw string) (key string, hadVersion bool, err error) {
+	n, err := purl.Normalize(raw)
 	if err != nil {
 		return "", false, err
 	}
@@ -328,8 +332,8 @@ func versionless(raw string) (purl string, hadVersion bool, err error) {
 	}
 	hadVersion = pu.Version != ""
 	pu.Version = ""
-	out, err := normPurl(pu.ToString())
-	if err != nil || !validKey(out) {
+	out, err := purl.Normalize(pu.ToString())
+	if err != nil {
 		return "", false, fmt.Errorf("no usable purl without its version")
 	}
 	return out, hadVersion, nil
@@ -338,51 +342,24 @@ func versionless(raw string) (purl string, hadVersion bool, err error) {
 // lenientObject reads a free-form object (database_specific): nil when it is not one.
 func lenientObject(raw json.RawMessage) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
-	if jsonKind(raw) != "object" || json.Unmarshal(raw, &m) != nil {
+	if !rawjson.IsObject(raw) || json.Unmarshal(raw, &m) != nil {
 		return nil
 	}
 	return m
 }
 
-// lenientStrings reads a free-form list of strings, or one string; other items are dropped.
-func lenientStrings(raw json.RawMessage) []string {
-	if s, ok := str(raw); ok {
-		if s == "" {
-			return nil
-		}
-		return []string{s}
-	}
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
-		return nil
-	}
-	var out []string
-	for _, it := range items {
-		if s, ok := str(it); ok && s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
+// cwes normalises a list of CWE ids (cwe.List), warning about the entries that are not ones.
+func (p *parser) cwes(path string, in []string) []string {
+	return cwe.List(in, func(i int, s string) {
+		p.b.Warn("bad cwe", fmt.Sprintf("%s[%d]", path, i), "%q is not a CWE id; ignored", text.Cut(s, 80))
+	})
 }
 
-// normSeverity maps a rating onto the model's severities; ok is false for a word it does not
-// know. Empty stays empty.
-func normSeverity(s string) (string, bool) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "":
-		return "", true
-	case "CRITICAL":
-		return "CRITICAL", true
-	case "HIGH", "IMPORTANT":
-		return "HIGH", true
-	case "MEDIUM", "MODERATE":
-		return "MEDIUM", true
-	case "LOW", "NEGLIGIBLE", "MINOR":
-		return "LOW", true
-	case "NONE":
-		return "NONE", true
-	case "UNKNOWN", "UNTRIAGED", "UNSPECIFIED":
-		return "UNKNOWN", true
+// rating reads a severity word onto the model's severities (severity.Normalize), and Ubuntu's
+// "untriaged" priority as UNKNOWN; ok is false for a word it does not know. Empty stays empty.
+func rating(s string) (string, bool) {
+	if strings.EqualFold(strings.TrimSpace(s), "untriaged") {
+		return severity.Unknown, true
 	}
-	return "", false
+	return severity.Normalize(s)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
+	"github.com/sectwin/sectwin/ingest/internal/ingesttest"
 )
 
 func TestAdvisory(t *testing.T) {
@@ -79,11 +80,11 @@ func TestAdvisory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			doc, affected, err := Advisory(readFile(t, "testdata/"+tt.file))
+			doc, affected, err := Advisory(ingesttest.ReadFile(t, "testdata/"+tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, format, doc)
 			if doc.Version != tt.version {
 				t.Errorf("Version %q, want %q", doc.Version, tt.version)
 			}
@@ -93,11 +94,11 @@ func TestAdvisory(t *testing.T) {
 			if len(doc.Batch.Nodes) != 1 || len(doc.Batch.Edges) != 0 || len(doc.Components) != 0 {
 				t.Errorf("batch %+v, want one node", doc.Batch)
 			}
-			vulns := nodesOf(doc, graph.LabelVulnerability)
-			if !sameProps(vulns[tt.id], tt.props) {
+			vulns := ingesttest.NodesOf(doc, graph.LabelVulnerability)
+			if !ingesttest.SameProps(vulns[tt.id], tt.props) {
 				t.Errorf("%s = %v, want %v (nodes %v)", tt.id, vulns[tt.id], tt.props, vulns)
 			}
-			if got := warningPaths(doc); !slices.Equal(got, tt.warnings) {
+			if got := ingesttest.WarningPaths(doc); !slices.Equal(got, tt.warnings) {
 				t.Errorf("warnings %v, want at %v", doc.Warnings, tt.warnings)
 			}
 			if len(affected) != len(tt.affected) {
@@ -108,7 +109,7 @@ func TestAdvisory(t *testing.T) {
 					t.Errorf("affected[%d] = %+v, want %+v", i, affected[i], tt.affected[i])
 				}
 			}
-			parsed, err := Parse(readFile(t, "testdata/"+tt.file))
+			parsed, err := Parse(ingesttest.ReadFile(t, "testdata/"+tt.file))
 			if err != nil || len(parsed.Batch.Nodes) != 1 {
 				t.Errorf("Parse = %v, %v; want Advisory's document", parsed, err)
 			}
@@ -157,7 +158,7 @@ func TestParseErrors(t *testing.T) {
 			if err == nil || doc != nil || affected != nil {
 				t.Fatalf("Advisory = %v, %v, %v; want an error", doc, affected, err)
 			}
-			pe := asParseError(t, err)
+			pe := ingesttest.AsParseError(t, format, err)
 			if tt.line > 0 && (pe.Line != tt.line || pe.Column != tt.col) {
 				t.Errorf("at line %d, column %d; want %d, %d (%v)", pe.Line, pe.Column, tt.line, tt.col, pe)
 			}
@@ -228,7 +229,7 @@ func TestOrderings(t *testing.T) {
 func TestAffects(t *testing.T) {
 	adv := map[string][]Affected{}
 	for _, f := range []string{"ghsa-full.osv.json", "alpine.osv.json", "rating.osv.json"} {
-		_, a, err := Advisory(readFile(t, "testdata/"+f))
+		_, a, err := Advisory(ingesttest.ReadFile(t, "testdata/"+f))
 		if err != nil {
 			t.Fatal(err)
 		}

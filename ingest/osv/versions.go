@@ -4,6 +4,7 @@ package osv
 // comparator reports ok false when it cannot read a version.
 
 import (
+	"cmp"
 	"regexp"
 	"strings"
 )
@@ -161,7 +162,7 @@ func parsePEP440(s string) (pepVersion, bool) {
 	if m == nil {
 		return v, false
 	}
-	v.epoch = cmpOr(m[1], "0")
+	v.epoch = cmp.Or(m[1], "0")
 	v.release = strings.Split(m[2], ".")
 	for len(v.release) > 1 && strings.TrimLeft(v.release[len(v.release)-1], "0") == "" {
 		v.release = v.release[:len(v.release)-1]
@@ -175,12 +176,12 @@ func parsePEP440(s string) (pepVersion, bool) {
 	case "rc", "c", "pre", "preview":
 		v.pre = 2
 	}
-	v.preN = cmpOr(m[4], "0")
+	v.preN = cmp.Or(m[4], "0")
 	if m[5] != "" || m[6] != "" {
-		v.post, v.postN = true, cmpOr(m[5], m[7], "0")
+		v.post, v.postN = true, cmp.Or(m[5], m[7], "0")
 	}
 	if m[8] != "" {
-		v.dev, v.devN = true, cmpOr(m[9], "0")
+		v.dev, v.devN = true, cmp.Or(m[9], "0")
 	}
 	if m[10] != "" {
 		v.local = strings.FieldsFunc(m[10], func(r rune) bool { return r == '.' || r == '-' || r == '_' })
@@ -531,9 +532,9 @@ func parseApk(s string) (apkVer, bool) {
 			continue
 		}
 		w := strings.TrimRight(suf, "0123456789")
-		v.suffixes = append(v.suffixes, [2]string{w, cmpOr(suf[len(w):], "0")})
+		v.suffixes = append(v.suffixes, [2]string{w, cmp.Or(suf[len(w):], "0")})
 	}
-	v.rev = cmpOr(m[4], "0")
+	v.rev = cmp.Or(m[4], "0")
 	return v, true
 }
 

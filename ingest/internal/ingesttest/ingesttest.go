@@ -107,6 +107,16 @@ func CheckPurls(t testing.TB, doc *ingest.Document) {
 	}
 }
 
+// ReadFile reads the file at path, failing the test when it cannot.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // ParseFile parses the file at path with parse, failing the test on any error.
 func ParseFile(t testing.TB, parse func([]byte) (*ingest.Document, error), path string) *ingest.Document {
 	t.Helper()
@@ -139,6 +149,15 @@ func EdgesOf(doc *ingest.Document, typ string) map[string]map[string]any {
 		if e.Type == typ {
 			out[e.From.Key+" → "+e.To.Key] = e.Props
 		}
+	}
+	return out
+}
+
+// WarningPaths lists the paths of a document's warnings, in order.
+func WarningPaths(doc *ingest.Document) []string {
+	var out []string
+	for _, w := range doc.Warnings {
+		out = append(out, w.Path)
 	}
 	return out
 }
