@@ -743,3 +743,26 @@ func TestIngestWhileNeo4jIsDown(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestVerdictCountsKEVVulnerabilitiesKnownBeforehand: the KEV catalogue creates its
+// vulnerabilities ahead of any scan; a later SBOM that makes one affect a component must still
+// fail the gate.
+func TestVerdictCountsKEVVulnerabilitiesKnownBeforehand(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := testenv.Twin(t, db)
+	p := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"))
+	p.waitStatus(t, "/readyz", 200)
+	token := p.adminToken(t)
+	kev := []byte(`{"title": "CISA Catalog of Known Exploited Vulnerabilities", "catalogVersion": "2099.01.01", "dateReleased": "2099-01-01T00:00:00.000Z",
+  "count": 1, "vulnerabilities": [{"cveID": "CVE-2099-00001", "vendorProject": "x", "product": "y", "vulnerabilityName": "z",
+  "dateAdded": "2099-01-01", "shortDescription": "exploited", "requiredAction": "patch", "dueDate": "2099-01-21"}]}`)
+	if status, out := post(t, p.base, token, "twin="+twin+"&wait=60s", kev, nil); status != 200 || out["verdict"].(map[string]any)["result"] != "PASS" {
+		t.Fatalf("KEV catalogue: %d %v", status, out)
+	}
+	sbom, _ := sbomgen.CycloneDX(sbomgen.Spec{Seed: 9, Components: 20, Dependencies: 20, Vulnerabilities: 3, Subject: "late"})
+	status, out := post(t, p.base, token, "twin="+twin+"&wait=60s", sbom, nil)
+	verdict, _ := out["verdict"].(map[string]any)
+	if status != 200 || verdict["result"] != "FAIL" || fmt.Sprint(verdict["newKev"]) != "[CVE-2099-00001]" {
+		t.Fatalf("SBOM affected by a KEV vulnerability: %d %v", status, out)
+	}
+}

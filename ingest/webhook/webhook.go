@@ -285,12 +285,22 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": list})
 }
 
-// verdict applies the policy to the vulnerabilities the job brought in for the first time.
+// verdict applies the policy to the vulnerabilities the job made new to the twin: those that
+// now affect a component they did not affect before (an AFFECTS edge first seen in this run), or
+// that a finding of this document identifies (a SARIF rule's CVE) and this run brought in.
+// Enrichment such as the KEV catalogue affects nothing and identifies nothing, so it is never new
+// by itself; a vulnerability it brought is new once a later document makes it affect something.
 func (h *Handler) verdict(ctx context.Context, job jobs.Job, doc *ingest.Document) (Verdict, error) {
 	var ids []string
 	for _, n := range doc.Batch.Nodes {
 		if n.Label == graph.LabelVulnerability {
 			ids = append(ids, n.Key)
+		}
+	}
+	identified := map[string]bool{}
+	for _, e := range doc.Batch.Edges {
+		if e.Type == "IDENTIFIES" {
+			identified[e.To.Key] = true
 		}
 	}
 	v := Verdict{Result: "PASS", Reasons: []string{}, NewCritical: []string{}, NewKEV: []string{}}
@@ -299,10 +309,15 @@ func (h *Handler) verdict(ctx context.Context, job jobs.Job, doc *ingest.Documen
 		if err != nil {
 			return Verdict{}, err
 		}
+		affects, err := h.Graph.Neighbors(ctx, job.Twin, graph.LabelVulnerability, ids,
+			[]graph.Hop{{Type: "AFFECTS", Label: graph.LabelComponent}}, graph.MaxPageSize)
+		if err != nil {
+			return Verdict{}, err
+		}
 		for _, id := range ids {
 			vuln, ok := found[id].(*graph.Vulnerability)
-			if !ok || vuln.Provenance.FirstSeen.Before(job.QueuedAt) {
-				continue // not new: known before this job
+			if !ok || !newToTwin(vuln, affects[id], identified[id], job.QueuedAt) {
+				continue
 			}
 			if vuln.Severity == "CRITICAL" {
 				v.NewCritical = append(v.NewCritical, id)
@@ -321,6 +336,20 @@ func (h *Handler) verdict(ctx context.Context, job jobs.Job, doc *ingest.Documen
 		v.Reasons = append(v.Reasons, fmt.Sprintf("%d new vulnerabilities known to be exploited (CISA KEV)", len(v.NewKEV)))
 	}
 	return v, nil
+}
+
+// newToTwin reports a vulnerability that this run made affect a component, or that this run
+// brought in with a finding identifying it.
+func newToTwin(v *graph.Vulnerability, affects []graph.Neighbor, identified bool, since time.Time) bool {
+	if identified && !v.Provenance.FirstSeen.Before(since) {
+		return true
+	}
+	for _, a := range affects {
+		if first, ok := a.Edge["firstSeen"].(time.Time); ok && !first.Before(since) {
+			return true
+		}
+	}
+	return false
 }
 
 func waitParam(s string) (time.Duration, error) {
