@@ -159,13 +159,8 @@ func (p *Pipeline) Submit(ctx context.Context, data []byte, s Submission) (jobs.
 	if s.Parsed != nil {
 		p.parsed.put(s.Format+":"+digest, s.Parsed)
 	}
-	if _, err := p.Docs.GetInfo(ctx, digest); err != nil {
-		if !errors.Is(err, jetstream.ErrObjectNotFound) {
-			return jobs.Job{}, fmt.Errorf("look up document: %w", err)
-		}
-		if _, err := p.Docs.Put(ctx, jetstream.ObjectMeta{Name: digest}, bytes.NewReader(data)); err != nil {
-			return jobs.Job{}, fmt.Errorf("store document: %w", err)
-		}
+	if err := p.Store(ctx, data); err != nil {
+		return jobs.Job{}, err
 	}
 	job, created, err := p.Jobs.Create(ctx, jobs.Job{
 		ID: id, Twin: s.Twin, Format: s.Format, Digest: digest, Size: int64(len(data)), Subject: s.Subject,
@@ -195,6 +190,21 @@ func (p *Pipeline) Submit(ctx context.Context, data []byte, s Submission) (jobs.
 		return jobs.Job{}, err
 	}
 	return job, nil
+}
+
+// Store puts a document in the object store under its digest, unless it is there already.
+// Submit calls it; a caller may call it earlier, alongside parsing, to save time.
+func (p *Pipeline) Store(ctx context.Context, data []byte) error {
+	digest := Digest(data)
+	if _, err := p.Docs.GetInfo(ctx, digest); err == nil {
+		return nil
+	} else if !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("look up document: %w", err)
+	}
+	if _, err := p.Docs.Put(ctx, jetstream.ObjectMeta{Name: digest}, bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("store document: %w", err)
+	}
+	return nil
 }
 
 // Handle processes one request; the bus acknowledges the message only when it returns nil.

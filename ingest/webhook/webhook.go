@@ -127,10 +127,22 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// Parse now, so a malformed document is a 400 with its location rather than a failed job.
+	// Parse now, so a malformed document is a 400 with its location rather than a failed job,
+	// and store the document meanwhile (Submit then finds it stored).
+	stored := make(chan error, 1)
+	go func() { stored <- h.Pipeline.Store(r.Context(), body) }()
 	doc, err := h.Parse(format, body)
+	storeErr := <-stored
 	if err != nil {
+		if storeErr == nil {
+			// The same bytes always fail the same way: nothing will claim them.
+			_ = h.Pipeline.Docs.Delete(context.WithoutCancel(r.Context()), pipeline.Digest(body))
+		}
 		h.documentError(w, err)
+		return
+	}
+	if storeErr != nil {
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the document store does not answer; retry shortly", nil)
 		return
 	}
 	job, err := h.Pipeline.Submit(r.Context(), body, pipeline.Submission{
