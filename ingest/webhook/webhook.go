@@ -134,10 +134,8 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	doc, err := h.Parse(format, body)
 	storeErr := <-stored
 	if err != nil {
-		if storeErr == nil {
-			// The same bytes always fail the same way: nothing will claim them.
-			_ = h.Pipeline.Docs.Delete(context.WithoutCancel(r.Context()), pipeline.Digest(body))
-		}
+		// The stored bytes stay: a concurrent post of them under another ?format= may need
+		// them, and unclaimed documents expire with the bucket's TTL.
 		h.documentError(w, err)
 		return
 	}
