@@ -583,15 +583,9 @@ SET r.sources = [s IN r.sources WHERE s <> $source]
 WITH r, only WHERE only
 DELETE r
 RETURN count(*) AS n`, p[0], typ, p[1], id)
-			res, err := tx.Run(ctx, cypher, w.params(map[string]any{"keep": keepEdges[typ], "akey": fk.Key, "bkey": tk.Key}))
-			if err != nil {
+			if err := w.dropEdges(ctx, tx, cypher, map[string]any{"keep": keepEdges[typ], "akey": fk.Key, "bkey": tk.Key}); err != nil {
 				return err
 			}
-			rec, err := res.Single(ctx)
-			if err != nil {
-				return err
-			}
-			w.res.EdgesDeleted += int(rec.Values[0].(int64))
 		}
 	}
 	keepNodes := map[string][]string{}
@@ -607,18 +601,8 @@ SET n.sources = [s IN n.sources WHERE s <> $source]
 WITH n, only, key WHERE only
 DETACH DELETE n
 RETURN collect(key) AS keys`, label, k.Key, k.Key)
-		res, err := tx.Run(ctx, cypher, w.params(map[string]any{"keep": keepNodes[label]}))
-		if err != nil {
+		if err := w.dropNodes(ctx, tx, label, cypher, map[string]any{"keep": keepNodes[label]}); err != nil {
 			return err
-		}
-		rec, err := res.Single(ctx)
-		if err != nil {
-			return err
-		}
-		keys, _ := rec.Values[0].([]any)
-		w.res.NodesDeleted += len(keys)
-		for _, key := range keys {
-			w.res.Changed = append(w.res.Changed, NodeRef{label, key.(string)})
 		}
 	}
 	return nil
@@ -630,42 +614,58 @@ func (w *writer) supersede(ctx context.Context, tx neo4j.ManagedTransaction, old
 	for _, typ := range EdgeTypes() {
 		ek, _ := EdgeKindOf(typ)
 		for _, p := range ek.Pairs {
-			res, err := tx.Run(ctx, fmt.Sprintf(`MATCH (:%s {twin: $twin})-[r:%s]->(:%s {twin: $twin})
+			if err := w.dropEdges(ctx, tx, fmt.Sprintf(`MATCH (:%s {twin: $twin})-[r:%s]->(:%s {twin: $twin})
 WHERE any(s IN r.sources WHERE s IN $old)
 SET r.sources = [s IN r.sources WHERE NOT s IN $old]
 WITH r WHERE size(r.sources) = 0
 DELETE r
-RETURN count(*)`, p[0], typ, p[1]), w.params(map[string]any{"old": old}))
-			if err != nil {
+RETURN count(*)`, p[0], typ, p[1]), map[string]any{"old": old}); err != nil {
 				return err
 			}
-			rec, err := res.Single(ctx)
-			if err != nil {
-				return err
-			}
-			w.res.EdgesDeleted += int(rec.Values[0].(int64))
 		}
 	}
 	for _, label := range writableLabels() {
 		k, _ := KindOf(label)
-		res, err := tx.Run(ctx, fmt.Sprintf(`MATCH (n:%s {twin: $twin})
+		if err := w.dropNodes(ctx, tx, label, fmt.Sprintf(`MATCH (n:%s {twin: $twin})
 WHERE any(s IN n.sources WHERE s IN $old)
 SET n.sources = [s IN n.sources WHERE NOT s IN $old]
 WITH n, n.%s AS key WHERE size(n.sources) = 0
 DETACH DELETE n
-RETURN collect(key)`, label, k.Key), w.params(map[string]any{"old": old}))
-		if err != nil {
+RETURN collect(key)`, label, k.Key), map[string]any{"old": old}); err != nil {
 			return err
 		}
-		rec, err := res.Single(ctx)
-		if err != nil {
-			return err
-		}
-		keys, _ := rec.Values[0].([]any)
-		w.res.NodesDeleted += len(keys)
-		for _, key := range keys {
-			w.res.Changed = append(w.res.Changed, NodeRef{label, key.(string)})
-		}
+	}
+	return nil
+}
+
+// dropEdges runs a statement that deletes relationships and returns their count.
+func (w *writer) dropEdges(ctx context.Context, tx neo4j.ManagedTransaction, cypher string, params map[string]any) error {
+	res, err := tx.Run(ctx, cypher, w.params(params))
+	if err != nil {
+		return err
+	}
+	rec, err := res.Single(ctx)
+	if err != nil {
+		return err
+	}
+	w.res.EdgesDeleted += int(rec.Values[0].(int64))
+	return nil
+}
+
+// dropNodes runs a statement that deletes nodes of label and returns their keys.
+func (w *writer) dropNodes(ctx context.Context, tx neo4j.ManagedTransaction, label, cypher string, params map[string]any) error {
+	res, err := tx.Run(ctx, cypher, w.params(params))
+	if err != nil {
+		return err
+	}
+	rec, err := res.Single(ctx)
+	if err != nil {
+		return err
+	}
+	keys, _ := rec.Values[0].([]any)
+	w.res.NodesDeleted += len(keys)
+	for _, key := range keys {
+		w.res.Changed = append(w.res.Changed, NodeRef{label, key.(string)})
 	}
 	return nil
 }
