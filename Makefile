@@ -48,6 +48,10 @@ bench-ingest: ## the ingest pipeline against a raw UNWIND write of the same rows
 bench-graphql: ## GraphQL vs hand-written Cypher latency on a synthetic twin; flags in BENCH_GRAPHQL_FLAGS
 	@scripts/with-neo4j.sh go run ./bench/graphql $(BENCH_GRAPHQL_FLAGS)
 
+.PHONY: bench-attackpaths
+bench-attackpaths: ## attack paths at 100k and 1M nodes: projection, top-10 via engine and GraphQL, report run; flags in BENCH_ATTACKPATHS_FLAGS
+	@scripts/with-neo4j.sh go run ./bench/attackpaths $(BENCH_ATTACKPATHS_FLAGS)
+
 docker-build: ## build the sectwin image (needs a Docker engine)
 	docker build -t sectwin:$(VERSION) .
 

@@ -34,6 +34,9 @@ type Provenance struct {
 type Asset struct {
 	Criticality string `db:"criticality"` // LOW, MEDIUM, HIGH, CRITICAL or empty
 	CrownJewel  bool   `db:"crownJewel"`
+	// Controls are the security controls declared on the asset (see Controls); they lower the
+	// probability of the attack steps into it.
+	Controls []string `db:"controls"`
 	// CriticalityRank orders by criticality: 1 (LOW) to 4 (CRITICAL), 0 when unknown. Derived.
 	CriticalityRank int `db:"criticalityRank,derived"`
 }
@@ -238,6 +241,10 @@ var kindTable = buildKinds(map[string]any{
 	LabelFinding:       Finding{},
 	LabelThreat:        Threat{},
 })
+
+// Controls are the security controls an asset may declare. analytics/attackanalysis says how much
+// each lowers which attack steps.
+var Controls = []string{"WAF", "IPS", "EDR", "MFA", "PAM", "ENCRYPTION"}
 
 // assetLabels are the labels that carry Asset (criticality and crown-jewel marking).
 var assetLabels = []string{LabelComponent, LabelArtifact, LabelService, LabelHost, LabelZone, LabelIdentity, LabelCredential, LabelDataStore}

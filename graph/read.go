@@ -667,11 +667,11 @@ func sum(m map[string]int) int {
 	return n
 }
 
-// Stats counts what a twin holds, the Twin node and grants excluded.
+// Stats counts what a twin holds: the Twin node, grants and derived attack steps excluded.
 func (db *DB) Stats(ctx context.Context, twin string) (Stats, error) {
 	s := Stats{Nodes: map[string]int{}, Edges: map[string]int{}}
 	for _, l := range writableLabels() {
-		recs, err := db.collect(ctx, fmt.Sprintf("MATCH (n:%s {twin: $twin})-[r]->() RETURN type(r), count(r)", l), map[string]any{"twin": twin})
+		recs, err := db.collect(ctx, fmt.Sprintf("MATCH (n:%s {twin: $twin})-[r]->() WHERE NOT r:ATTACK RETURN type(r), count(r)", l), map[string]any{"twin": twin})
 		if err != nil {
 			return Stats{}, fmt.Errorf("stats of twin %s: %w", twin, err)
 		}

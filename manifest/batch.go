@@ -32,7 +32,7 @@ func (p props) list(name string, v []string) props {
 }
 
 func (p props) asset(a Asset) props {
-	return p.str("criticality", a.Criticality).flag("crownJewel", a.CrownJewel)
+	return p.str("criticality", a.Criticality).flag("crownJewel", a.CrownJewel).list("controls", a.Controls)
 }
 
 // Batch returns the nodes and edges the manifest declares. For a manifest that passed Parse or

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sectwin/sectwin/graph"
 )
 
 // Enumerations of the format.
@@ -299,6 +301,9 @@ func (c *checker) enum(path, v string, allowed []string) {
 
 func (c *checker) asset(path string, a Asset) {
 	c.enum(path+".criticality", a.Criticality, criticalities)
+	for i, ctl := range a.Controls {
+		c.enum(fmt.Sprintf("%s.controls[%d]", path, i), ctl, graph.Controls)
+	}
 }
 
 func (c *checker) propList(path string, list []string) {

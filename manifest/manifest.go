@@ -74,6 +74,8 @@ type Spec struct {
 type Asset struct {
 	Criticality string `yaml:"criticality"` // LOW, MEDIUM, HIGH, CRITICAL
 	CrownJewel  *bool  `yaml:"crownJewel"`
+	// Controls are declared security controls (graph.Controls): WAF, IPS, EDR, MFA…
+	Controls []string `yaml:"controls"`
 }
 
 // Zone is a network segment (graph label Zone).

@@ -115,7 +115,7 @@ OPTIONAL MATCH ({twin: $t})-[r]-() RETURN nodes, count(DISTINCT r) AS edges`, ma
 // foreignLabels lists the labels in Neo4j outside the model and sectwin's bookkeeping.
 func foreignLabels(t *testing.T, db *graph.DB) []string {
 	t.Helper()
-	allowed := append(graph.Labels(), "ApiToken", "SchemaMigration", "MigrationLock", "TwinGrant")
+	allowed := append(graph.Labels(), "ApiToken", "SchemaMigration", "MigrationLock", "TwinGrant", "Report", "ReportSchedule", "AttackOverride")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := db.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {

@@ -301,16 +301,23 @@ func newTwoTwins(t *testing.T) *twoTwins {
 }
 
 // knownKeys are argument values that exist in the world, so lookups of the world's twin find
-// something.
+// something. "@Label/key" stands for the id of that node in the twin asked.
 var knownKeys = map[string]map[string]string{
-	"component":     {"purl": "pkg:npm/qs@6.5.2"},
-	"artifact":      {"digest": "sha256:aaa"},
-	"service":       {"name": "portal"},
-	"host":          {"name": "web-1"},
-	"zone":          {"name": "dmz"},
-	"vulnerability": {"id": "CVE-2022-24999"},
-	"search":        {"query": "p"},
+	"blastRadius":         {"node": "@Service/portal"},
+	"shortestAttackPaths": {"from": "@Zone/dmz", "to": "@Service/portal"},
+	"component":           {"purl": "pkg:npm/qs@6.5.2"},
+	"artifact":            {"digest": "sha256:aaa"},
+	"service":             {"name": "portal"},
+	"host":                {"name": "web-1"},
+	"zone":                {"name": "dmz"},
+	"vulnerability":       {"id": "CVE-2022-24999"},
+	"search":              {"query": "p"},
 }
+
+// unsynthesisable are fields whose input objects the filler cannot make valid (simulate wants
+// exactly one change kind per change): on the caller's own twin they may answer BAD_USER_INPUT,
+// and the isolation half of the test (another twin looks missing) still runs.
+var unsynthesisable = map[string]bool{"simulate": true}
 
 // twinArg names the argument of a Query field that selects a twin: twin, or name for twin(name:).
 func twinArg(f introField) (string, bool) {
@@ -331,6 +338,9 @@ func twinQuery(s *introSchema, f introField, twin string) (string, map[string]an
 			return twin
 		}
 		if v, ok := knownKeys[f.Name][name]; ok && parent == f.Name {
+			if label, key, ok := strings.Cut(strings.TrimPrefix(v, "@"), "/"); ok && strings.HasPrefix(v, "@") {
+				return graph.ID(label, twin, key)
+			}
 			return v
 		}
 		return "x"
@@ -466,12 +476,12 @@ func TestTokenSeesOnlyItsTwins(t *testing.T) {
 			n++
 			t.Run(f.Name, func(t *testing.T) {
 				qA, vA := twinQuery(s, f, w.a)
-				if r := w.api.Do(t, w.tA, qA, vA); r.Errors != nil {
+				if r := w.api.Do(t, w.tA, qA, vA); r.Errors != nil && !(unsynthesisable[f.Name] && r.Code() == "BAD_USER_INPUT") {
 					t.Fatalf("own twin: %+v\n%s", r.Errors, qA)
 				}
 				qB, vB := twinQuery(s, f, w.b)
 				admin := w.api.Do(t, w.admin, qB, vB)
-				if admin.Errors != nil {
+				if admin.Errors != nil && !(unsynthesisable[f.Name] && admin.Code() == "BAD_USER_INPUT") {
 					t.Fatalf("admin on %s: %+v\n%s", w.b, admin.Errors, qB)
 				}
 				got := w.api.Do(t, w.tA, qB, vB)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sectwin/sectwin/analytics/attackanalysis"
+	"github.com/sectwin/sectwin/analytics/report"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest/jobs"
 	"github.com/sectwin/sectwin/internal/events"
@@ -35,14 +37,31 @@ type JobStore interface {
 	Watch(ctx context.Context) (<-chan jobs.Job, error)
 }
 
+// ReportRunner runs attack-path reports and keeps their schedules.
+type ReportRunner interface {
+	RunNow(ctx context.Context, twin, schedule string) (graph.ReportRun, error)
+	Render(run graph.ReportRun, f report.Format) ([]byte, error)
+	Schedules(ctx context.Context, twin string) ([]attackanalysis.ScheduledReport, error)
+	SetSchedule(ctx context.Context, s report.Schedule, targets []attackanalysis.StoredTarget) (attackanalysis.ScheduledReport, error)
+	DeleteSchedule(ctx context.Context, twin, name string) (bool, error)
+}
+
+// ReportBus announces completed report runs.
+type ReportBus interface {
+	SubscribeReports(ctx context.Context, twin string) (<-chan string, error)
+}
+
 // Resolver carries the resolvers' dependencies.
 type Resolver struct {
-	Version    string
-	Neo4j      ServerInfoSource
-	Migrations MigrationLister
-	Graph      *graph.DB
-	Changes    ChangeBus
-	Jobs       JobStore // nil: ingest is not served here
+	Version       string
+	Neo4j         ServerInfoSource
+	Migrations    MigrationLister
+	Graph         *graph.DB
+	Changes       ChangeBus
+	Jobs          JobStore                 // nil: ingest is not served here
+	Attacks       *attackanalysis.Analyzer // nil: attack-path analysis is not served here
+	ReportService ReportRunner             // nil: reports are not served here
+	ReportBus     ReportBus
 
 	// existing remembers twins seen to exist for a few seconds, sparing every request a round
 	// trip. Only existence is cached, never access: that is decided per request.

@@ -42,6 +42,7 @@ func commands() []command {
 		{"apply", "apply a declarative twin manifest (-f twin.yaml) through the server", runApply},
 		{"ingest", "upload SBOMs and scan reports to a server (FILE... [--twin T] [--wait])", runIngest},
 		{"worker", "run ingest workers alone, against a server's NATS", runWorker},
+		{"report", "run an attack-path report on a server (attack-paths --twin T --format html|md|json --out F)", runReport},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintln(out, "sectwin", version)
 			return err

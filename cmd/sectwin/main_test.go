@@ -135,6 +135,12 @@ func (p *serveProc) adminToken(t *testing.T) string {
 func graphql(t *testing.T, base, token, query string) (int, string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"query": query})
+	return graphqlBody(t, base, token, body)
+}
+
+// graphqlBody posts a GraphQL request body.
+func graphqlBody(t *testing.T, base, token string, body []byte) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {

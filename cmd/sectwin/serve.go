@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/attacks"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/internal/bus"
 	"github.com/sectwin/sectwin/internal/config"
@@ -73,6 +74,11 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer ing.stop()
 
+	atk, err := attacks.Start(ctx, cfg.Attack, b, db, log)
+	if err != nil {
+		return err
+	}
+
 	startup := &startupState{}
 	migrator := &graph.Migrator{DB: db, Log: log.With().Str("component", "migrate").Logger()}
 	authn := auth.NewAuthenticator(graph.Tokens{DB: db}, cfg.AuthCacheTTL)
@@ -81,12 +87,15 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Log:  log,
 		Auth: authn,
 		Resolver: &resolvers.Resolver{
-			Version:    version,
-			Neo4j:      db,
-			Migrations: migrator,
-			Graph:      db,
-			Changes:    events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()},
-			Jobs:       ing.pipeline.Jobs,
+			Version:       version,
+			Neo4j:         db,
+			Migrations:    migrator,
+			Graph:         db,
+			Changes:       events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()},
+			Jobs:          ing.pipeline.Jobs,
+			Attacks:       atk.Analyzer,
+			ReportService: atk.Reports,
+			ReportBus:     atk.Events,
 		},
 		Checks: []server.Check{
 			{Name: "neo4j", Fn: db.Ping},

@@ -18,10 +18,13 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/rs/zerolog"
 
+	"github.com/sectwin/sectwin/analytics/attackanalysis"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest/jobs"
+	"github.com/sectwin/sectwin/internal/attacks"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/internal/bus"
+	"github.com/sectwin/sectwin/internal/config"
 	"github.com/sectwin/sectwin/internal/events"
 	"github.com/sectwin/sectwin/internal/server"
 	"github.com/sectwin/sectwin/resolvers"
@@ -29,11 +32,13 @@ import (
 
 // API is one running sectwin HTTP server.
 type API struct {
-	URL    string
-	DB     *graph.DB
-	Bus    *bus.Bus
-	close  func()
-	tokens []string
+	URL string
+	DB  *graph.DB
+	Bus *bus.Bus
+	// Attacks is the server's attack-path analyzer (benchmarks project into it directly).
+	Attacks *attackanalysis.Analyzer
+	close   func()
+	tokens  []string
 }
 
 // Options tune Start; zero values take serve's defaults.
@@ -58,18 +63,25 @@ func New(db *graph.DB, b *bus.Bus, o Options) *API {
 	if err != nil {
 		panic(fmt.Sprintf("apitest: open the ingest jobs bucket: %v", err))
 	}
+	// Attack-path analysis and reports run as in serve, until Close.
+	actx, stopAttacks := context.WithCancel(context.Background())
+	atk, err := attacks.Start(actx, config.Attack{MaxTwins: 16, DeliveryAttempts: 3, ScheduleReload: time.Minute}, b, db, o.Log)
+	if err != nil {
+		panic(fmt.Sprintf("apitest: start attack-path analysis: %v", err))
+	}
 	closing := make(chan struct{})
 	h := server.New(server.Options{
 		Log:  o.Log,
 		Auth: auth.NewAuthenticator(graph.Tokens{DB: db}, time.Minute),
 		Resolver: &resolvers.Resolver{Version: "test", Neo4j: db, Migrations: &graph.Migrator{DB: db}, Graph: db,
-			Changes: events.NATS{Bus: b, Log: o.Log}, Jobs: jobStore},
+			Changes: events.NATS{Bus: b, Log: o.Log}, Jobs: jobStore,
+			Attacks: atk.Analyzer, ReportService: atk.Reports, ReportBus: atk.Events},
 		MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases, MaxComplexity: o.MaxComplexity,
 		Closing: closing,
 	})
 	srv := httptest.NewServer(h)
-	a := &API{URL: srv.URL, DB: db, Bus: b}
-	a.close = func() { close(closing); srv.Close() }
+	a := &API{URL: srv.URL, DB: db, Bus: b, Attacks: atk.Analyzer}
+	a.close = func() { close(closing); srv.Close(); stopAttacks() }
 	return a
 }
 

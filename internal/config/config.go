@@ -60,6 +60,15 @@ type Config struct {
 	Neo4jWaitTimeout time.Duration
 	Client           Client
 	Ingest           Ingest
+	Attack           Attack
+}
+
+// Attack holds the settings of attack-path analysis and its scheduled reports.
+type Attack struct {
+	MaxTwins         int           // twins whose attack graph is kept in memory
+	Schedules        string        // JSON file of report schedules
+	DeliveryAttempts int           // attempts per report delivery
+	ScheduleReload   time.Duration // how often schedules stored in the graph are re-read
 }
 
 // Ingest holds the settings of the ingest webhook and its workers.
@@ -122,6 +131,10 @@ func Register(fs *flag.FlagSet, groups Groups) *Config {
 		fs.IntVar(&c.GraphQLMaxComplx, "graphql-max-complexity", 200000, "maximum GraphQL query complexity: about the number of fields a query can return (a list field costs its first: times its selection)")
 		fs.IntVar(&c.GraphQLMaxDepth, "graphql-max-depth", 12, "maximum GraphQL query depth (nested field levels; introspection not counted); 0 disables the limit")
 		fs.IntVar(&c.GraphQLMaxAlias, "graphql-max-aliases", 30, "maximum number of aliased fields in a GraphQL query; 0 disables the limit")
+		fs.IntVar(&c.Attack.MaxTwins, "attack-max-twins", 16, "twins whose attack graph is kept in memory (least recently used go first)")
+		fs.StringVar(&c.Attack.Schedules, "report-schedules", "", "JSON file of attack-path report schedules (docs/attack-paths.md#reports); schedules set through GraphQL live in the graph")
+		fs.IntVar(&c.Attack.DeliveryAttempts, "report-delivery-attempts", 5, "attempts per report delivery (webhook, NATS) before it is recorded as failed on the Report")
+		fs.DurationVar(&c.Attack.ScheduleReload, "report-schedule-reload", 30*time.Second, "how often schedules stored in the graph are re-read (other replicas' changes)")
 	}
 	if groups&GroupIngest != 0 {
 		fs.Int64Var(&c.Ingest.MaxBytes, "ingest-max-bytes", 256<<20, "largest document POST /ingest accepts, compressed or not; larger gets 413")

@@ -119,3 +119,93 @@ func (n NATS) Subscribe(ctx context.Context, twin string) (<-chan Change, error)
 	}()
 	return out, nil
 }
+
+// ReportReady announces a completed attack-path report run.
+type ReportReady struct {
+	Twin string `json:"twin"`
+	ID   string `json:"id"`
+}
+
+// ReportSubject is where a twin's completed reports are announced.
+func ReportSubject(twin string) string { return bus.SubjectEvents + ".report." + twin }
+
+// PublishReport announces a completed report run.
+func (n NATS) PublishReport(ctx context.Context, r ReportReady) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode report event: %w", err)
+	}
+	return n.Bus.Publish(ctx, ReportSubject(r.Twin), data, "report-"+r.ID)
+}
+
+// SubscribeReports delivers the ids of the twin's report runs completed from now on, until ctx
+// ends.
+func (n NATS) SubscribeReports(ctx context.Context, twin string) (<-chan string, error) {
+	msgs := make(chan *nats.Msg, 64)
+	sub, err := n.Bus.Conn().ChanSubscribe(ReportSubject(twin), msgs)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to reports of %s: %w", twin, err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = n.Bus.Conn().FlushWithContext(fctx)
+	cancel()
+	if err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("subscribe to reports of %s: %w", twin, err)
+	}
+	out := make(chan string, 16)
+	go func() {
+		defer close(out)
+		defer sub.Unsubscribe()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-msgs:
+				var r ReportReady
+				if err := json.Unmarshal(m.Data, &r); err != nil || r.ID == "" {
+					n.Log.Warn().Str("subject", m.Subject).Msg("undecodable report event skipped")
+					continue
+				}
+				select {
+				case out <- r.ID:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// SubscribeChanged delivers the name of every twin that changes from now on, until ctx ends;
+// a slow reader loses events, never blocks the bus.
+func (n NATS) SubscribeChanged(ctx context.Context) (<-chan string, error) {
+	msgs := make(chan *nats.Msg, 1024)
+	sub, err := n.Bus.Conn().ChanSubscribe(Subject("*"), msgs)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to twin changes: %w", err)
+	}
+	out := make(chan string, 256)
+	go func() {
+		defer close(out)
+		defer sub.Unsubscribe()
+		prefix := len(Subject(""))
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-msgs:
+				if len(m.Subject) <= prefix {
+					continue
+				}
+				select {
+				case out <- m.Subject[prefix:]:
+				default:
+					n.Log.Warn().Str("subject", m.Subject).Msg("twin change dropped: its reader is behind")
+				}
+			}
+		}
+	}()
+	return out, nil
+}

@@ -42,6 +42,7 @@ type ResolverRoot interface {
 	IngestJob() IngestJobResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Report() ReportResolver
 	Service() ServiceResolver
 	Subscription() SubscriptionResolver
 	Threat() ThreatResolver
@@ -75,6 +76,7 @@ type ComplexityRoot struct {
 
 	Artifact struct {
 		Components  func(childComplexity int, first *int) int
+		Controls    func(childComplexity int) int
 		Criticality func(childComplexity int) int
 		CrownJewel  func(childComplexity int) int
 		Digest      func(childComplexity int) int
@@ -99,14 +101,102 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	AttackGraphDerivation struct {
+		Created    func(childComplexity int) int
+		Deleted    func(childComplexity int) int
+		DurationMs func(childComplexity int) int
+		Epoch      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		Steps      func(childComplexity int) int
+		Twin       func(childComplexity int) int
+		Updated    func(childComplexity int) int
+	}
+
+	AttackHop struct {
+		BaseProbability func(childComplexity int) int
+		Evidence        func(childComplexity int) int
+		Explanation     func(childComplexity int) int
+		From            func(childComplexity int) int
+		Overridden      func(childComplexity int) int
+		Probability     func(childComplexity int) int
+		Rule            func(childComplexity int) int
+		RuleVersion     func(childComplexity int) int
+		Technique       func(childComplexity int) int
+		To              func(childComplexity int) int
+	}
+
+	AttackOverride struct {
+		Active      func(childComplexity int) int
+		At          func(childComplexity int) int
+		By          func(childComplexity int) int
+		ClearedAt   func(childComplexity int) int
+		ClearedBy   func(childComplexity int) int
+		From        func(childComplexity int) int
+		FromID      func(childComplexity int) int
+		Probability func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Rule        func(childComplexity int) int
+		To          func(childComplexity int) int
+		ToID        func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	AttackPath struct {
+		Entry          func(childComplexity int) int
+		Explanation    func(childComplexity int) int
+		HopCount       func(childComplexity int) int
+		Hops           func(childComplexity int) int
+		ImpactedAssets func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Likelihood     func(childComplexity int) int
+		Rank           func(childComplexity int) int
+		Target         func(childComplexity int) int
+		Techniques     func(childComplexity int) int
+	}
+
+	AttackPathResult struct {
+		CompromiseEstimate func(childComplexity int) int
+		EntryPoints        func(childComplexity int) int
+		Epoch              func(childComplexity int) int
+		Paths              func(childComplexity int) int
+		Targets            func(childComplexity int) int
+		Twin               func(childComplexity int) int
+		UnreachedTargets   func(childComplexity int) int
+	}
+
+	AttackReach struct {
+		Hops       func(childComplexity int) int
+		Likelihood func(childComplexity int) int
+		Node       func(childComplexity int) int
+	}
+
+	AttackRule struct {
+		BaseProbability func(childComplexity int) int
+		Description     func(childComplexity int) int
+		Exploit         func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Technique       func(childComplexity int) int
+		Version         func(childComplexity int) int
+	}
+
 	ChangedNode struct {
 		ID   func(childComplexity int) int
 		Key  func(childComplexity int) int
 		Type func(childComplexity int) int
 	}
 
+	ChokePoint struct {
+		IsDominator      func(childComplexity int) int
+		MassRemovedPct   func(childComplexity int) int
+		Node             func(childComplexity int) int
+		PathsBlockedPct  func(childComplexity int) int
+		PathsThrough     func(childComplexity int) int
+		TargetsDominated func(childComplexity int) int
+	}
+
 	Component struct {
 		Artifacts       func(childComplexity int, first *int) int
+		Controls        func(childComplexity int) int
 		Criticality     func(childComplexity int) int
 		CrownJewel      func(childComplexity int) int
 		Dependencies    func(childComplexity int, depth *int, first *int) int
@@ -145,6 +235,7 @@ type ComplexityRoot struct {
 
 	Credential struct {
 		Authenticates func(childComplexity int) int
+		Controls      func(childComplexity int) int
 		Criticality   func(childComplexity int) int
 		CrownJewel    func(childComplexity int) int
 		ID            func(childComplexity int) int
@@ -165,6 +256,7 @@ type ComplexityRoot struct {
 
 	DataStore struct {
 		Classification func(childComplexity int) int
+		Controls       func(childComplexity int) int
 		Criticality    func(childComplexity int) int
 		CrownJewel     func(childComplexity int) int
 		Flows          func(childComplexity int) int
@@ -218,13 +310,38 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	FixAction struct {
+		Cost           func(childComplexity int) int
+		Description    func(childComplexity int) int
+		Evidence       func(childComplexity int) int
+		From           func(childComplexity int) int
+		MassRemovedPct func(childComplexity int) int
+		Rule           func(childComplexity int) int
+		To             func(childComplexity int) int
+	}
+
+	FixPlan struct {
+		Actions            func(childComplexity int) int
+		InitialLikelihood  func(childComplexity int) int
+		RemovedPct         func(childComplexity int) int
+		ResidualLikelihood func(childComplexity int) int
+		Summary            func(childComplexity int) int
+	}
+
 	Heartbeat struct {
 		At  func(childComplexity int) int
 		Seq func(childComplexity int) int
 	}
 
+	HopPath struct {
+		Likelihood func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		Rules      func(childComplexity int) int
+	}
+
 	Host struct {
 		Addresses   func(childComplexity int) int
+		Controls    func(childComplexity int) int
 		Criticality func(childComplexity int) int
 		CrownJewel  func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -252,6 +369,7 @@ type ComplexityRoot struct {
 
 	Identity struct {
 		Access      func(childComplexity int) int
+		Controls    func(childComplexity int) int
 		Credentials func(childComplexity int) int
 		Criticality func(childComplexity int) int
 		CrownJewel  func(childComplexity int) int
@@ -315,27 +433,39 @@ type ComplexityRoot struct {
 		Version   func(childComplexity int) int
 	}
 
+	MinimumCut struct {
+		Nodes    func(childComplexity int) int
+		Possible func(childComplexity int) int
+		Size     func(childComplexity int) int
+	}
+
 	Mutation struct {
-		ApplyManifest         func(childComplexity int, input model.ApplyManifestInput) int
-		CreateTwin            func(childComplexity int, input model.CreateTwinInput) int
-		DeleteNodes           func(childComplexity int, twin string, nodes []*model.NodeRefInput) int
-		DeleteTwin            func(childComplexity int, name string) int
-		GrantTwin             func(childComplexity int, input model.GrantInput) int
-		Link                  func(childComplexity int, twin string, edges []*model.EdgeInput) int
-		Ping                  func(childComplexity int) int
-		RevokeGrant           func(childComplexity int, owner string, grantee string) int
-		Unlink                func(childComplexity int, twin string, edges []*model.EdgeInput) int
-		UpsertArtifacts       func(childComplexity int, twin string, input []map[string]any) int
-		UpsertComponents      func(childComplexity int, twin string, input []map[string]any) int
-		UpsertCredentials     func(childComplexity int, twin string, input []map[string]any) int
-		UpsertDataStores      func(childComplexity int, twin string, input []map[string]any) int
-		UpsertFindings        func(childComplexity int, twin string, input []map[string]any) int
-		UpsertHosts           func(childComplexity int, twin string, input []map[string]any) int
-		UpsertIdentities      func(childComplexity int, twin string, input []map[string]any) int
-		UpsertServices        func(childComplexity int, twin string, input []map[string]any) int
-		UpsertThreats         func(childComplexity int, twin string, input []map[string]any) int
-		UpsertVulnerabilities func(childComplexity int, twin string, input []map[string]any) int
-		UpsertZones           func(childComplexity int, twin string, input []map[string]any) int
+		ApplyManifest             func(childComplexity int, input model.ApplyManifestInput) int
+		ClearAttackOverride       func(childComplexity int, twin string, from string, to string, rule string) int
+		CreateTwin                func(childComplexity int, input model.CreateTwinInput) int
+		DeleteNodes               func(childComplexity int, twin string, nodes []*model.NodeRefInput) int
+		DeleteReportSchedule      func(childComplexity int, twin string, name string) int
+		DeleteTwin                func(childComplexity int, name string) int
+		DeriveAttackGraph         func(childComplexity int, twin string) int
+		GrantTwin                 func(childComplexity int, input model.GrantInput) int
+		Link                      func(childComplexity int, twin string, edges []*model.EdgeInput) int
+		OverrideAttackProbability func(childComplexity int, twin string, from string, to string, rule string, probability float64, reason string) int
+		Ping                      func(childComplexity int) int
+		RevokeGrant               func(childComplexity int, owner string, grantee string) int
+		RunAttackPathReport       func(childComplexity int, twin string, schedule *string) int
+		SetReportSchedule         func(childComplexity int, twin string, input model.ReportScheduleInput) int
+		Unlink                    func(childComplexity int, twin string, edges []*model.EdgeInput) int
+		UpsertArtifacts           func(childComplexity int, twin string, input []map[string]any) int
+		UpsertComponents          func(childComplexity int, twin string, input []map[string]any) int
+		UpsertCredentials         func(childComplexity int, twin string, input []map[string]any) int
+		UpsertDataStores          func(childComplexity int, twin string, input []map[string]any) int
+		UpsertFindings            func(childComplexity int, twin string, input []map[string]any) int
+		UpsertHosts               func(childComplexity int, twin string, input []map[string]any) int
+		UpsertIdentities          func(childComplexity int, twin string, input []map[string]any) int
+		UpsertServices            func(childComplexity int, twin string, input []map[string]any) int
+		UpsertThreats             func(childComplexity int, twin string, input []map[string]any) int
+		UpsertVulnerabilities     func(childComplexity int, twin string, input []map[string]any) int
+		UpsertZones               func(childComplexity int, twin string, input []map[string]any) int
 	}
 
 	PageInfo struct {
@@ -350,34 +480,46 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Artifact        func(childComplexity int, twin string, digest string) int
-		Artifacts       func(childComplexity int, twin string, where *model.ArtifactFilter, first *int, after *string) int
-		Component       func(childComplexity int, twin string, purl string) int
-		Components      func(childComplexity int, twin string, where *model.ComponentFilter, orderBy *model.ComponentOrder, first *int, after *string) int
-		Credentials     func(childComplexity int, twin string, first *int) int
-		CrownJewels     func(childComplexity int, twin string, first *int) int
-		DataStores      func(childComplexity int, twin string, first *int) int
-		Findings        func(childComplexity int, twin string, where *model.FindingFilter, first *int, after *string) int
-		Host            func(childComplexity int, twin string, name string) int
-		Hosts           func(childComplexity int, twin string, where *model.HostFilter, first *int, after *string) int
-		Identities      func(childComplexity int, twin string, first *int) int
-		IngestJob       func(childComplexity int, id string) int
-		IngestJobs      func(childComplexity int, twin string, first *int) int
-		Node            func(childComplexity int, id string) int
-		Nodes           func(childComplexity int, ids []string) int
-		Search          func(childComplexity int, twin string, query string, types []string, first *int) int
-		ServerInfo      func(childComplexity int) int
-		Service         func(childComplexity int, twin string, name string) int
-		Services        func(childComplexity int, twin string, where *model.ServiceFilter, orderBy *model.ServiceOrder, first *int, after *string) int
-		Subgraphs       func(childComplexity int) int
-		Threats         func(childComplexity int, twin string, tactic *string, first *int) int
-		Twin            func(childComplexity int, name string) int
-		Twins           func(childComplexity int) int
-		Viewer          func(childComplexity int) int
-		Vulnerabilities func(childComplexity int, twin string, where *model.VulnerabilityFilter, orderBy *model.VulnerabilityOrder, first *int, after *string) int
-		Vulnerability   func(childComplexity int, twin string, id string) int
-		Zone            func(childComplexity int, twin string, name string) int
-		Zones           func(childComplexity int, twin string, where *model.ZoneFilter, first *int, after *string) int
+		Artifact            func(childComplexity int, twin string, digest string) int
+		Artifacts           func(childComplexity int, twin string, where *model.ArtifactFilter, first *int, after *string) int
+		AttackOverrides     func(childComplexity int, twin string, includeInactive *bool) int
+		AttackPaths         func(childComplexity int, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, minLikelihood *float64, maxHops *int) int
+		AttackRules         func(childComplexity int) int
+		BlastRadius         func(childComplexity int, twin string, node string, minLikelihood *float64, first *int) int
+		ChokePoints         func(childComplexity int, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, first *int) int
+		Component           func(childComplexity int, twin string, purl string) int
+		Components          func(childComplexity int, twin string, where *model.ComponentFilter, orderBy *model.ComponentOrder, first *int, after *string) int
+		Credentials         func(childComplexity int, twin string, first *int) int
+		CrownJewels         func(childComplexity int, twin string, first *int) int
+		DataStores          func(childComplexity int, twin string, first *int) int
+		Findings            func(childComplexity int, twin string, where *model.FindingFilter, first *int, after *string) int
+		FixPlan             func(childComplexity int, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, maxActions *int, targetResidualPct *float64) int
+		Host                func(childComplexity int, twin string, name string) int
+		Hosts               func(childComplexity int, twin string, where *model.HostFilter, first *int, after *string) int
+		Identities          func(childComplexity int, twin string, first *int) int
+		IngestJob           func(childComplexity int, id string) int
+		IngestJobs          func(childComplexity int, twin string, first *int) int
+		MinimumCut          func(childComplexity int, twin string, from *model.AttackSelector, to *model.AttackSelector) int
+		Node                func(childComplexity int, id string) int
+		Nodes               func(childComplexity int, ids []string) int
+		Report              func(childComplexity int, id string) int
+		ReportSchedules     func(childComplexity int, twin string) int
+		Reports             func(childComplexity int, twin string, first *int) int
+		Search              func(childComplexity int, twin string, query string, types []string, first *int) int
+		ServerInfo          func(childComplexity int) int
+		Service             func(childComplexity int, twin string, name string) int
+		Services            func(childComplexity int, twin string, where *model.ServiceFilter, orderBy *model.ServiceOrder, first *int, after *string) int
+		ShortestAttackPaths func(childComplexity int, twin string, from string, to string, k *int, maxHops *int) int
+		Simulate            func(childComplexity int, twin string, changes []*model.SimulationChange, from *model.AttackSelector, to *model.AttackSelector, k *int) int
+		Subgraphs           func(childComplexity int) int
+		Threats             func(childComplexity int, twin string, tactic *string, first *int) int
+		Twin                func(childComplexity int, name string) int
+		Twins               func(childComplexity int) int
+		Viewer              func(childComplexity int) int
+		Vulnerabilities     func(childComplexity int, twin string, where *model.VulnerabilityFilter, orderBy *model.VulnerabilityOrder, first *int, after *string) int
+		Vulnerability       func(childComplexity int, twin string, id string) int
+		Zone                func(childComplexity int, twin string, name string) int
+		Zones               func(childComplexity int, twin string, where *model.ZoneFilter, first *int, after *string) int
 	}
 
 	Reach struct {
@@ -394,6 +536,41 @@ type ComplexityRoot struct {
 		To          func(childComplexity int) int
 	}
 
+	Report struct {
+		ChangedPaths  func(childComplexity int) int
+		Content       func(childComplexity int, format *model.ReportFormat) int
+		Deliveries    func(childComplexity int) int
+		DurationMs    func(childComplexity int) int
+		ExposurePct   func(childComplexity int) int
+		GeneratedAt   func(childComplexity int) int
+		ID            func(childComplexity int) int
+		NewPaths      func(childComplexity int) int
+		Paths         func(childComplexity int) int
+		ResolvedPaths func(childComplexity int) int
+		Schedule      func(childComplexity int) int
+		Severity      func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Twin          func(childComplexity int) int
+	}
+
+	ReportDelivery struct {
+		Attempts    func(childComplexity int) int
+		DeliveredAt func(childComplexity int) int
+		Error       func(childComplexity int) int
+		Target      func(childComplexity int) int
+	}
+
+	ReportSchedule struct {
+		Cron    func(childComplexity int) int
+		Formats func(childComplexity int) int
+		K       func(childComplexity int) int
+		Name    func(childComplexity int) int
+		NextRun func(childComplexity int) int
+		Origin  func(childComplexity int) int
+		Targets func(childComplexity int) int
+		Twin    func(childComplexity int) int
+	}
+
 	ServerInfo struct {
 		Migrations    func(childComplexity int) int
 		Neo4jEdition  func(childComplexity int) int
@@ -405,6 +582,7 @@ type ComplexityRoot struct {
 	Service struct {
 		Artifacts       func(childComplexity int) int
 		BlastRadius     func(childComplexity int, depth *int, first *int) int
+		Controls        func(childComplexity int) int
 		Criticality     func(childComplexity int) int
 		CrownJewel      func(childComplexity int) int
 		Description     func(childComplexity int) int
@@ -434,9 +612,21 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Simulation struct {
+		After               func(childComplexity int) int
+		Before              func(childComplexity int) int
+		LikelihoodChangePct func(childComplexity int) int
+		NewPaths            func(childComplexity int) int
+		ResolvedPaths       func(childComplexity int) int
+		StepsAdded          func(childComplexity int) int
+		StepsChanged        func(childComplexity int) int
+		StepsRemoved        func(childComplexity int) int
+	}
+
 	Subscription struct {
 		Heartbeat        func(childComplexity int, intervalMs int) int
 		IngestJobUpdated func(childComplexity int, twin string) int
+		ReportReady      func(childComplexity int, twin string) int
 		TwinChanged      func(childComplexity int, twin string) int
 	}
 
@@ -543,6 +733,7 @@ type ComplexityRoot struct {
 	}
 
 	Zone struct {
+		Controls    func(childComplexity int) int
 		Criticality func(childComplexity int) int
 		CrownJewel  func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -616,6 +807,9 @@ type IngestJobResolver interface {
 }
 type MutationResolver interface {
 	Ping(ctx context.Context) (*model.Viewer, error)
+	DeriveAttackGraph(ctx context.Context, twin string) (*model.AttackGraphDerivation, error)
+	OverrideAttackProbability(ctx context.Context, twin string, from string, to string, rule string, probability float64, reason string) (*model.AttackOverride, error)
+	ClearAttackOverride(ctx context.Context, twin string, from string, to string, rule string) (bool, error)
 	UpsertComponents(ctx context.Context, twin string, input []map[string]any) (*model.WriteResult, error)
 	UpsertArtifacts(ctx context.Context, twin string, input []map[string]any) (*model.WriteResult, error)
 	UpsertServices(ctx context.Context, twin string, input []map[string]any) (*model.WriteResult, error)
@@ -630,6 +824,9 @@ type MutationResolver interface {
 	Link(ctx context.Context, twin string, edges []*model.EdgeInput) (*model.WriteResult, error)
 	Unlink(ctx context.Context, twin string, edges []*model.EdgeInput) (*model.WriteResult, error)
 	DeleteNodes(ctx context.Context, twin string, nodes []*model.NodeRefInput) (*model.WriteResult, error)
+	RunAttackPathReport(ctx context.Context, twin string, schedule *string) (*graph.ReportRun, error)
+	SetReportSchedule(ctx context.Context, twin string, input model.ReportScheduleInput) (*model.ReportSchedule, error)
+	DeleteReportSchedule(ctx context.Context, twin string, name string) (bool, error)
 	CreateTwin(ctx context.Context, input model.CreateTwinInput) (*graph.Twin, error)
 	DeleteTwin(ctx context.Context, name string) (int, error)
 	GrantTwin(ctx context.Context, input model.GrantInput) (*graph.Grant, error)
@@ -641,6 +838,15 @@ type QueryResolver interface {
 	ServerInfo(ctx context.Context) (*model.ServerInfo, error)
 	Node(ctx context.Context, id string) (graph.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]graph.Node, error)
+	AttackPaths(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, minLikelihood *float64, maxHops *int) (*model.AttackPathResult, error)
+	ChokePoints(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, first *int) ([]*model.ChokePoint, error)
+	FixPlan(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, maxActions *int, targetResidualPct *float64) (*model.FixPlan, error)
+	MinimumCut(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector) (*model.MinimumCut, error)
+	BlastRadius(ctx context.Context, twin string, node string, minLikelihood *float64, first *int) ([]*model.AttackReach, error)
+	Simulate(ctx context.Context, twin string, changes []*model.SimulationChange, from *model.AttackSelector, to *model.AttackSelector, k *int) (*model.Simulation, error)
+	ShortestAttackPaths(ctx context.Context, twin string, from string, to string, k *int, maxHops *int) ([]*model.HopPath, error)
+	AttackRules(ctx context.Context) ([]*model.AttackRule, error)
+	AttackOverrides(ctx context.Context, twin string, includeInactive *bool) ([]*model.AttackOverride, error)
 	Components(ctx context.Context, twin string, where *model.ComponentFilter, orderBy *model.ComponentOrder, first *int, after *string) (*model.ComponentConnection, error)
 	Component(ctx context.Context, twin string, purl string) (*graph.Component, error)
 	Artifacts(ctx context.Context, twin string, where *model.ArtifactFilter, first *int, after *string) (*model.ArtifactConnection, error)
@@ -648,6 +854,9 @@ type QueryResolver interface {
 	Search(ctx context.Context, twin string, query string, types []string, first *int) ([]graph.Node, error)
 	IngestJob(ctx context.Context, id string) (*jobs.Job, error)
 	IngestJobs(ctx context.Context, twin string, first *int) ([]*jobs.Job, error)
+	Reports(ctx context.Context, twin string, first *int) ([]*graph.ReportRun, error)
+	Report(ctx context.Context, id string) (*graph.ReportRun, error)
+	ReportSchedules(ctx context.Context, twin string) ([]*model.ReportSchedule, error)
 	Services(ctx context.Context, twin string, where *model.ServiceFilter, orderBy *model.ServiceOrder, first *int, after *string) (*model.ServiceConnection, error)
 	Service(ctx context.Context, twin string, name string) (*graph.Service, error)
 	Hosts(ctx context.Context, twin string, where *model.HostFilter, first *int, after *string) (*model.HostConnection, error)
@@ -666,6 +875,12 @@ type QueryResolver interface {
 	Findings(ctx context.Context, twin string, where *model.FindingFilter, first *int, after *string) (*model.FindingConnection, error)
 	Threats(ctx context.Context, twin string, tactic *string, first *int) ([]*graph.Threat, error)
 }
+type ReportResolver interface {
+	DurationMs(ctx context.Context, obj *graph.ReportRun) (float64, error)
+
+	Deliveries(ctx context.Context, obj *graph.ReportRun) ([]*model.ReportDelivery, error)
+	Content(ctx context.Context, obj *graph.ReportRun, format *model.ReportFormat) (string, error)
+}
 type ServiceResolver interface {
 	Artifacts(ctx context.Context, obj *graph.Service) ([]*graph.Artifact, error)
 	Hosts(ctx context.Context, obj *graph.Service) ([]*graph.Host, error)
@@ -681,6 +896,7 @@ type SubscriptionResolver interface {
 	Heartbeat(ctx context.Context, intervalMs int) (<-chan *model.Heartbeat, error)
 	TwinChanged(ctx context.Context, twin string) (<-chan *model.TwinChange, error)
 	IngestJobUpdated(ctx context.Context, twin string) (<-chan *jobs.Job, error)
+	ReportReady(ctx context.Context, twin string) (<-chan *graph.ReportRun, error)
 }
 type ThreatResolver interface {
 	Threatens(ctx context.Context, obj *graph.Threat) ([]graph.Node, error)
@@ -796,6 +1012,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Artifact.Components(childComplexity, args["first"].(*int)), true
+	case "Artifact.controls":
+		if e.ComplexityRoot.Artifact.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Controls(childComplexity), true
 	case "Artifact.criticality":
 		if e.ComplexityRoot.Artifact.Criticality == nil {
 			break
@@ -900,6 +1122,355 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ArtifactEdge.Node(childComplexity), true
 
+	case "AttackGraphDerivation.created":
+		if e.ComplexityRoot.AttackGraphDerivation.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackGraphDerivation.Created(childComplexity), true
+	case "AttackGraphDerivation.deleted":
+		if e.ComplexityRoot.AttackGraphDerivation.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackGraphDerivation.Deleted(childComplexity), true
+	case "AttackGraphDerivation.durationMs":
+		if e.ComplexityRoot.AttackGraphDerivation.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackGraphDerivation.DurationMs(childComplexity), true
+	case "AttackGraphDerivation.epoch":
+		if e.ComplexityRoot.AttackGraphDerivation.Epoch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackGraphDerivation.Epoch(childComplexity), true
+	case "AttackGraphDerivation.nodes":
+		if e.ComplexityRoot.AttackGraphDerivation.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackGraphDerivation.Nodes(childComplexity), true
+	case "AttackGraphDerivation.steps":
+		if e.ComplexityRoot.AttackGraphDerivation.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackGraphDerivation.Steps(childComplexity), true
+	case "AttackGraphDerivation.twin":
+		if e.ComplexityRoot.AttackGraphDerivation.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackGraphDerivation.Twin(childComplexity), true
+	case "AttackGraphDerivation.updated":
+		if e.ComplexityRoot.AttackGraphDerivation.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackGraphDerivation.Updated(childComplexity), true
+
+	case "AttackHop.baseProbability":
+		if e.ComplexityRoot.AttackHop.BaseProbability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.BaseProbability(childComplexity), true
+	case "AttackHop.evidence":
+		if e.ComplexityRoot.AttackHop.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.Evidence(childComplexity), true
+	case "AttackHop.explanation":
+		if e.ComplexityRoot.AttackHop.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.Explanation(childComplexity), true
+	case "AttackHop.from":
+		if e.ComplexityRoot.AttackHop.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.From(childComplexity), true
+	case "AttackHop.overridden":
+		if e.ComplexityRoot.AttackHop.Overridden == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.Overridden(childComplexity), true
+	case "AttackHop.probability":
+		if e.ComplexityRoot.AttackHop.Probability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.Probability(childComplexity), true
+	case "AttackHop.rule":
+		if e.ComplexityRoot.AttackHop.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.Rule(childComplexity), true
+	case "AttackHop.ruleVersion":
+		if e.ComplexityRoot.AttackHop.RuleVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.RuleVersion(childComplexity), true
+	case "AttackHop.technique":
+		if e.ComplexityRoot.AttackHop.Technique == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.Technique(childComplexity), true
+	case "AttackHop.to":
+		if e.ComplexityRoot.AttackHop.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.To(childComplexity), true
+
+	case "AttackOverride.active":
+		if e.ComplexityRoot.AttackOverride.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.Active(childComplexity), true
+	case "AttackOverride.at":
+		if e.ComplexityRoot.AttackOverride.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.At(childComplexity), true
+	case "AttackOverride.by":
+		if e.ComplexityRoot.AttackOverride.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.By(childComplexity), true
+	case "AttackOverride.clearedAt":
+		if e.ComplexityRoot.AttackOverride.ClearedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.ClearedAt(childComplexity), true
+	case "AttackOverride.clearedBy":
+		if e.ComplexityRoot.AttackOverride.ClearedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.ClearedBy(childComplexity), true
+	case "AttackOverride.from":
+		if e.ComplexityRoot.AttackOverride.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.From(childComplexity), true
+	case "AttackOverride.fromId":
+		if e.ComplexityRoot.AttackOverride.FromID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.FromID(childComplexity), true
+	case "AttackOverride.probability":
+		if e.ComplexityRoot.AttackOverride.Probability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.Probability(childComplexity), true
+	case "AttackOverride.reason":
+		if e.ComplexityRoot.AttackOverride.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.Reason(childComplexity), true
+	case "AttackOverride.rule":
+		if e.ComplexityRoot.AttackOverride.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.Rule(childComplexity), true
+	case "AttackOverride.to":
+		if e.ComplexityRoot.AttackOverride.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.To(childComplexity), true
+	case "AttackOverride.toId":
+		if e.ComplexityRoot.AttackOverride.ToID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.ToID(childComplexity), true
+	case "AttackOverride.version":
+		if e.ComplexityRoot.AttackOverride.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackOverride.Version(childComplexity), true
+
+	case "AttackPath.entry":
+		if e.ComplexityRoot.AttackPath.Entry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Entry(childComplexity), true
+	case "AttackPath.explanation":
+		if e.ComplexityRoot.AttackPath.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Explanation(childComplexity), true
+	case "AttackPath.hopCount":
+		if e.ComplexityRoot.AttackPath.HopCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.HopCount(childComplexity), true
+	case "AttackPath.hops":
+		if e.ComplexityRoot.AttackPath.Hops == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Hops(childComplexity), true
+	case "AttackPath.impactedAssets":
+		if e.ComplexityRoot.AttackPath.ImpactedAssets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.ImpactedAssets(childComplexity), true
+	case "AttackPath.key":
+		if e.ComplexityRoot.AttackPath.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Key(childComplexity), true
+	case "AttackPath.likelihood":
+		if e.ComplexityRoot.AttackPath.Likelihood == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Likelihood(childComplexity), true
+	case "AttackPath.rank":
+		if e.ComplexityRoot.AttackPath.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Rank(childComplexity), true
+	case "AttackPath.target":
+		if e.ComplexityRoot.AttackPath.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Target(childComplexity), true
+	case "AttackPath.techniques":
+		if e.ComplexityRoot.AttackPath.Techniques == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Techniques(childComplexity), true
+
+	case "AttackPathResult.compromiseEstimate":
+		if e.ComplexityRoot.AttackPathResult.CompromiseEstimate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPathResult.CompromiseEstimate(childComplexity), true
+	case "AttackPathResult.entryPoints":
+		if e.ComplexityRoot.AttackPathResult.EntryPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPathResult.EntryPoints(childComplexity), true
+	case "AttackPathResult.epoch":
+		if e.ComplexityRoot.AttackPathResult.Epoch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPathResult.Epoch(childComplexity), true
+	case "AttackPathResult.paths":
+		if e.ComplexityRoot.AttackPathResult.Paths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPathResult.Paths(childComplexity), true
+	case "AttackPathResult.targets":
+		if e.ComplexityRoot.AttackPathResult.Targets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPathResult.Targets(childComplexity), true
+	case "AttackPathResult.twin":
+		if e.ComplexityRoot.AttackPathResult.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPathResult.Twin(childComplexity), true
+	case "AttackPathResult.unreachedTargets":
+		if e.ComplexityRoot.AttackPathResult.UnreachedTargets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPathResult.UnreachedTargets(childComplexity), true
+
+	case "AttackReach.hops":
+		if e.ComplexityRoot.AttackReach.Hops == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackReach.Hops(childComplexity), true
+	case "AttackReach.likelihood":
+		if e.ComplexityRoot.AttackReach.Likelihood == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackReach.Likelihood(childComplexity), true
+	case "AttackReach.node":
+		if e.ComplexityRoot.AttackReach.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackReach.Node(childComplexity), true
+
+	case "AttackRule.baseProbability":
+		if e.ComplexityRoot.AttackRule.BaseProbability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackRule.BaseProbability(childComplexity), true
+	case "AttackRule.description":
+		if e.ComplexityRoot.AttackRule.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackRule.Description(childComplexity), true
+	case "AttackRule.exploit":
+		if e.ComplexityRoot.AttackRule.Exploit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackRule.Exploit(childComplexity), true
+	case "AttackRule.id":
+		if e.ComplexityRoot.AttackRule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackRule.ID(childComplexity), true
+	case "AttackRule.technique":
+		if e.ComplexityRoot.AttackRule.Technique == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackRule.Technique(childComplexity), true
+	case "AttackRule.version":
+		if e.ComplexityRoot.AttackRule.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackRule.Version(childComplexity), true
+
 	case "ChangedNode.id":
 		if e.ComplexityRoot.ChangedNode.ID == nil {
 			break
@@ -919,6 +1490,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChangedNode.Type(childComplexity), true
 
+	case "ChokePoint.isDominator":
+		if e.ComplexityRoot.ChokePoint.IsDominator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChokePoint.IsDominator(childComplexity), true
+	case "ChokePoint.massRemovedPct":
+		if e.ComplexityRoot.ChokePoint.MassRemovedPct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChokePoint.MassRemovedPct(childComplexity), true
+	case "ChokePoint.node":
+		if e.ComplexityRoot.ChokePoint.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChokePoint.Node(childComplexity), true
+	case "ChokePoint.pathsBlockedPct":
+		if e.ComplexityRoot.ChokePoint.PathsBlockedPct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChokePoint.PathsBlockedPct(childComplexity), true
+	case "ChokePoint.pathsThrough":
+		if e.ComplexityRoot.ChokePoint.PathsThrough == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChokePoint.PathsThrough(childComplexity), true
+	case "ChokePoint.targetsDominated":
+		if e.ComplexityRoot.ChokePoint.TargetsDominated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChokePoint.TargetsDominated(childComplexity), true
+
 	case "Component.artifacts":
 		if e.ComplexityRoot.Component.Artifacts == nil {
 			break
@@ -930,6 +1538,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.Artifacts(childComplexity, args["first"].(*int)), true
+	case "Component.controls":
+		if e.ComplexityRoot.Component.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Component.Controls(childComplexity), true
 	case "Component.criticality":
 		if e.ComplexityRoot.Component.Criticality == nil {
 			break
@@ -1110,6 +1724,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credential.Authenticates(childComplexity), true
+	case "Credential.controls":
+		if e.ComplexityRoot.Credential.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credential.Controls(childComplexity), true
 	case "Credential.criticality":
 		if e.ComplexityRoot.Credential.Criticality == nil {
 			break
@@ -1196,6 +1816,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DataStore.Classification(childComplexity), true
+	case "DataStore.controls":
+		if e.ComplexityRoot.DataStore.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataStore.Controls(childComplexity), true
 	case "DataStore.criticality":
 		if e.ComplexityRoot.DataStore.Criticality == nil {
 			break
@@ -1418,6 +2044,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FindingEdge.Node(childComplexity), true
 
+	case "FixAction.cost":
+		if e.ComplexityRoot.FixAction.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixAction.Cost(childComplexity), true
+	case "FixAction.description":
+		if e.ComplexityRoot.FixAction.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixAction.Description(childComplexity), true
+	case "FixAction.evidence":
+		if e.ComplexityRoot.FixAction.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixAction.Evidence(childComplexity), true
+	case "FixAction.from":
+		if e.ComplexityRoot.FixAction.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixAction.From(childComplexity), true
+	case "FixAction.massRemovedPct":
+		if e.ComplexityRoot.FixAction.MassRemovedPct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixAction.MassRemovedPct(childComplexity), true
+	case "FixAction.rule":
+		if e.ComplexityRoot.FixAction.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixAction.Rule(childComplexity), true
+	case "FixAction.to":
+		if e.ComplexityRoot.FixAction.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixAction.To(childComplexity), true
+
+	case "FixPlan.actions":
+		if e.ComplexityRoot.FixPlan.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixPlan.Actions(childComplexity), true
+	case "FixPlan.initialLikelihood":
+		if e.ComplexityRoot.FixPlan.InitialLikelihood == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixPlan.InitialLikelihood(childComplexity), true
+	case "FixPlan.removedPct":
+		if e.ComplexityRoot.FixPlan.RemovedPct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixPlan.RemovedPct(childComplexity), true
+	case "FixPlan.residualLikelihood":
+		if e.ComplexityRoot.FixPlan.ResidualLikelihood == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixPlan.ResidualLikelihood(childComplexity), true
+	case "FixPlan.summary":
+		if e.ComplexityRoot.FixPlan.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FixPlan.Summary(childComplexity), true
+
 	case "Heartbeat.at":
 		if e.ComplexityRoot.Heartbeat.At == nil {
 			break
@@ -1431,12 +2131,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Heartbeat.Seq(childComplexity), true
 
+	case "HopPath.likelihood":
+		if e.ComplexityRoot.HopPath.Likelihood == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HopPath.Likelihood(childComplexity), true
+	case "HopPath.nodes":
+		if e.ComplexityRoot.HopPath.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HopPath.Nodes(childComplexity), true
+	case "HopPath.rules":
+		if e.ComplexityRoot.HopPath.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HopPath.Rules(childComplexity), true
+
 	case "Host.addresses":
 		if e.ComplexityRoot.Host.Addresses == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Host.Addresses(childComplexity), true
+	case "Host.controls":
+		if e.ComplexityRoot.Host.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Controls(childComplexity), true
 	case "Host.criticality":
 		if e.ComplexityRoot.Host.Criticality == nil {
 			break
@@ -1548,6 +2273,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Identity.Access(childComplexity), true
+	case "Identity.controls":
+		if e.ComplexityRoot.Identity.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Identity.Controls(childComplexity), true
 	case "Identity.credentials":
 		if e.ComplexityRoot.Identity.Credentials == nil {
 			break
@@ -1813,6 +2544,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Migration.Version(childComplexity), true
 
+	case "MinimumCut.nodes":
+		if e.ComplexityRoot.MinimumCut.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MinimumCut.Nodes(childComplexity), true
+	case "MinimumCut.possible":
+		if e.ComplexityRoot.MinimumCut.Possible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MinimumCut.Possible(childComplexity), true
+	case "MinimumCut.size":
+		if e.ComplexityRoot.MinimumCut.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MinimumCut.Size(childComplexity), true
+
 	case "Mutation.applyManifest":
 		if e.ComplexityRoot.Mutation.ApplyManifest == nil {
 			break
@@ -1824,6 +2574,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyManifest(childComplexity, args["input"].(model.ApplyManifestInput)), true
+	case "Mutation.clearAttackOverride":
+		if e.ComplexityRoot.Mutation.ClearAttackOverride == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_clearAttackOverride_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClearAttackOverride(childComplexity, args["twin"].(string), args["from"].(string), args["to"].(string), args["rule"].(string)), true
 	case "Mutation.createTwin":
 		if e.ComplexityRoot.Mutation.CreateTwin == nil {
 			break
@@ -1846,6 +2607,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteNodes(childComplexity, args["twin"].(string), args["nodes"].([]*model.NodeRefInput)), true
+	case "Mutation.deleteReportSchedule":
+		if e.ComplexityRoot.Mutation.DeleteReportSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteReportSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteReportSchedule(childComplexity, args["twin"].(string), args["name"].(string)), true
 	case "Mutation.deleteTwin":
 		if e.ComplexityRoot.Mutation.DeleteTwin == nil {
 			break
@@ -1857,6 +2629,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteTwin(childComplexity, args["name"].(string)), true
+	case "Mutation.deriveAttackGraph":
+		if e.ComplexityRoot.Mutation.DeriveAttackGraph == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deriveAttackGraph_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeriveAttackGraph(childComplexity, args["twin"].(string)), true
 	case "Mutation.grantTwin":
 		if e.ComplexityRoot.Mutation.GrantTwin == nil {
 			break
@@ -1879,6 +2662,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Link(childComplexity, args["twin"].(string), args["edges"].([]*model.EdgeInput)), true
+	case "Mutation.overrideAttackProbability":
+		if e.ComplexityRoot.Mutation.OverrideAttackProbability == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_overrideAttackProbability_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OverrideAttackProbability(childComplexity, args["twin"].(string), args["from"].(string), args["to"].(string), args["rule"].(string), args["probability"].(float64), args["reason"].(string)), true
 	case "Mutation.ping":
 		if e.ComplexityRoot.Mutation.Ping == nil {
 			break
@@ -1896,6 +2690,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeGrant(childComplexity, args["owner"].(string), args["grantee"].(string)), true
+	case "Mutation.runAttackPathReport":
+		if e.ComplexityRoot.Mutation.RunAttackPathReport == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runAttackPathReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunAttackPathReport(childComplexity, args["twin"].(string), args["schedule"].(*string)), true
+	case "Mutation.setReportSchedule":
+		if e.ComplexityRoot.Mutation.SetReportSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setReportSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetReportSchedule(childComplexity, args["twin"].(string), args["input"].(model.ReportScheduleInput)), true
 	case "Mutation.unlink":
 		if e.ComplexityRoot.Mutation.Unlink == nil {
 			break
@@ -2083,6 +2899,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Artifacts(childComplexity, args["twin"].(string), args["where"].(*model.ArtifactFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.attackOverrides":
+		if e.ComplexityRoot.Query.AttackOverrides == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attackOverrides_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AttackOverrides(childComplexity, args["twin"].(string), args["includeInactive"].(*bool)), true
+	case "Query.attackPaths":
+		if e.ComplexityRoot.Query.AttackPaths == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attackPaths_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AttackPaths(childComplexity, args["twin"].(string), args["from"].(*model.AttackSelector), args["to"].(*model.AttackSelector), args["k"].(*int), args["minLikelihood"].(*float64), args["maxHops"].(*int)), true
+	case "Query.attackRules":
+		if e.ComplexityRoot.Query.AttackRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AttackRules(childComplexity), true
+	case "Query.blastRadius":
+		if e.ComplexityRoot.Query.BlastRadius == nil {
+			break
+		}
+
+		args, err := ec.field_Query_blastRadius_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BlastRadius(childComplexity, args["twin"].(string), args["node"].(string), args["minLikelihood"].(*float64), args["first"].(*int)), true
+	case "Query.chokePoints":
+		if e.ComplexityRoot.Query.ChokePoints == nil {
+			break
+		}
+
+		args, err := ec.field_Query_chokePoints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChokePoints(childComplexity, args["twin"].(string), args["from"].(*model.AttackSelector), args["to"].(*model.AttackSelector), args["k"].(*int), args["first"].(*int)), true
 	case "Query.component":
 		if e.ComplexityRoot.Query.Component == nil {
 			break
@@ -2149,6 +3015,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Findings(childComplexity, args["twin"].(string), args["where"].(*model.FindingFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.fixPlan":
+		if e.ComplexityRoot.Query.FixPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Query_fixPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FixPlan(childComplexity, args["twin"].(string), args["from"].(*model.AttackSelector), args["to"].(*model.AttackSelector), args["k"].(*int), args["maxActions"].(*int), args["targetResidualPct"].(*float64)), true
 	case "Query.host":
 		if e.ComplexityRoot.Query.Host == nil {
 			break
@@ -2205,6 +3082,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.IngestJobs(childComplexity, args["twin"].(string), args["first"].(*int)), true
 
+	case "Query.minimumCut":
+		if e.ComplexityRoot.Query.MinimumCut == nil {
+			break
+		}
+
+		args, err := ec.field_Query_minimumCut_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MinimumCut(childComplexity, args["twin"].(string), args["from"].(*model.AttackSelector), args["to"].(*model.AttackSelector)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -2227,6 +3115,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.report":
+		if e.ComplexityRoot.Query.Report == nil {
+			break
+		}
+
+		args, err := ec.field_Query_report_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Report(childComplexity, args["id"].(string)), true
+	case "Query.reportSchedules":
+		if e.ComplexityRoot.Query.ReportSchedules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reportSchedules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReportSchedules(childComplexity, args["twin"].(string)), true
+	case "Query.reports":
+		if e.ComplexityRoot.Query.Reports == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reports_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Reports(childComplexity, args["twin"].(string), args["first"].(*int)), true
 	case "Query.search":
 		if e.ComplexityRoot.Query.Search == nil {
 			break
@@ -2266,6 +3187,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Services(childComplexity, args["twin"].(string), args["where"].(*model.ServiceFilter), args["orderBy"].(*model.ServiceOrder), args["first"].(*int), args["after"].(*string)), true
+	case "Query.shortestAttackPaths":
+		if e.ComplexityRoot.Query.ShortestAttackPaths == nil {
+			break
+		}
+
+		args, err := ec.field_Query_shortestAttackPaths_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ShortestAttackPaths(childComplexity, args["twin"].(string), args["from"].(string), args["to"].(string), args["k"].(*int), args["maxHops"].(*int)), true
+	case "Query.simulate":
+		if e.ComplexityRoot.Query.Simulate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_simulate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Simulate(childComplexity, args["twin"].(string), args["changes"].([]*model.SimulationChange), args["from"].(*model.AttackSelector), args["to"].(*model.AttackSelector), args["k"].(*int)), true
 	case "Query.subgraphs":
 		if e.ComplexityRoot.Query.Subgraphs == nil {
 			break
@@ -2401,6 +3344,170 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Reachability.To(childComplexity), true
 
+	case "Report.changedPaths":
+		if e.ComplexityRoot.Report.ChangedPaths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.ChangedPaths(childComplexity), true
+	case "Report.content":
+		if e.ComplexityRoot.Report.Content == nil {
+			break
+		}
+
+		args, err := ec.field_Report_content_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Report.Content(childComplexity, args["format"].(*model.ReportFormat)), true
+	case "Report.deliveries":
+		if e.ComplexityRoot.Report.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Deliveries(childComplexity), true
+	case "Report.durationMs":
+		if e.ComplexityRoot.Report.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.DurationMs(childComplexity), true
+	case "Report.exposurePct":
+		if e.ComplexityRoot.Report.ExposurePct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.ExposurePct(childComplexity), true
+	case "Report.generatedAt":
+		if e.ComplexityRoot.Report.GeneratedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.GeneratedAt(childComplexity), true
+	case "Report.id":
+		if e.ComplexityRoot.Report.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.ID(childComplexity), true
+	case "Report.newPaths":
+		if e.ComplexityRoot.Report.NewPaths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.NewPaths(childComplexity), true
+	case "Report.paths":
+		if e.ComplexityRoot.Report.Paths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Paths(childComplexity), true
+	case "Report.resolvedPaths":
+		if e.ComplexityRoot.Report.ResolvedPaths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.ResolvedPaths(childComplexity), true
+	case "Report.schedule":
+		if e.ComplexityRoot.Report.Schedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Schedule(childComplexity), true
+	case "Report.severity":
+		if e.ComplexityRoot.Report.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Severity(childComplexity), true
+	case "Report.status":
+		if e.ComplexityRoot.Report.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Status(childComplexity), true
+	case "Report.twin":
+		if e.ComplexityRoot.Report.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Report.Twin(childComplexity), true
+
+	case "ReportDelivery.attempts":
+		if e.ComplexityRoot.ReportDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDelivery.Attempts(childComplexity), true
+	case "ReportDelivery.deliveredAt":
+		if e.ComplexityRoot.ReportDelivery.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDelivery.DeliveredAt(childComplexity), true
+	case "ReportDelivery.error":
+		if e.ComplexityRoot.ReportDelivery.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDelivery.Error(childComplexity), true
+	case "ReportDelivery.target":
+		if e.ComplexityRoot.ReportDelivery.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportDelivery.Target(childComplexity), true
+
+	case "ReportSchedule.cron":
+		if e.ComplexityRoot.ReportSchedule.Cron == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportSchedule.Cron(childComplexity), true
+	case "ReportSchedule.formats":
+		if e.ComplexityRoot.ReportSchedule.Formats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportSchedule.Formats(childComplexity), true
+	case "ReportSchedule.k":
+		if e.ComplexityRoot.ReportSchedule.K == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportSchedule.K(childComplexity), true
+	case "ReportSchedule.name":
+		if e.ComplexityRoot.ReportSchedule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportSchedule.Name(childComplexity), true
+	case "ReportSchedule.nextRun":
+		if e.ComplexityRoot.ReportSchedule.NextRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportSchedule.NextRun(childComplexity), true
+	case "ReportSchedule.origin":
+		if e.ComplexityRoot.ReportSchedule.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportSchedule.Origin(childComplexity), true
+	case "ReportSchedule.targets":
+		if e.ComplexityRoot.ReportSchedule.Targets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportSchedule.Targets(childComplexity), true
+	case "ReportSchedule.twin":
+		if e.ComplexityRoot.ReportSchedule.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportSchedule.Twin(childComplexity), true
+
 	case "ServerInfo.migrations":
 		if e.ComplexityRoot.ServerInfo.Migrations == nil {
 			break
@@ -2449,6 +3556,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.BlastRadius(childComplexity, args["depth"].(*int), args["first"].(*int)), true
+	case "Service.controls":
+		if e.ComplexityRoot.Service.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.Controls(childComplexity), true
 	case "Service.criticality":
 		if e.ComplexityRoot.Service.Criticality == nil {
 			break
@@ -2583,6 +3696,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceEdge.Node(childComplexity), true
 
+	case "Simulation.after":
+		if e.ComplexityRoot.Simulation.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.After(childComplexity), true
+	case "Simulation.before":
+		if e.ComplexityRoot.Simulation.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.Before(childComplexity), true
+	case "Simulation.likelihoodChangePct":
+		if e.ComplexityRoot.Simulation.LikelihoodChangePct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.LikelihoodChangePct(childComplexity), true
+	case "Simulation.newPaths":
+		if e.ComplexityRoot.Simulation.NewPaths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.NewPaths(childComplexity), true
+	case "Simulation.resolvedPaths":
+		if e.ComplexityRoot.Simulation.ResolvedPaths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.ResolvedPaths(childComplexity), true
+	case "Simulation.stepsAdded":
+		if e.ComplexityRoot.Simulation.StepsAdded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.StepsAdded(childComplexity), true
+	case "Simulation.stepsChanged":
+		if e.ComplexityRoot.Simulation.StepsChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.StepsChanged(childComplexity), true
+	case "Simulation.stepsRemoved":
+		if e.ComplexityRoot.Simulation.StepsRemoved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.StepsRemoved(childComplexity), true
+
 	case "Subscription.heartbeat":
 		if e.ComplexityRoot.Subscription.Heartbeat == nil {
 			break
@@ -2605,6 +3767,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.IngestJobUpdated(childComplexity, args["twin"].(string)), true
+	case "Subscription.reportReady":
+		if e.ComplexityRoot.Subscription.ReportReady == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_reportReady_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ReportReady(childComplexity, args["twin"].(string)), true
 	case "Subscription.twinChanged":
 		if e.ComplexityRoot.Subscription.TwinChanged == nil {
 			break
@@ -3074,6 +4247,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WriteResult.Twin(childComplexity), true
 
+	case "Zone.controls":
+		if e.ComplexityRoot.Zone.Controls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Zone.Controls(childComplexity), true
 	case "Zone.criticality":
 		if e.ComplexityRoot.Zone.Criticality == nil {
 			break
@@ -3213,6 +4392,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ApplyManifestInput", ec.unmarshalInputApplyManifestInput),
 			graphql.NewInputUnmarshaler("ArtifactFilter", ec.unmarshalInputArtifactFilter),
 			graphql.NewInputUnmarshaler("ArtifactInput", ec.unmarshalInputArtifactInput),
+			graphql.NewInputUnmarshaler("AttackExposureInput", ec.unmarshalInputAttackExposureInput),
+			graphql.NewInputUnmarshaler("AttackProbabilityInput", ec.unmarshalInputAttackProbabilityInput),
+			graphql.NewInputUnmarshaler("AttackSelector", ec.unmarshalInputAttackSelector),
+			graphql.NewInputUnmarshaler("AttackStepInput", ec.unmarshalInputAttackStepInput),
 			graphql.NewInputUnmarshaler("ComponentFilter", ec.unmarshalInputComponentFilter),
 			graphql.NewInputUnmarshaler("ComponentInput", ec.unmarshalInputComponentInput),
 			graphql.NewInputUnmarshaler("ComponentOrder", ec.unmarshalInputComponentOrder),
@@ -3227,9 +4410,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("HostInput", ec.unmarshalInputHostInput),
 			graphql.NewInputUnmarshaler("IdentityInput", ec.unmarshalInputIdentityInput),
 			graphql.NewInputUnmarshaler("NodeRefInput", ec.unmarshalInputNodeRefInput),
+			graphql.NewInputUnmarshaler("ReportScheduleInput", ec.unmarshalInputReportScheduleInput),
+			graphql.NewInputUnmarshaler("ReportTargetInput", ec.unmarshalInputReportTargetInput),
 			graphql.NewInputUnmarshaler("ServiceFilter", ec.unmarshalInputServiceFilter),
 			graphql.NewInputUnmarshaler("ServiceInput", ec.unmarshalInputServiceInput),
 			graphql.NewInputUnmarshaler("ServiceOrder", ec.unmarshalInputServiceOrder),
+			graphql.NewInputUnmarshaler("SimulationChange", ec.unmarshalInputSimulationChange),
 			graphql.NewInputUnmarshaler("ThreatInput", ec.unmarshalInputThreatInput),
 			graphql.NewInputUnmarshaler("VulnerabilityFilter", ec.unmarshalInputVulnerabilityFilter),
 			graphql.NewInputUnmarshaler("VulnerabilityInput", ec.unmarshalInputVulnerabilityInput),
@@ -3329,6 +4515,249 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../schema/attackpaths.graphqls", Input: `# Attack-path analytics (docs/attack-paths.md): the most likely ways from entry points to crown
+# jewels over the attack graph that versioned rules derive from the twin, with choke points, a
+# fix plan, blast radius and what-if simulation. Every query needs full read access to the twin.
+
+"""
+Picks attack-graph nodes (zones, hosts, services, data stores, identities, credentials). Fields
+combine with OR. Left out: entry points are the zones marked internet, targets the crown jewels.
+"""
+input AttackSelector {
+  "Nodes by id."
+  ids: [ID!]
+  "Zones marked internet."
+  internet: Boolean
+  "Assets marked crown jewel."
+  crownJewels: Boolean
+  "Assets at or above this criticality."
+  minCriticality: Criticality
+}
+
+"The k most likely attack paths, best first."
+type AttackPathResult {
+  twin: String!
+  "The attack graph's version: it changes whenever the twin's attack graph is rebuilt."
+  epoch: Int!
+  entryPoints: Int!
+  targets: Int!
+  paths: [AttackPath!]!
+  "Noisy-OR of the paths' likelihoods: an estimate that treats the paths as independent."
+  compromiseEstimate: Float!
+  "Targets no entry point reaches (at most 100), when fewer than k paths were found."
+  unreachedTargets: [Node!]!
+}
+
+type AttackPath {
+  rank: Int!
+  "Product of the hops' probabilities."
+  likelihood: Float!
+  hopCount: Int!
+  entry: Node!
+  target: Node!
+  hops: [AttackHop!]!
+  "ATT&CK techniques along the path, in order."
+  techniques: [String!]!
+  "The path in plain language."
+  explanation: String!
+  "Crown jewels and HIGH or CRITICAL assets along the path, and its target."
+  impactedAssets: [Node!]!
+  "Stable across runs: the path's nodes and rules."
+  key: String!
+}
+
+type AttackHop {
+  from: Node!
+  to: Node!
+  probability: Float!
+  "The probability the rule computed, before any analyst override."
+  baseProbability: Float!
+  overridden: Boolean!
+  "ATT&CK technique, when the step is one."
+  technique: String
+  "The derivation rule that made this step (see attackRules)."
+  rule: String!
+  ruleVersion: Int!
+  "The nodes that justify the step, such as the exploited vulnerability."
+  evidence: [Node!]!
+  explanation: String!
+}
+
+"A node many attack paths pass through."
+type ChokePoint {
+  node: Node!
+  "Every path from the entry points to at least one target passes it."
+  isDominator: Boolean!
+  targetsDominated: Int!
+  "Top-k paths through it."
+  pathsThrough: Int!
+  pathsBlockedPct: Float!
+  "Share of the top-k paths' likelihood that removing it takes away."
+  massRemovedPct: Float!
+}
+
+"A greedy plan: the fixes that remove the most path likelihood per unit of effort."
+type FixPlan {
+  actions: [FixAction!]!
+  "Sum of the top-k paths' likelihoods before the fixes."
+  initialLikelihood: Float!
+  residualLikelihood: Float!
+  removedPct: Float!
+  "Such as: Fix these 3 and remove 80% of path likelihood."
+  summary: String!
+}
+
+type FixAction {
+  description: String!
+  "The attack step the fix breaks."
+  from: Node!
+  to: Node!
+  rule: String!
+  evidence: [Node!]!
+  "Effort units."
+  cost: Float!
+  "Share of the initial likelihood this fix removes, after the ones before it."
+  massRemovedPct: Float!
+}
+
+"A minimum set of nodes whose removal separates every entry point from every target."
+type MinimumCut {
+  nodes: [Node!]!
+  size: Int!
+  "False when no removable set separates them (zones, entry points and targets are not removable)."
+  possible: Boolean!
+}
+
+"A node an attacker holding another can gain."
+type AttackReach {
+  node: Node!
+  "Likelihood of the most likely path to it."
+  likelihood: Float!
+  hops: Int!
+}
+
+"A derivation rule of the attack graph."
+type AttackRule {
+  id: String!
+  version: Int!
+  technique: String
+  description: String!
+  "Needs an open, exploitable vulnerability of the target."
+  exploit: Boolean!
+  "Probability of its steps when no vulnerability decides it."
+  baseProbability: Float!
+}
+
+"An analyst's probability for one attack step; every version is kept."
+type AttackOverride {
+  from: Node
+  to: Node
+  fromId: ID!
+  toId: ID!
+  rule: String!
+  probability: Float!
+  reason: String!
+  by: String!
+  at: Time!
+  version: Int!
+  active: Boolean!
+  clearedBy: String
+  clearedAt: Time
+}
+
+"What one derivation of the attack graph changed."
+type AttackGraphDerivation {
+  twin: String!
+  epoch: Int!
+  nodes: Int!
+  steps: Int!
+  created: Int!
+  updated: Int!
+  deleted: Int!
+  durationMs: Float!
+}
+
+"Attack steps between two nodes; without rule, every rule's."
+input AttackStepInput {
+  from: ID!
+  to: ID!
+  rule: String
+}
+
+input AttackExposureInput {
+  service: String!
+  "A zone name; left out: the internet zone."
+  zone: String
+  port: Int! = 443
+}
+
+"One what-if change: set exactly one field."
+input SimulationChange {
+  "Patch this vulnerability (its id, such as CVE-2021-44228) everywhere."
+  patchVulnerability: String
+  removeStep: AttackStepInput
+  addExposure: AttackExposureInput
+  setProbability: AttackProbabilityInput
+}
+
+input AttackProbabilityInput {
+  from: ID!
+  to: ID!
+  rule: String
+  probability: Float!
+}
+
+"Paths before and after a what-if simulation. Nothing is written."
+type Simulation {
+  before: AttackPathResult!
+  after: AttackPathResult!
+  "Change of the summed top-k likelihood, in percent."
+  likelihoodChangePct: Float!
+  stepsRemoved: Int!
+  stepsChanged: Int!
+  stepsAdded: Int!
+  "Keys of paths gone after the changes."
+  resolvedPaths: [String!]!
+  "Keys of paths that appear after the changes."
+  newPaths: [String!]!
+}
+
+"A path by hop count, from a bounded Cypher query."
+type HopPath {
+  nodes: [Node!]!
+  rules: [String!]!
+  likelihood: Float!
+}
+
+extend type Query {
+  "The k (1 to 100) most likely attack paths, with explained hops."
+  attackPaths(twin: String!, from: AttackSelector, to: AttackSelector, k: Int = 10, minLikelihood: Float = 0, maxHops: Int = 16): AttackPathResult!
+  "Nodes the top-k paths share: dominators (on every path to a target) first."
+  chokePoints(twin: String!, from: AttackSelector, to: AttackSelector, k: Int = 100, first: Int = 10): [ChokePoint!]!
+  fixPlan(twin: String!, from: AttackSelector, to: AttackSelector, k: Int = 100, maxActions: Int = 5, targetResidualPct: Float = 20): FixPlan!
+  minimumCut(twin: String!, from: AttackSelector, to: AttackSelector): MinimumCut!
+  "What an attacker holding node can gain, most likely first."
+  blastRadius(twin: String!, node: ID!, minLikelihood: Float = 0.01, first: Int = 100): [AttackReach!]!
+  "Paths after what-if changes (at most 50), without writing anything."
+  simulate(twin: String!, changes: [SimulationChange!]!, from: AttackSelector, to: AttackSelector, k: Int = 10): Simulation!
+  """
+  Shortest paths by hop count between two nodes over the stored attack graph, through Cypher
+  SHORTEST k: maxHops is 1 to 8 and the query is cut off after 5 seconds (QUERY_TOO_COMPLEX).
+  """
+  shortestAttackPaths(twin: String!, from: ID!, to: ID!, k: Int = 5, maxHops: Int = 6): [HopPath!]!
+  attackRules: [AttackRule!]!
+  attackOverrides(twin: String!, includeInactive: Boolean = false): [AttackOverride!]!
+}
+
+extend type Mutation {
+  "Derive the twin's attack graph now (it is also refreshed on every change)."
+  deriveAttackGraph(twin: String!): AttackGraphDerivation!
+  "Set the probability of one attack step; the override is recorded with its reason."
+  overrideAttackProbability(twin: String!, from: ID!, to: ID!, rule: String!, probability: Float!, reason: String!): AttackOverride!
+  "Remove the active override of a step; false when there was none."
+  clearAttackOverride(twin: String!, from: ID!, to: ID!, rule: String!): Boolean!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/components.graphqls", Input: `# Software: components (keyed by purl), their dependencies, and the artifacts (images, builds)
 # that contain them.
 
@@ -3348,6 +4777,8 @@ type Component implements Node {
   "LOW, MEDIUM, HIGH or CRITICAL; empty when not set."
   criticality: String!
   crownJewel: Boolean!
+  "Declared security controls (WAF, IPS, EDR, MFA, PAM, ENCRYPTION); they lower attack-step probabilities."
+  controls: [String!]!
   provenance: Provenance!
   """
   What it depends on, transitively up to depth hops (1 to 10), each component once at its
@@ -3394,6 +4825,8 @@ type Artifact implements Node {
   uri: String!
   criticality: String!
   crownJewel: Boolean!
+  "Declared security controls (WAF, IPS, EDR, MFA, PAM, ENCRYPTION); they lower attack-step probabilities."
+  controls: [String!]!
   provenance: Provenance!
   components(first: Int = 100): [Component!]!
   "Services that run it."
@@ -3587,6 +5020,7 @@ input ComponentInput {
   supplier: String
   criticality: Criticality
   crownJewel: Boolean
+  controls: [String!]
 }
 
 input ArtifactInput {
@@ -3596,6 +5030,7 @@ input ArtifactInput {
   uri: String
   criticality: Criticality
   crownJewel: Boolean
+  controls: [String!]
 }
 
 input ServiceInput {
@@ -3604,6 +5039,7 @@ input ServiceInput {
   endpoints: [String!]
   criticality: Criticality
   crownJewel: Boolean
+  controls: [String!]
 }
 
 input HostInput {
@@ -3613,6 +5049,7 @@ input HostInput {
   type: String
   criticality: Criticality
   crownJewel: Boolean
+  controls: [String!]
 }
 
 input ZoneInput {
@@ -3622,6 +5059,7 @@ input ZoneInput {
   trust: String!
   criticality: Criticality
   crownJewel: Boolean
+  controls: [String!]
 }
 
 input IdentityInput {
@@ -3630,6 +5068,7 @@ input IdentityInput {
   privileged: Boolean
   criticality: Criticality
   crownJewel: Boolean
+  controls: [String!]
 }
 
 input CredentialInput {
@@ -3637,6 +5076,7 @@ input CredentialInput {
   type: String
   criticality: Criticality
   crownJewel: Boolean
+  controls: [String!]
 }
 
 input DataStoreInput {
@@ -3645,6 +5085,7 @@ input DataStoreInput {
   classification: String!
   criticality: Criticality
   crownJewel: Boolean
+  controls: [String!]
 }
 
 input VulnerabilityInput {
@@ -3747,6 +5188,94 @@ extend type Mutation {
   unlink(twin: String!, edges: [EdgeInput!]!): WriteResult!
   "Remove nodes and their relationships."
   deleteNodes(twin: String!, nodes: [NodeRefInput!]!): WriteResult!
+}
+`, BuiltIn: false},
+	{Name: "../../schema/reports.graphqls", Input: `# Scheduled attack-path reports (docs/attack-paths.md#reports): each run is stored as a Report
+# with its exposure, top paths, choke points, fix plan and the change since the previous run.
+
+type Report {
+  id: ID!
+  twin: String!
+  "The schedule that ran it, or on-demand."
+  schedule: String!
+  generatedAt: Time!
+  durationMs: Float!
+  exposurePct: Float!
+  "CRITICAL, HIGH, MODERATE or LOW, from the exposure."
+  severity: String!
+  paths: Int!
+  newPaths: Int!
+  resolvedPaths: Int!
+  changedPaths: Int!
+  "DONE, DELIVERED or DELIVERY_FAILED."
+  status: String!
+  deliveries: [ReportDelivery!]!
+  "The report rendered as JSON, Markdown or self-contained HTML."
+  content(format: ReportFormat = JSON): String!
+}
+
+enum ReportFormat {
+  JSON
+  MARKDOWN
+  HTML
+}
+
+type ReportDelivery {
+  target: String!
+  attempts: Int!
+  error: String
+  deliveredAt: Time
+}
+
+type ReportSchedule {
+  twin: String!
+  name: String!
+  cron: String!
+  formats: [ReportFormat!]!
+  "Targets, without secrets."
+  targets: [String!]!
+  k: Int!
+  "Where it came from: CONFIG or GRAPH."
+  origin: String!
+  nextRun: Time
+}
+
+input ReportTargetInput {
+  "folder, webhook or nats."
+  kind: String!
+  path: String
+  url: String
+  "Name of the environment variable holding the webhook's signing secret: secrets are never stored."
+  secretEnv: String
+  subject: String
+}
+
+input ReportScheduleInput {
+  name: String!
+  "Five-field cron expression, or a descriptor such as @daily or @every 1h."
+  cron: String!
+  formats: [ReportFormat!]! = [HTML]
+  targets: [ReportTargetInput!]! = []
+  k: Int = 20
+}
+
+extend type Query {
+  "A twin's report runs, newest first."
+  reports(twin: String!, first: Int = 20): [Report!]!
+  report(id: ID!): Report
+  reportSchedules(twin: String!): [ReportSchedule!]!
+}
+
+extend type Mutation {
+  "Run an attack-path report now, deliver it to the schedule's targets (if named) and store it."
+  runAttackPathReport(twin: String!, schedule: String): Report!
+  setReportSchedule(twin: String!, input: ReportScheduleInput!): ReportSchedule!
+  deleteReportSchedule(twin: String!, name: String!): Boolean!
+}
+
+extend type Subscription {
+  "Fires when a report run of the twin completes."
+  reportReady(twin: String!): Report!
 }
 `, BuiltIn: false},
 	{Name: "../../schema/schema.graphqls", Input: `# sectwin's GraphQL API, split by area into schema/*.graphqls. This file holds the roots and the
@@ -3885,6 +5414,8 @@ type Service implements Node {
   endpoints: [String!]!
   criticality: String!
   crownJewel: Boolean!
+  "Declared security controls (WAF, IPS, EDR, MFA, PAM, ENCRYPTION); they lower attack-step probabilities."
+  controls: [String!]!
   provenance: Provenance!
   "Artifacts it runs."
   artifacts: [Artifact!]!
@@ -3935,6 +5466,8 @@ type Host implements Node {
   type: String!
   criticality: String!
   crownJewel: Boolean!
+  "Declared security controls (WAF, IPS, EDR, MFA, PAM, ENCRYPTION); they lower attack-step probabilities."
+  controls: [String!]!
   provenance: Provenance!
   zones: [Zone!]!
   services: [Service!]!
@@ -3952,6 +5485,8 @@ type Zone implements Node {
   trust: String!
   criticality: String!
   crownJewel: Boolean!
+  "Declared security controls (WAF, IPS, EDR, MFA, PAM, ENCRYPTION); they lower attack-step probabilities."
+  controls: [String!]!
   provenance: Provenance!
   hosts(first: Int = 100): [Host!]!
   "Services placed in it directly or through their hosts."
@@ -3981,6 +5516,8 @@ type Identity implements Node {
   privileged: Boolean!
   criticality: String!
   crownJewel: Boolean!
+  "Declared security controls (WAF, IPS, EDR, MFA, PAM, ENCRYPTION); they lower attack-step probabilities."
+  controls: [String!]!
   provenance: Provenance!
   "What it has access to (HAS_ACCESS), with the mode."
   access: [Access!]!
@@ -4003,6 +5540,8 @@ type Credential implements Node {
   type: String!
   criticality: String!
   crownJewel: Boolean!
+  "Declared security controls (WAF, IPS, EDR, MFA, PAM, ENCRYPTION); they lower attack-step probabilities."
+  controls: [String!]!
   provenance: Provenance!
   authenticates: [Identity!]!
   "Where it is stored."
@@ -4019,6 +5558,8 @@ type DataStore implements Node {
   classification: String!
   criticality: String!
   crownJewel: Boolean!
+  "Declared security controls (WAF, IPS, EDR, MFA, PAM, ENCRYPTION); they lower attack-step probabilities."
+  controls: [String!]!
   provenance: Provenance!
   hosts: [Host!]!
   flows: [DataFlow!]!
@@ -4442,6 +5983,8 @@ func (ec *executionContext) childFields_Artifact(ctx context.Context, field grap
 		return ec.fieldContext_Artifact_criticality(ctx, field)
 	case "crownJewel":
 		return ec.fieldContext_Artifact_crownJewel(ctx, field)
+	case "controls":
+		return ec.fieldContext_Artifact_controls(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Artifact_provenance(ctx, field)
 	case "components":
@@ -4476,6 +6019,162 @@ func (ec *executionContext) childFields_ArtifactEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ArtifactEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_AttackGraphDerivation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "twin":
+		return ec.fieldContext_AttackGraphDerivation_twin(ctx, field)
+	case "epoch":
+		return ec.fieldContext_AttackGraphDerivation_epoch(ctx, field)
+	case "nodes":
+		return ec.fieldContext_AttackGraphDerivation_nodes(ctx, field)
+	case "steps":
+		return ec.fieldContext_AttackGraphDerivation_steps(ctx, field)
+	case "created":
+		return ec.fieldContext_AttackGraphDerivation_created(ctx, field)
+	case "updated":
+		return ec.fieldContext_AttackGraphDerivation_updated(ctx, field)
+	case "deleted":
+		return ec.fieldContext_AttackGraphDerivation_deleted(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_AttackGraphDerivation_durationMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackGraphDerivation", field.Name)
+}
+
+func (ec *executionContext) childFields_AttackHop(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_AttackHop_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AttackHop_to(ctx, field)
+	case "probability":
+		return ec.fieldContext_AttackHop_probability(ctx, field)
+	case "baseProbability":
+		return ec.fieldContext_AttackHop_baseProbability(ctx, field)
+	case "overridden":
+		return ec.fieldContext_AttackHop_overridden(ctx, field)
+	case "technique":
+		return ec.fieldContext_AttackHop_technique(ctx, field)
+	case "rule":
+		return ec.fieldContext_AttackHop_rule(ctx, field)
+	case "ruleVersion":
+		return ec.fieldContext_AttackHop_ruleVersion(ctx, field)
+	case "evidence":
+		return ec.fieldContext_AttackHop_evidence(ctx, field)
+	case "explanation":
+		return ec.fieldContext_AttackHop_explanation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackHop", field.Name)
+}
+
+func (ec *executionContext) childFields_AttackOverride(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_AttackOverride_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AttackOverride_to(ctx, field)
+	case "fromId":
+		return ec.fieldContext_AttackOverride_fromId(ctx, field)
+	case "toId":
+		return ec.fieldContext_AttackOverride_toId(ctx, field)
+	case "rule":
+		return ec.fieldContext_AttackOverride_rule(ctx, field)
+	case "probability":
+		return ec.fieldContext_AttackOverride_probability(ctx, field)
+	case "reason":
+		return ec.fieldContext_AttackOverride_reason(ctx, field)
+	case "by":
+		return ec.fieldContext_AttackOverride_by(ctx, field)
+	case "at":
+		return ec.fieldContext_AttackOverride_at(ctx, field)
+	case "version":
+		return ec.fieldContext_AttackOverride_version(ctx, field)
+	case "active":
+		return ec.fieldContext_AttackOverride_active(ctx, field)
+	case "clearedBy":
+		return ec.fieldContext_AttackOverride_clearedBy(ctx, field)
+	case "clearedAt":
+		return ec.fieldContext_AttackOverride_clearedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackOverride", field.Name)
+}
+
+func (ec *executionContext) childFields_AttackPath(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rank":
+		return ec.fieldContext_AttackPath_rank(ctx, field)
+	case "likelihood":
+		return ec.fieldContext_AttackPath_likelihood(ctx, field)
+	case "hopCount":
+		return ec.fieldContext_AttackPath_hopCount(ctx, field)
+	case "entry":
+		return ec.fieldContext_AttackPath_entry(ctx, field)
+	case "target":
+		return ec.fieldContext_AttackPath_target(ctx, field)
+	case "hops":
+		return ec.fieldContext_AttackPath_hops(ctx, field)
+	case "techniques":
+		return ec.fieldContext_AttackPath_techniques(ctx, field)
+	case "explanation":
+		return ec.fieldContext_AttackPath_explanation(ctx, field)
+	case "impactedAssets":
+		return ec.fieldContext_AttackPath_impactedAssets(ctx, field)
+	case "key":
+		return ec.fieldContext_AttackPath_key(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackPath", field.Name)
+}
+
+func (ec *executionContext) childFields_AttackPathResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "twin":
+		return ec.fieldContext_AttackPathResult_twin(ctx, field)
+	case "epoch":
+		return ec.fieldContext_AttackPathResult_epoch(ctx, field)
+	case "entryPoints":
+		return ec.fieldContext_AttackPathResult_entryPoints(ctx, field)
+	case "targets":
+		return ec.fieldContext_AttackPathResult_targets(ctx, field)
+	case "paths":
+		return ec.fieldContext_AttackPathResult_paths(ctx, field)
+	case "compromiseEstimate":
+		return ec.fieldContext_AttackPathResult_compromiseEstimate(ctx, field)
+	case "unreachedTargets":
+		return ec.fieldContext_AttackPathResult_unreachedTargets(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackPathResult", field.Name)
+}
+
+func (ec *executionContext) childFields_AttackReach(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AttackReach_node(ctx, field)
+	case "likelihood":
+		return ec.fieldContext_AttackReach_likelihood(ctx, field)
+	case "hops":
+		return ec.fieldContext_AttackReach_hops(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackReach", field.Name)
+}
+
+func (ec *executionContext) childFields_AttackRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AttackRule_id(ctx, field)
+	case "version":
+		return ec.fieldContext_AttackRule_version(ctx, field)
+	case "technique":
+		return ec.fieldContext_AttackRule_technique(ctx, field)
+	case "description":
+		return ec.fieldContext_AttackRule_description(ctx, field)
+	case "exploit":
+		return ec.fieldContext_AttackRule_exploit(ctx, field)
+	case "baseProbability":
+		return ec.fieldContext_AttackRule_baseProbability(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackRule", field.Name)
+}
+
 func (ec *executionContext) childFields_ChangedNode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4486,6 +6185,24 @@ func (ec *executionContext) childFields_ChangedNode(ctx context.Context, field g
 		return ec.fieldContext_ChangedNode_key(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChangedNode", field.Name)
+}
+
+func (ec *executionContext) childFields_ChokePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ChokePoint_node(ctx, field)
+	case "isDominator":
+		return ec.fieldContext_ChokePoint_isDominator(ctx, field)
+	case "targetsDominated":
+		return ec.fieldContext_ChokePoint_targetsDominated(ctx, field)
+	case "pathsThrough":
+		return ec.fieldContext_ChokePoint_pathsThrough(ctx, field)
+	case "pathsBlockedPct":
+		return ec.fieldContext_ChokePoint_pathsBlockedPct(ctx, field)
+	case "massRemovedPct":
+		return ec.fieldContext_ChokePoint_massRemovedPct(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChokePoint", field.Name)
 }
 
 func (ec *executionContext) childFields_Component(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4512,6 +6229,8 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_criticality(ctx, field)
 	case "crownJewel":
 		return ec.fieldContext_Component_crownJewel(ctx, field)
+	case "controls":
+		return ec.fieldContext_Component_controls(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Component_provenance(ctx, field)
 	case "dependencies":
@@ -4578,6 +6297,8 @@ func (ec *executionContext) childFields_Credential(ctx context.Context, field gr
 		return ec.fieldContext_Credential_criticality(ctx, field)
 	case "crownJewel":
 		return ec.fieldContext_Credential_crownJewel(ctx, field)
+	case "controls":
+		return ec.fieldContext_Credential_controls(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Credential_provenance(ctx, field)
 	case "authenticates":
@@ -4620,6 +6341,8 @@ func (ec *executionContext) childFields_DataStore(ctx context.Context, field gra
 		return ec.fieldContext_DataStore_criticality(ctx, field)
 	case "crownJewel":
 		return ec.fieldContext_DataStore_crownJewel(ctx, field)
+	case "controls":
+		return ec.fieldContext_DataStore_controls(ctx, field)
 	case "provenance":
 		return ec.fieldContext_DataStore_provenance(ctx, field)
 	case "hosts":
@@ -4714,6 +6437,42 @@ func (ec *executionContext) childFields_FindingEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type FindingEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_FixAction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "description":
+		return ec.fieldContext_FixAction_description(ctx, field)
+	case "from":
+		return ec.fieldContext_FixAction_from(ctx, field)
+	case "to":
+		return ec.fieldContext_FixAction_to(ctx, field)
+	case "rule":
+		return ec.fieldContext_FixAction_rule(ctx, field)
+	case "evidence":
+		return ec.fieldContext_FixAction_evidence(ctx, field)
+	case "cost":
+		return ec.fieldContext_FixAction_cost(ctx, field)
+	case "massRemovedPct":
+		return ec.fieldContext_FixAction_massRemovedPct(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FixAction", field.Name)
+}
+
+func (ec *executionContext) childFields_FixPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "actions":
+		return ec.fieldContext_FixPlan_actions(ctx, field)
+	case "initialLikelihood":
+		return ec.fieldContext_FixPlan_initialLikelihood(ctx, field)
+	case "residualLikelihood":
+		return ec.fieldContext_FixPlan_residualLikelihood(ctx, field)
+	case "removedPct":
+		return ec.fieldContext_FixPlan_removedPct(ctx, field)
+	case "summary":
+		return ec.fieldContext_FixPlan_summary(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FixPlan", field.Name)
+}
+
 func (ec *executionContext) childFields_Heartbeat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "seq":
@@ -4722,6 +6481,18 @@ func (ec *executionContext) childFields_Heartbeat(ctx context.Context, field gra
 		return ec.fieldContext_Heartbeat_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Heartbeat", field.Name)
+}
+
+func (ec *executionContext) childFields_HopPath(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_HopPath_nodes(ctx, field)
+	case "rules":
+		return ec.fieldContext_HopPath_rules(ctx, field)
+	case "likelihood":
+		return ec.fieldContext_HopPath_likelihood(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HopPath", field.Name)
 }
 
 func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4742,6 +6513,8 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_criticality(ctx, field)
 	case "crownJewel":
 		return ec.fieldContext_Host_crownJewel(ctx, field)
+	case "controls":
+		return ec.fieldContext_Host_controls(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Host_provenance(ctx, field)
 	case "zones":
@@ -4794,6 +6567,8 @@ func (ec *executionContext) childFields_Identity(ctx context.Context, field grap
 		return ec.fieldContext_Identity_criticality(ctx, field)
 	case "crownJewel":
 		return ec.fieldContext_Identity_crownJewel(ctx, field)
+	case "controls":
+		return ec.fieldContext_Identity_controls(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Identity_provenance(ctx, field)
 	case "access":
@@ -4908,6 +6683,18 @@ func (ec *executionContext) childFields_Migration(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Migration", field.Name)
 }
 
+func (ec *executionContext) childFields_MinimumCut(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_MinimumCut_nodes(ctx, field)
+	case "size":
+		return ec.fieldContext_MinimumCut_size(ctx, field)
+	case "possible":
+		return ec.fieldContext_MinimumCut_possible(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MinimumCut", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -4958,6 +6745,76 @@ func (ec *executionContext) childFields_Reachability(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type Reachability", field.Name)
 }
 
+func (ec *executionContext) childFields_Report(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Report_id(ctx, field)
+	case "twin":
+		return ec.fieldContext_Report_twin(ctx, field)
+	case "schedule":
+		return ec.fieldContext_Report_schedule(ctx, field)
+	case "generatedAt":
+		return ec.fieldContext_Report_generatedAt(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_Report_durationMs(ctx, field)
+	case "exposurePct":
+		return ec.fieldContext_Report_exposurePct(ctx, field)
+	case "severity":
+		return ec.fieldContext_Report_severity(ctx, field)
+	case "paths":
+		return ec.fieldContext_Report_paths(ctx, field)
+	case "newPaths":
+		return ec.fieldContext_Report_newPaths(ctx, field)
+	case "resolvedPaths":
+		return ec.fieldContext_Report_resolvedPaths(ctx, field)
+	case "changedPaths":
+		return ec.fieldContext_Report_changedPaths(ctx, field)
+	case "status":
+		return ec.fieldContext_Report_status(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_Report_deliveries(ctx, field)
+	case "content":
+		return ec.fieldContext_Report_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Report", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "target":
+		return ec.fieldContext_ReportDelivery_target(ctx, field)
+	case "attempts":
+		return ec.fieldContext_ReportDelivery_attempts(ctx, field)
+	case "error":
+		return ec.fieldContext_ReportDelivery_error(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_ReportDelivery_deliveredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportSchedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "twin":
+		return ec.fieldContext_ReportSchedule_twin(ctx, field)
+	case "name":
+		return ec.fieldContext_ReportSchedule_name(ctx, field)
+	case "cron":
+		return ec.fieldContext_ReportSchedule_cron(ctx, field)
+	case "formats":
+		return ec.fieldContext_ReportSchedule_formats(ctx, field)
+	case "targets":
+		return ec.fieldContext_ReportSchedule_targets(ctx, field)
+	case "k":
+		return ec.fieldContext_ReportSchedule_k(ctx, field)
+	case "origin":
+		return ec.fieldContext_ReportSchedule_origin(ctx, field)
+	case "nextRun":
+		return ec.fieldContext_ReportSchedule_nextRun(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportSchedule", field.Name)
+}
+
 func (ec *executionContext) childFields_ServerInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "version":
@@ -4990,6 +6847,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_criticality(ctx, field)
 	case "crownJewel":
 		return ec.fieldContext_Service_crownJewel(ctx, field)
+	case "controls":
+		return ec.fieldContext_Service_controls(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Service_provenance(ctx, field)
 	case "artifacts":
@@ -5036,6 +6895,28 @@ func (ec *executionContext) childFields_ServiceEdge(ctx context.Context, field g
 		return ec.fieldContext_ServiceEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Simulation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "before":
+		return ec.fieldContext_Simulation_before(ctx, field)
+	case "after":
+		return ec.fieldContext_Simulation_after(ctx, field)
+	case "likelihoodChangePct":
+		return ec.fieldContext_Simulation_likelihoodChangePct(ctx, field)
+	case "stepsRemoved":
+		return ec.fieldContext_Simulation_stepsRemoved(ctx, field)
+	case "stepsChanged":
+		return ec.fieldContext_Simulation_stepsChanged(ctx, field)
+	case "stepsAdded":
+		return ec.fieldContext_Simulation_stepsAdded(ctx, field)
+	case "resolvedPaths":
+		return ec.fieldContext_Simulation_resolvedPaths(ctx, field)
+	case "newPaths":
+		return ec.fieldContext_Simulation_newPaths(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Simulation", field.Name)
 }
 
 func (ec *executionContext) childFields_Threat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5260,6 +7141,8 @@ func (ec *executionContext) childFields_Zone(ctx context.Context, field graphql.
 		return ec.fieldContext_Zone_criticality(ctx, field)
 	case "crownJewel":
 		return ec.fieldContext_Zone_crownJewel(ctx, field)
+	case "controls":
+		return ec.fieldContext_Zone_controls(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Zone_provenance(ctx, field)
 	case "hosts":
@@ -5542,6 +7425,44 @@ func (ec *executionContext) field_Mutation_applyManifest_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_clearAttackOverride_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "rule",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rule"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createTwin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5578,6 +7499,28 @@ func (ec *executionContext) field_Mutation_deleteNodes_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteReportSchedule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteTwin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5589,6 +7532,20 @@ func (ec *executionContext) field_Mutation_deleteTwin_args(ctx context.Context, 
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deriveAttackGraph_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
 	return args, nil
 }
 
@@ -5628,6 +7585,60 @@ func (ec *executionContext) field_Mutation_link_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_overrideAttackProbability_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "rule",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rule"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "probability",
+		func(ctx context.Context, v any) (float64, error) {
+			return ec.unmarshalNFloat2float64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["probability"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5647,6 +7658,50 @@ func (ec *executionContext) field_Mutation_revokeGrant_args(ctx context.Context,
 		return nil, err
 	}
 	args["grantee"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_runAttackPathReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "schedule",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["schedule"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setReportSchedule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReportScheduleInput, error) {
+			return ec.unmarshalNReportScheduleInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportScheduleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -5988,6 +8043,166 @@ func (ec *executionContext) field_Query_artifacts_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_attackOverrides_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "includeInactive",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeInactive"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_attackPaths_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "k",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["k"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "minLikelihood",
+		func(ctx context.Context, v any) (*float64, error) {
+			return ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minLikelihood"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "maxHops",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxHops"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_blastRadius_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "node",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["node"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "minLikelihood",
+		func(ctx context.Context, v any) (*float64, error) {
+			return ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minLikelihood"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_chokePoints_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "k",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["k"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_component_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6160,6 +8375,60 @@ func (ec *executionContext) field_Query_findings_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_fixPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "k",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["k"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "maxActions",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxActions"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "targetResidualPct",
+		func(ctx context.Context, v any) (*float64, error) {
+			return ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["targetResidualPct"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_host_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6278,6 +8547,36 @@ func (ec *executionContext) field_Query_ingestJobs_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_minimumCut_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6303,6 +8602,56 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reportSchedules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_report_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reports_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -6409,6 +8758,98 @@ func (ec *executionContext) field_Query_services_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_shortestAttackPaths_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "k",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["k"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "maxHops",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxHops"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_simulate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "changes",
+		func(ctx context.Context, v any) ([]*model.SimulationChange, error) {
+			return ec.unmarshalNSimulationChange2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐSimulationChangeᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["changes"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*model.AttackSelector, error) {
+			return ec.unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "k",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["k"] = arg4
 	return args, nil
 }
 
@@ -6584,6 +9025,20 @@ func (ec *executionContext) field_Query_zones_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Report_content_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "format",
+		func(ctx context.Context, v any) (*model.ReportFormat, error) {
+			return ec.unmarshalOReportFormat2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormat(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["format"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Service_blastRadius_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6635,6 +9090,20 @@ func (ec *executionContext) field_Subscription_heartbeat_args(ctx context.Contex
 }
 
 func (ec *executionContext) field_Subscription_ingestJobUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_reportReady_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
@@ -7265,6 +9734,29 @@ func (ec *executionContext) fieldContext_Artifact_crownJewel(_ context.Context, 
 	return graphql.NewScalarFieldContext("Artifact", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Artifact_controls(ctx context.Context, field graphql.CollectedField, obj *graph.Artifact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Artifact_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Artifact_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Artifact", field, false, false, "String")
+}
+
 func (ec *executionContext) _Artifact_provenance(ctx context.Context, field graphql.CollectedField, obj *graph.Artifact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7559,6 +10051,1425 @@ func (ec *executionContext) fieldContext_ArtifactEdge_node(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _AttackGraphDerivation_twin(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackGraphDerivation_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackGraphDerivation_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackGraphDerivation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackGraphDerivation_epoch(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackGraphDerivation_epoch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Epoch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackGraphDerivation_epoch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackGraphDerivation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackGraphDerivation_nodes(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackGraphDerivation_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackGraphDerivation_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackGraphDerivation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackGraphDerivation_steps(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackGraphDerivation_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackGraphDerivation_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackGraphDerivation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackGraphDerivation_created(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackGraphDerivation_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackGraphDerivation_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackGraphDerivation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackGraphDerivation_updated(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackGraphDerivation_updated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Updated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackGraphDerivation_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackGraphDerivation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackGraphDerivation_deleted(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackGraphDerivation_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackGraphDerivation_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackGraphDerivation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackGraphDerivation_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackGraphDerivation_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackGraphDerivation_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackGraphDerivation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackHop_from(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackHop",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackHop_to(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackHop",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackHop_probability(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_probability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Probability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_probability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackHop_baseProbability(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_baseProbability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseProbability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_baseProbability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackHop_overridden(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_overridden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overridden, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_overridden(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AttackHop_technique(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_technique(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Technique, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_technique(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackHop_rule(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackHop_ruleVersion(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_ruleVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RuleVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_ruleVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackHop_evidence(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackHop",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackHop_explanation(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Explanation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackOverride_from(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackOverride",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackOverride_to(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackOverride",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackOverride_fromId(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_fromId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_fromId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttackOverride_toId(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_toId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_toId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttackOverride_rule(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackOverride_probability(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_probability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Probability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_probability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackOverride_reason(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackOverride_by(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackOverride_at(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AttackOverride_version(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackOverride_active(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AttackOverride_clearedBy(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_clearedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClearedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_clearedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackOverride_clearedAt(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackOverride_clearedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClearedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackOverride_clearedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackOverride", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AttackPath_rank(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackPath_likelihood(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_likelihood(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Likelihood, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_likelihood(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackPath_hopCount(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_hopCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HopCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_hopCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackPath_entry(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_entry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_entry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackPath",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackPath_target(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackPath",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackPath_hops(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_hops(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hops, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttackHop) graphql.Marshaler {
+			return ec.marshalNAttackHop2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackHopᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_hops(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackPath",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackHop(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackPath_techniques(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_techniques(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Techniques, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_techniques(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackPath_explanation(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Explanation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackPath_impactedAssets(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_impactedAssets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImpactedAssets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_impactedAssets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackPath",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackPath_key(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackPathResult_twin(ctx context.Context, field graphql.CollectedField, obj *model.AttackPathResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPathResult_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPathResult_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPathResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackPathResult_epoch(ctx context.Context, field graphql.CollectedField, obj *model.AttackPathResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPathResult_epoch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Epoch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPathResult_epoch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPathResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackPathResult_entryPoints(ctx context.Context, field graphql.CollectedField, obj *model.AttackPathResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPathResult_entryPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntryPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPathResult_entryPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPathResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackPathResult_targets(ctx context.Context, field graphql.CollectedField, obj *model.AttackPathResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPathResult_targets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Targets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPathResult_targets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPathResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackPathResult_paths(ctx context.Context, field graphql.CollectedField, obj *model.AttackPathResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPathResult_paths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttackPath) graphql.Marshaler {
+			return ec.marshalNAttackPath2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackPathᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPathResult_paths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackPathResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackPath(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackPathResult_compromiseEstimate(ctx context.Context, field graphql.CollectedField, obj *model.AttackPathResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPathResult_compromiseEstimate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompromiseEstimate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPathResult_compromiseEstimate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPathResult", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackPathResult_unreachedTargets(ctx context.Context, field graphql.CollectedField, obj *model.AttackPathResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPathResult_unreachedTargets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnreachedTargets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPathResult_unreachedTargets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackPathResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackReach_node(ctx context.Context, field graphql.CollectedField, obj *model.AttackReach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackReach_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackReach_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackReach",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackReach_likelihood(ctx context.Context, field graphql.CollectedField, obj *model.AttackReach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackReach_likelihood(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Likelihood, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackReach_likelihood(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackReach", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackReach_hops(ctx context.Context, field graphql.CollectedField, obj *model.AttackReach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackReach_hops(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hops, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackReach_hops(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackReach", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackRule_id(ctx context.Context, field graphql.CollectedField, obj *model.AttackRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackRule_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackRule_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackRule_version(ctx context.Context, field graphql.CollectedField, obj *model.AttackRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackRule_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackRule_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackRule_technique(ctx context.Context, field graphql.CollectedField, obj *model.AttackRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackRule_technique(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Technique, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackRule_technique(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackRule_description(ctx context.Context, field graphql.CollectedField, obj *model.AttackRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackRule_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackRule_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackRule_exploit(ctx context.Context, field graphql.CollectedField, obj *model.AttackRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackRule_exploit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Exploit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackRule_exploit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AttackRule_baseProbability(ctx context.Context, field graphql.CollectedField, obj *model.AttackRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackRule_baseProbability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseProbability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackRule_baseProbability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "Float")
+}
+
 func (ec *executionContext) _ChangedNode_id(ctx context.Context, field graphql.CollectedField, obj *model.ChangedNode) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7626,6 +11537,153 @@ func (ec *executionContext) _ChangedNode_key(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_ChangedNode_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChangedNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChokePoint_node(ctx context.Context, field graphql.CollectedField, obj *model.ChokePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChokePoint_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChokePoint_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChokePoint",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChokePoint_isDominator(ctx context.Context, field graphql.CollectedField, obj *model.ChokePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChokePoint_isDominator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDominator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChokePoint_isDominator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChokePoint", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ChokePoint_targetsDominated(ctx context.Context, field graphql.CollectedField, obj *model.ChokePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChokePoint_targetsDominated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TargetsDominated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChokePoint_targetsDominated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChokePoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChokePoint_pathsThrough(ctx context.Context, field graphql.CollectedField, obj *model.ChokePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChokePoint_pathsThrough(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PathsThrough, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChokePoint_pathsThrough(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChokePoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChokePoint_pathsBlockedPct(ctx context.Context, field graphql.CollectedField, obj *model.ChokePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChokePoint_pathsBlockedPct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PathsBlockedPct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChokePoint_pathsBlockedPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChokePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChokePoint_massRemovedPct(ctx context.Context, field graphql.CollectedField, obj *model.ChokePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChokePoint_massRemovedPct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MassRemovedPct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChokePoint_massRemovedPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChokePoint", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Component_id(ctx context.Context, field graphql.CollectedField, obj *graph.Component) (ret graphql.Marshaler) {
@@ -7879,6 +11937,29 @@ func (ec *executionContext) _Component_crownJewel(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Component_crownJewel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Component", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Component_controls(ctx context.Context, field graphql.CollectedField, obj *graph.Component) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Component_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Component_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Component", field, false, false, "String")
 }
 
 func (ec *executionContext) _Component_provenance(ctx context.Context, field graphql.CollectedField, obj *graph.Component) (ret graphql.Marshaler) {
@@ -8523,6 +12604,29 @@ func (ec *executionContext) fieldContext_Credential_crownJewel(_ context.Context
 	return graphql.NewScalarFieldContext("Credential", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Credential_controls(ctx context.Context, field graphql.CollectedField, obj *graph.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credential_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credential_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Credential", field, false, false, "String")
+}
+
 func (ec *executionContext) _Credential_provenance(ctx context.Context, field graphql.CollectedField, obj *graph.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8902,6 +13006,29 @@ func (ec *executionContext) _DataStore_crownJewel(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_DataStore_crownJewel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DataStore", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DataStore_controls(ctx context.Context, field graphql.CollectedField, obj *graph.DataStore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataStore_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataStore_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataStore", field, false, false, "String")
 }
 
 func (ec *executionContext) _DataStore_provenance(ctx context.Context, field graphql.CollectedField, obj *graph.DataStore) (ret graphql.Marshaler) {
@@ -9693,6 +13820,318 @@ func (ec *executionContext) fieldContext_FindingEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _FixAction_description(ctx context.Context, field graphql.CollectedField, obj *model.FixAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixAction_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixAction_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FixAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _FixAction_from(ctx context.Context, field graphql.CollectedField, obj *model.FixAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixAction_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixAction_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FixAction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FixAction_to(ctx context.Context, field graphql.CollectedField, obj *model.FixAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixAction_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixAction_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FixAction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FixAction_rule(ctx context.Context, field graphql.CollectedField, obj *model.FixAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixAction_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixAction_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FixAction", field, false, false, "String")
+}
+
+func (ec *executionContext) _FixAction_evidence(ctx context.Context, field graphql.CollectedField, obj *model.FixAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixAction_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixAction_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FixAction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FixAction_cost(ctx context.Context, field graphql.CollectedField, obj *model.FixAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixAction_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixAction_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FixAction", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FixAction_massRemovedPct(ctx context.Context, field graphql.CollectedField, obj *model.FixAction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixAction_massRemovedPct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MassRemovedPct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixAction_massRemovedPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FixAction", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FixPlan_actions(ctx context.Context, field graphql.CollectedField, obj *model.FixPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixPlan_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FixAction) graphql.Marshaler {
+			return ec.marshalNFixAction2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐFixActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixPlan_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FixPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FixAction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FixPlan_initialLikelihood(ctx context.Context, field graphql.CollectedField, obj *model.FixPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixPlan_initialLikelihood(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InitialLikelihood, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixPlan_initialLikelihood(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FixPlan", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FixPlan_residualLikelihood(ctx context.Context, field graphql.CollectedField, obj *model.FixPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixPlan_residualLikelihood(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResidualLikelihood, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixPlan_residualLikelihood(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FixPlan", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FixPlan_removedPct(ctx context.Context, field graphql.CollectedField, obj *model.FixPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixPlan_removedPct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemovedPct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixPlan_removedPct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FixPlan", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FixPlan_summary(ctx context.Context, field graphql.CollectedField, obj *model.FixPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FixPlan_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FixPlan_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FixPlan", field, false, false, "String")
+}
+
 func (ec *executionContext) _Heartbeat_seq(ctx context.Context, field graphql.CollectedField, obj *model.Heartbeat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9737,6 +14176,84 @@ func (ec *executionContext) _Heartbeat_at(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Heartbeat_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Heartbeat", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HopPath_nodes(ctx context.Context, field graphql.CollectedField, obj *model.HopPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HopPath_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HopPath_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HopPath",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HopPath_rules(ctx context.Context, field graphql.CollectedField, obj *model.HopPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HopPath_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HopPath_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HopPath", field, false, false, "String")
+}
+
+func (ec *executionContext) _HopPath_likelihood(ctx context.Context, field graphql.CollectedField, obj *model.HopPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HopPath_likelihood(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Likelihood, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HopPath_likelihood(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HopPath", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Host_id(ctx context.Context, field graphql.CollectedField, obj *graph.Host) (ret graphql.Marshaler) {
@@ -9921,6 +14438,29 @@ func (ec *executionContext) _Host_crownJewel(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Host_crownJewel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Host", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Host_controls(ctx context.Context, field graphql.CollectedField, obj *graph.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Host", field, false, false, "String")
 }
 
 func (ec *executionContext) _Host_provenance(ctx context.Context, field graphql.CollectedField, obj *graph.Host) (ret graphql.Marshaler) {
@@ -10384,6 +14924,29 @@ func (ec *executionContext) _Identity_crownJewel(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Identity_crownJewel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Identity", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Identity_controls(ctx context.Context, field graphql.CollectedField, obj *graph.Identity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Identity_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Identity_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Identity", field, false, false, "String")
 }
 
 func (ec *executionContext) _Identity_provenance(ctx context.Context, field graphql.CollectedField, obj *graph.Identity) (ret graphql.Marshaler) {
@@ -11300,6 +15863,84 @@ func (ec *executionContext) fieldContext_Migration_appliedAt(_ context.Context, 
 	return graphql.NewScalarFieldContext("Migration", field, false, false, "Time")
 }
 
+func (ec *executionContext) _MinimumCut_nodes(ctx context.Context, field graphql.CollectedField, obj *model.MinimumCut) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MinimumCut_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MinimumCut_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MinimumCut",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MinimumCut_size(ctx context.Context, field graphql.CollectedField, obj *model.MinimumCut) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MinimumCut_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MinimumCut_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MinimumCut", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MinimumCut_possible(ctx context.Context, field graphql.CollectedField, obj *model.MinimumCut) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MinimumCut_possible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Possible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MinimumCut_possible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MinimumCut", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Mutation_ping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11328,6 +15969,138 @@ func (ec *executionContext) fieldContext_Mutation_ping(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Viewer(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deriveAttackGraph(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deriveAttackGraph(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeriveAttackGraph(ctx, fc.Args["twin"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AttackGraphDerivation) graphql.Marshaler {
+			return ec.marshalNAttackGraphDerivation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackGraphDerivation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deriveAttackGraph(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackGraphDerivation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deriveAttackGraph_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_overrideAttackProbability(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_overrideAttackProbability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OverrideAttackProbability(ctx, fc.Args["twin"].(string), fc.Args["from"].(string), fc.Args["to"].(string), fc.Args["rule"].(string), fc.Args["probability"].(float64), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AttackOverride) graphql.Marshaler {
+			return ec.marshalNAttackOverride2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackOverride(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_overrideAttackProbability(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackOverride(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_overrideAttackProbability_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_clearAttackOverride(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_clearAttackOverride(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClearAttackOverride(ctx, fc.Args["twin"].(string), fc.Args["from"].(string), fc.Args["to"].(string), fc.Args["rule"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_clearAttackOverride(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_clearAttackOverride_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -11948,6 +16721,138 @@ func (ec *executionContext) fieldContext_Mutation_deleteNodes(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_runAttackPathReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runAttackPathReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunAttackPathReport(ctx, fc.Args["twin"].(string), fc.Args["schedule"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.ReportRun) graphql.Marshaler {
+			return ec.marshalNReport2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐReportRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runAttackPathReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Report(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runAttackPathReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setReportSchedule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setReportSchedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetReportSchedule(ctx, fc.Args["twin"].(string), fc.Args["input"].(model.ReportScheduleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReportSchedule) graphql.Marshaler {
+			return ec.marshalNReportSchedule2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportSchedule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setReportSchedule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportSchedule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setReportSchedule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteReportSchedule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteReportSchedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteReportSchedule(ctx, fc.Args["twin"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteReportSchedule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteReportSchedule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createTwin(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12435,6 +17340,390 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_attackPaths(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_attackPaths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AttackPaths(ctx, fc.Args["twin"].(string), fc.Args["from"].(*model.AttackSelector), fc.Args["to"].(*model.AttackSelector), fc.Args["k"].(*int), fc.Args["minLikelihood"].(*float64), fc.Args["maxHops"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AttackPathResult) graphql.Marshaler {
+			return ec.marshalNAttackPathResult2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackPathResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_attackPaths(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackPathResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_attackPaths_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_chokePoints(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_chokePoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChokePoints(ctx, fc.Args["twin"].(string), fc.Args["from"].(*model.AttackSelector), fc.Args["to"].(*model.AttackSelector), fc.Args["k"].(*int), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChokePoint) graphql.Marshaler {
+			return ec.marshalNChokePoint2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐChokePointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_chokePoints(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChokePoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_chokePoints_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_fixPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_fixPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FixPlan(ctx, fc.Args["twin"].(string), fc.Args["from"].(*model.AttackSelector), fc.Args["to"].(*model.AttackSelector), fc.Args["k"].(*int), fc.Args["maxActions"].(*int), fc.Args["targetResidualPct"].(*float64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FixPlan) graphql.Marshaler {
+			return ec.marshalNFixPlan2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐFixPlan(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_fixPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FixPlan(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_fixPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_minimumCut(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_minimumCut(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MinimumCut(ctx, fc.Args["twin"].(string), fc.Args["from"].(*model.AttackSelector), fc.Args["to"].(*model.AttackSelector))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MinimumCut) graphql.Marshaler {
+			return ec.marshalNMinimumCut2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐMinimumCut(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_minimumCut(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MinimumCut(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_minimumCut_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_blastRadius(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_blastRadius(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BlastRadius(ctx, fc.Args["twin"].(string), fc.Args["node"].(string), fc.Args["minLikelihood"].(*float64), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttackReach) graphql.Marshaler {
+			return ec.marshalNAttackReach2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackReachᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_blastRadius(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackReach(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_blastRadius_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_simulate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_simulate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Simulate(ctx, fc.Args["twin"].(string), fc.Args["changes"].([]*model.SimulationChange), fc.Args["from"].(*model.AttackSelector), fc.Args["to"].(*model.AttackSelector), fc.Args["k"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Simulation) graphql.Marshaler {
+			return ec.marshalNSimulation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐSimulation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_simulate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Simulation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_simulate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_shortestAttackPaths(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_shortestAttackPaths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ShortestAttackPaths(ctx, fc.Args["twin"].(string), fc.Args["from"].(string), fc.Args["to"].(string), fc.Args["k"].(*int), fc.Args["maxHops"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HopPath) graphql.Marshaler {
+			return ec.marshalNHopPath2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐHopPathᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_shortestAttackPaths(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HopPath(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_shortestAttackPaths_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_attackRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_attackRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AttackRules(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttackRule) graphql.Marshaler {
+			return ec.marshalNAttackRule2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_attackRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_attackOverrides(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_attackOverrides(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AttackOverrides(ctx, fc.Args["twin"].(string), fc.Args["includeInactive"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttackOverride) graphql.Marshaler {
+			return ec.marshalNAttackOverride2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackOverrideᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_attackOverrides(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackOverride(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_attackOverrides_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_components(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12737,6 +18026,138 @@ func (ec *executionContext) fieldContext_Query_ingestJobs(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_ingestJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reports(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Reports(ctx, fc.Args["twin"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*graph.ReportRun) graphql.Marshaler {
+			return ec.marshalNReport2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐReportRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reports(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Report(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reports_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_report(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_report(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Report(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.ReportRun) graphql.Marshaler {
+			return ec.marshalOReport2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐReportRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_report(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Report(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_report_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reportSchedules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reportSchedules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ReportSchedules(ctx, fc.Args["twin"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReportSchedule) graphql.Marshaler {
+			return ec.marshalNReportSchedule2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportScheduleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reportSchedules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportSchedule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reportSchedules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13745,6 +19166,634 @@ func (ec *executionContext) fieldContext_Reachability_description(_ context.Cont
 	return graphql.NewScalarFieldContext("Reachability", field, false, false, "String")
 }
 
+func (ec *executionContext) _Report_id(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Report_twin(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_schedule(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_schedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schedule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_schedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_generatedAt(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_generatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GeneratedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_generatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Report_durationMs(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Report().DurationMs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Report_exposurePct(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_exposurePct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExposurePct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_exposurePct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Report_severity(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_paths(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_paths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_paths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Report_newPaths(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_newPaths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewPaths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_newPaths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Report_resolvedPaths(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_resolvedPaths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedPaths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_resolvedPaths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Report_changedPaths(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_changedPaths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangedPaths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_changedPaths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Report_status(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Report", field, false, false, "String")
+}
+
+func (ec *executionContext) _Report_deliveries(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_deliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Report().Deliveries(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReportDelivery) graphql.Marshaler {
+			return ec.marshalNReportDelivery2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_deliveries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Report",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportDelivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Report_content(ctx context.Context, field graphql.CollectedField, obj *graph.ReportRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Report_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Report().Content(ctx, obj, fc.Args["format"].(*model.ReportFormat))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Report_content(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Report",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Report_content_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportDelivery_target(ctx context.Context, field graphql.CollectedField, obj *model.ReportDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportDelivery_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportDelivery_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportDelivery", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportDelivery_attempts(ctx context.Context, field graphql.CollectedField, obj *model.ReportDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportDelivery_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportDelivery_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportDelivery", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReportDelivery_error(ctx context.Context, field graphql.CollectedField, obj *model.ReportDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportDelivery_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReportDelivery_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportDelivery", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportDelivery_deliveredAt(ctx context.Context, field graphql.CollectedField, obj *model.ReportDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportDelivery_deliveredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReportDelivery_deliveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportDelivery", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReportSchedule_twin(ctx context.Context, field graphql.CollectedField, obj *model.ReportSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportSchedule_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportSchedule_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportSchedule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportSchedule_name(ctx context.Context, field graphql.CollectedField, obj *model.ReportSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportSchedule_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportSchedule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportSchedule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportSchedule_cron(ctx context.Context, field graphql.CollectedField, obj *model.ReportSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportSchedule_cron(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cron, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportSchedule_cron(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportSchedule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportSchedule_formats(ctx context.Context, field graphql.CollectedField, obj *model.ReportSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportSchedule_formats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Formats, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ReportFormat) graphql.Marshaler {
+			return ec.marshalNReportFormat2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormatᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportSchedule_formats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportSchedule", field, false, false, "ReportFormat")
+}
+
+func (ec *executionContext) _ReportSchedule_targets(ctx context.Context, field graphql.CollectedField, obj *model.ReportSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportSchedule_targets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Targets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportSchedule_targets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportSchedule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportSchedule_k(ctx context.Context, field graphql.CollectedField, obj *model.ReportSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportSchedule_k(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.K, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportSchedule_k(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportSchedule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReportSchedule_origin(ctx context.Context, field graphql.CollectedField, obj *model.ReportSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportSchedule_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Origin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportSchedule_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportSchedule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReportSchedule_nextRun(ctx context.Context, field graphql.CollectedField, obj *model.ReportSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportSchedule_nextRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReportSchedule_nextRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportSchedule", field, false, false, "Time")
+}
+
 func (ec *executionContext) _ServerInfo_version(ctx context.Context, field graphql.CollectedField, obj *model.ServerInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14028,6 +20077,29 @@ func (ec *executionContext) _Service_crownJewel(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Service_crownJewel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Service", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Service_controls(ctx context.Context, field graphql.CollectedField, obj *graph.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Service", field, false, false, "String")
 }
 
 func (ec *executionContext) _Service_provenance(ctx context.Context, field graphql.CollectedField, obj *graph.Service) (ret graphql.Marshaler) {
@@ -14539,6 +20611,208 @@ func (ec *executionContext) fieldContext_ServiceEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Simulation_before(ctx context.Context, field graphql.CollectedField, obj *model.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AttackPathResult) graphql.Marshaler {
+			return ec.marshalNAttackPathResult2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackPathResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Simulation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackPathResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Simulation_after(ctx context.Context, field graphql.CollectedField, obj *model.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AttackPathResult) graphql.Marshaler {
+			return ec.marshalNAttackPathResult2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackPathResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Simulation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackPathResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Simulation_likelihoodChangePct(ctx context.Context, field graphql.CollectedField, obj *model.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_likelihoodChangePct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LikelihoodChangePct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_likelihoodChangePct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Simulation_stepsRemoved(ctx context.Context, field graphql.CollectedField, obj *model.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_stepsRemoved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepsRemoved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_stepsRemoved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Simulation_stepsChanged(ctx context.Context, field graphql.CollectedField, obj *model.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_stepsChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepsChanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_stepsChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Simulation_stepsAdded(ctx context.Context, field graphql.CollectedField, obj *model.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_stepsAdded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepsAdded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_stepsAdded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Simulation_resolvedPaths(ctx context.Context, field graphql.CollectedField, obj *model.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_resolvedPaths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedPaths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_resolvedPaths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Simulation_newPaths(ctx context.Context, field graphql.CollectedField, obj *model.Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_newPaths(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewPaths, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_newPaths(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "String")
+}
+
 func (ec *executionContext) _Subscription_heartbeat(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -14665,6 +20939,50 @@ func (ec *executionContext) fieldContext_Subscription_ingestJobUpdated(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_ingestJobUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_reportReady(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_reportReady(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ReportReady(ctx, fc.Args["twin"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.ReportRun) graphql.Marshaler {
+			return ec.marshalNReport2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐReportRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_reportReady(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Report(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_reportReady_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16691,6 +23009,29 @@ func (ec *executionContext) fieldContext_Zone_crownJewel(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Zone", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Zone_controls(ctx context.Context, field graphql.CollectedField, obj *graph.Zone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Zone_controls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Zone_controls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Zone", field, false, false, "String")
+}
+
 func (ec *executionContext) _Zone_provenance(ctx context.Context, field graphql.CollectedField, obj *graph.Zone) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18252,7 +24593,7 @@ func (ec *executionContext) unmarshalInputArtifactInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"digest", "name", "type", "uri", "criticality", "crownJewel"}
+	fieldsInOrder := [...]string{"digest", "name", "type", "uri", "criticality", "crownJewel", "controls"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -18302,6 +24643,13 @@ func (ec *executionContext) unmarshalInputArtifactInput(ctx context.Context, obj
 				return it, err
 			}
 			it["crownJewel"] = data
+		case "controls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["controls"] = data
 		}
 	}
 	return it, nil
@@ -18316,6 +24664,248 @@ func (ec *executionContext) unmarshalInputArtifactInput(ctx context.Context, obj
 func UnmarshalArtifactInput(ctx context.Context, raw any) (map[string]any, error) {
 	var out map[string]any
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ArtifactInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAttackExposureInput(ctx context.Context, obj any) (model.AttackExposureInput, error) {
+	var it model.AttackExposureInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["port"]; !present {
+		asMap["port"] = 443
+	}
+
+	fieldsInOrder := [...]string{"service", "zone", "port"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "zone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("zone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Zone = data
+		case "port":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("port"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Port = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAttackExposureInput unmarshals raw into the AttackExposureInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttackExposureInput(ctx context.Context, raw any) (model.AttackExposureInput, error) {
+	var out model.AttackExposureInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttackExposureInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAttackProbabilityInput(ctx context.Context, obj any) (model.AttackProbabilityInput, error) {
+	var it model.AttackProbabilityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "rule", "probability"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "rule":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rule"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rule = data
+		case "probability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("probability"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Probability = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAttackProbabilityInput unmarshals raw into the AttackProbabilityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttackProbabilityInput(ctx context.Context, raw any) (model.AttackProbabilityInput, error) {
+	var out model.AttackProbabilityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttackProbabilityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAttackSelector(ctx context.Context, obj any) (model.AttackSelector, error) {
+	var it model.AttackSelector
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ids", "internet", "crownJewels", "minCriticality"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ids":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ids = data
+		case "internet":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internet"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Internet = data
+		case "crownJewels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("crownJewels"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CrownJewels = data
+		case "minCriticality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minCriticality"))
+			data, err := ec.unmarshalOCriticality2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCriticality(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinCriticality = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAttackSelector unmarshals raw into the AttackSelector input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttackSelector(ctx context.Context, raw any) (model.AttackSelector, error) {
+	var out model.AttackSelector
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttackSelector", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAttackStepInput(ctx context.Context, obj any) (model.AttackStepInput, error) {
+	var it model.AttackStepInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "rule"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "rule":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rule"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rule = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAttackStepInput unmarshals raw into the AttackStepInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttackStepInput(ctx context.Context, raw any) (model.AttackStepInput, error) {
+	var out model.AttackStepInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttackStepInput", raw, &out)
 	return out, err
 }
 
@@ -18407,7 +24997,7 @@ func (ec *executionContext) unmarshalInputComponentInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"purl", "name", "version", "type", "hashes", "licenses", "supplier", "criticality", "crownJewel"}
+	fieldsInOrder := [...]string{"purl", "name", "version", "type", "hashes", "licenses", "supplier", "criticality", "crownJewel", "controls"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -18478,6 +25068,13 @@ func (ec *executionContext) unmarshalInputComponentInput(ctx context.Context, ob
 				return it, err
 			}
 			it["crownJewel"] = data
+		case "controls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["controls"] = data
 		}
 	}
 	return it, nil
@@ -18611,7 +25208,7 @@ func (ec *executionContext) unmarshalInputCredentialInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "type", "criticality", "crownJewel"}
+	fieldsInOrder := [...]string{"name", "type", "criticality", "crownJewel", "controls"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -18647,6 +25244,13 @@ func (ec *executionContext) unmarshalInputCredentialInput(ctx context.Context, o
 				return it, err
 			}
 			it["crownJewel"] = data
+		case "controls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["controls"] = data
 		}
 	}
 	return it, nil
@@ -18675,7 +25279,7 @@ func (ec *executionContext) unmarshalInputDataStoreInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "type", "classification", "criticality", "crownJewel"}
+	fieldsInOrder := [...]string{"name", "type", "classification", "criticality", "crownJewel", "controls"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -18718,6 +25322,13 @@ func (ec *executionContext) unmarshalInputDataStoreInput(ctx context.Context, ob
 				return it, err
 			}
 			it["crownJewel"] = data
+		case "controls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["controls"] = data
 		}
 	}
 	return it, nil
@@ -19076,7 +25687,7 @@ func (ec *executionContext) unmarshalInputHostInput(ctx context.Context, obj any
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "os", "addresses", "type", "criticality", "crownJewel"}
+	fieldsInOrder := [...]string{"name", "os", "addresses", "type", "criticality", "crownJewel", "controls"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -19126,6 +25737,13 @@ func (ec *executionContext) unmarshalInputHostInput(ctx context.Context, obj any
 				return it, err
 			}
 			it["crownJewel"] = data
+		case "controls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["controls"] = data
 		}
 	}
 	return it, nil
@@ -19154,7 +25772,7 @@ func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "type", "privileged", "criticality", "crownJewel"}
+	fieldsInOrder := [...]string{"name", "type", "privileged", "criticality", "crownJewel", "controls"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -19197,6 +25815,13 @@ func (ec *executionContext) unmarshalInputIdentityInput(ctx context.Context, obj
 				return it, err
 			}
 			it["crownJewel"] = data
+		case "controls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["controls"] = data
 		}
 	}
 	return it, nil
@@ -19260,6 +25885,156 @@ func (ec *executionContext) unmarshalInputNodeRefInput(ctx context.Context, obj 
 func UnmarshalNodeRefInput(ctx context.Context, raw any) (model.NodeRefInput, error) {
 	var out model.NodeRefInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "NodeRefInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReportScheduleInput(ctx context.Context, obj any) (model.ReportScheduleInput, error) {
+	var it model.ReportScheduleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["formats"]; !present {
+		asMap["formats"] = []any{"HTML"}
+	}
+	if _, present := asMap["targets"]; !present {
+		asMap["targets"] = []any{}
+	}
+	if _, present := asMap["k"]; !present {
+		asMap["k"] = 20
+	}
+
+	fieldsInOrder := [...]string{"name", "cron", "formats", "targets", "k"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "cron":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cron"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cron = data
+		case "formats":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formats"))
+			data, err := ec.unmarshalNReportFormat2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormatᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Formats = data
+		case "targets":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targets"))
+			data, err := ec.unmarshalNReportTargetInput2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportTargetInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Targets = data
+		case "k":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("k"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.K = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportScheduleInput unmarshals raw into the ReportScheduleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportScheduleInput(ctx context.Context, raw any) (model.ReportScheduleInput, error) {
+	var out model.ReportScheduleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportScheduleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReportTargetInput(ctx context.Context, obj any) (model.ReportTargetInput, error) {
+	var it model.ReportTargetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "path", "url", "secretEnv", "subject"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "path":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("path"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Path = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "secretEnv":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("secretEnv"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SecretEnv = data
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportTargetInput unmarshals raw into the ReportTargetInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportTargetInput(ctx context.Context, raw any) (model.ReportTargetInput, error) {
+	var out model.ReportTargetInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportTargetInput", raw, &out)
 	return out, err
 }
 
@@ -19351,7 +26126,7 @@ func (ec *executionContext) unmarshalInputServiceInput(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "endpoints", "criticality", "crownJewel"}
+	fieldsInOrder := [...]string{"name", "description", "endpoints", "criticality", "crownJewel", "controls"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -19394,6 +26169,13 @@ func (ec *executionContext) unmarshalInputServiceInput(ctx context.Context, obj 
 				return it, err
 			}
 			it["crownJewel"] = data
+		case "controls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["controls"] = data
 		}
 	}
 	return it, nil
@@ -19464,6 +26246,69 @@ func (ec *executionContext) unmarshalInputServiceOrder(ctx context.Context, obj 
 func UnmarshalServiceOrder(ctx context.Context, raw any) (model.ServiceOrder, error) {
 	var out model.ServiceOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServiceOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSimulationChange(ctx context.Context, obj any) (model.SimulationChange, error) {
+	var it model.SimulationChange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"patchVulnerability", "removeStep", "addExposure", "setProbability"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "patchVulnerability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("patchVulnerability"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PatchVulnerability = data
+		case "removeStep":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeStep"))
+			data, err := ec.unmarshalOAttackStepInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackStepInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoveStep = data
+		case "addExposure":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addExposure"))
+			data, err := ec.unmarshalOAttackExposureInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackExposureInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddExposure = data
+		case "setProbability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("setProbability"))
+			data, err := ec.unmarshalOAttackProbabilityInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackProbabilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SetProbability = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSimulationChange unmarshals raw into the SimulationChange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSimulationChange(ctx context.Context, raw any) (model.SimulationChange, error) {
+	var out model.SimulationChange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SimulationChange", raw, &out)
 	return out, err
 }
 
@@ -19816,7 +26661,7 @@ func (ec *executionContext) unmarshalInputZoneInput(ctx context.Context, obj any
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "description", "internet", "trust", "criticality", "crownJewel"}
+	fieldsInOrder := [...]string{"name", "description", "internet", "trust", "criticality", "crownJewel", "controls"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -19866,6 +26711,13 @@ func (ec *executionContext) unmarshalInputZoneInput(ctx context.Context, obj any
 				return it, err
 			}
 			it["crownJewel"] = data
+		case "controls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("controls"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["controls"] = data
 		}
 	}
 	return it, nil
@@ -20149,6 +27001,11 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "controls":
+			out.Values[i] = ec._Artifact_controls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "provenance":
 			out.Values[i] = ec._Artifact_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20269,6 +27126,487 @@ func (ec *executionContext) _ArtifactEdge(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var attackGraphDerivationImplementors = []string{"AttackGraphDerivation"}
+
+func (ec *executionContext) _AttackGraphDerivation(ctx context.Context, sel ast.SelectionSet, obj *model.AttackGraphDerivation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackGraphDerivationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackGraphDerivation")
+		case "twin":
+			out.Values[i] = ec._AttackGraphDerivation_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "epoch":
+			out.Values[i] = ec._AttackGraphDerivation_epoch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._AttackGraphDerivation_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._AttackGraphDerivation_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._AttackGraphDerivation_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updated":
+			out.Values[i] = ec._AttackGraphDerivation_updated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleted":
+			out.Values[i] = ec._AttackGraphDerivation_deleted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "durationMs":
+			out.Values[i] = ec._AttackGraphDerivation_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attackHopImplementors = []string{"AttackHop"}
+
+func (ec *executionContext) _AttackHop(ctx context.Context, sel ast.SelectionSet, obj *model.AttackHop) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackHopImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackHop")
+		case "from":
+			out.Values[i] = ec._AttackHop_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._AttackHop_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "probability":
+			out.Values[i] = ec._AttackHop_probability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseProbability":
+			out.Values[i] = ec._AttackHop_baseProbability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overridden":
+			out.Values[i] = ec._AttackHop_overridden(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "technique":
+			out.Values[i] = ec._AttackHop_technique(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._AttackHop_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ruleVersion":
+			out.Values[i] = ec._AttackHop_ruleVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evidence":
+			out.Values[i] = ec._AttackHop_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "explanation":
+			out.Values[i] = ec._AttackHop_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attackOverrideImplementors = []string{"AttackOverride"}
+
+func (ec *executionContext) _AttackOverride(ctx context.Context, sel ast.SelectionSet, obj *model.AttackOverride) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackOverrideImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackOverride")
+		case "from":
+			out.Values[i] = ec._AttackOverride_from(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._AttackOverride_to(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fromId":
+			out.Values[i] = ec._AttackOverride_fromId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toId":
+			out.Values[i] = ec._AttackOverride_toId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._AttackOverride_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "probability":
+			out.Values[i] = ec._AttackOverride_probability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AttackOverride_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._AttackOverride_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AttackOverride_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._AttackOverride_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "active":
+			out.Values[i] = ec._AttackOverride_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clearedBy":
+			out.Values[i] = ec._AttackOverride_clearedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "clearedAt":
+			out.Values[i] = ec._AttackOverride_clearedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attackPathImplementors = []string{"AttackPath"}
+
+func (ec *executionContext) _AttackPath(ctx context.Context, sel ast.SelectionSet, obj *model.AttackPath) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackPathImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackPath")
+		case "rank":
+			out.Values[i] = ec._AttackPath_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "likelihood":
+			out.Values[i] = ec._AttackPath_likelihood(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hopCount":
+			out.Values[i] = ec._AttackPath_hopCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entry":
+			out.Values[i] = ec._AttackPath_entry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "target":
+			out.Values[i] = ec._AttackPath_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hops":
+			out.Values[i] = ec._AttackPath_hops(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "techniques":
+			out.Values[i] = ec._AttackPath_techniques(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "explanation":
+			out.Values[i] = ec._AttackPath_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impactedAssets":
+			out.Values[i] = ec._AttackPath_impactedAssets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._AttackPath_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attackPathResultImplementors = []string{"AttackPathResult"}
+
+func (ec *executionContext) _AttackPathResult(ctx context.Context, sel ast.SelectionSet, obj *model.AttackPathResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackPathResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackPathResult")
+		case "twin":
+			out.Values[i] = ec._AttackPathResult_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "epoch":
+			out.Values[i] = ec._AttackPathResult_epoch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entryPoints":
+			out.Values[i] = ec._AttackPathResult_entryPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "targets":
+			out.Values[i] = ec._AttackPathResult_targets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paths":
+			out.Values[i] = ec._AttackPathResult_paths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "compromiseEstimate":
+			out.Values[i] = ec._AttackPathResult_compromiseEstimate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unreachedTargets":
+			out.Values[i] = ec._AttackPathResult_unreachedTargets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attackReachImplementors = []string{"AttackReach"}
+
+func (ec *executionContext) _AttackReach(ctx context.Context, sel ast.SelectionSet, obj *model.AttackReach) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackReachImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackReach")
+		case "node":
+			out.Values[i] = ec._AttackReach_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "likelihood":
+			out.Values[i] = ec._AttackReach_likelihood(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hops":
+			out.Values[i] = ec._AttackReach_hops(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attackRuleImplementors = []string{"AttackRule"}
+
+func (ec *executionContext) _AttackRule(ctx context.Context, sel ast.SelectionSet, obj *model.AttackRule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackRule")
+		case "id":
+			out.Values[i] = ec._AttackRule_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._AttackRule_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "technique":
+			out.Values[i] = ec._AttackRule_technique(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._AttackRule_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "exploit":
+			out.Values[i] = ec._AttackRule_exploit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseProbability":
+			out.Values[i] = ec._AttackRule_baseProbability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var changedNodeImplementors = []string{"ChangedNode"}
 
 func (ec *executionContext) _ChangedNode(ctx context.Context, sel ast.SelectionSet, obj *model.ChangedNode) graphql.Marshaler {
@@ -20292,6 +27630,64 @@ func (ec *executionContext) _ChangedNode(ctx context.Context, sel ast.SelectionS
 			}
 		case "key":
 			out.Values[i] = ec._ChangedNode_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var chokePointImplementors = []string{"ChokePoint"}
+
+func (ec *executionContext) _ChokePoint(ctx context.Context, sel ast.SelectionSet, obj *model.ChokePoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chokePointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChokePoint")
+		case "node":
+			out.Values[i] = ec._ChokePoint_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isDominator":
+			out.Values[i] = ec._ChokePoint_isDominator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "targetsDominated":
+			out.Values[i] = ec._ChokePoint_targetsDominated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pathsThrough":
+			out.Values[i] = ec._ChokePoint_pathsThrough(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pathsBlockedPct":
+			out.Values[i] = ec._ChokePoint_pathsBlockedPct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "massRemovedPct":
+			out.Values[i] = ec._ChokePoint_massRemovedPct(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20375,6 +27771,11 @@ func (ec *executionContext) _Component(ctx context.Context, sel ast.SelectionSet
 			}
 		case "crownJewel":
 			out.Values[i] = ec._Component_crownJewel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "controls":
+			out.Values[i] = ec._Component_controls(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -20600,6 +28001,11 @@ func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "controls":
+			out.Values[i] = ec._Credential_controls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "provenance":
 			out.Values[i] = ec._Credential_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20730,6 +28136,11 @@ func (ec *executionContext) _DataStore(ctx context.Context, sel ast.SelectionSet
 			}
 		case "crownJewel":
 			out.Values[i] = ec._DataStore_crownJewel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "controls":
+			out.Values[i] = ec._DataStore_controls(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -21044,6 +28455,122 @@ func (ec *executionContext) _FindingEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var fixActionImplementors = []string{"FixAction"}
+
+func (ec *executionContext) _FixAction(ctx context.Context, sel ast.SelectionSet, obj *model.FixAction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fixActionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FixAction")
+		case "description":
+			out.Values[i] = ec._FixAction_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._FixAction_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._FixAction_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._FixAction_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evidence":
+			out.Values[i] = ec._FixAction_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._FixAction_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "massRemovedPct":
+			out.Values[i] = ec._FixAction_massRemovedPct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fixPlanImplementors = []string{"FixPlan"}
+
+func (ec *executionContext) _FixPlan(ctx context.Context, sel ast.SelectionSet, obj *model.FixPlan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fixPlanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FixPlan")
+		case "actions":
+			out.Values[i] = ec._FixPlan_actions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "initialLikelihood":
+			out.Values[i] = ec._FixPlan_initialLikelihood(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "residualLikelihood":
+			out.Values[i] = ec._FixPlan_residualLikelihood(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removedPct":
+			out.Values[i] = ec._FixPlan_removedPct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._FixPlan_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var heartbeatImplementors = []string{"Heartbeat"}
 
 func (ec *executionContext) _Heartbeat(ctx context.Context, sel ast.SelectionSet, obj *model.Heartbeat) graphql.Marshaler {
@@ -21062,6 +28589,49 @@ func (ec *executionContext) _Heartbeat(ctx context.Context, sel ast.SelectionSet
 			}
 		case "at":
 			out.Values[i] = ec._Heartbeat_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hopPathImplementors = []string{"HopPath"}
+
+func (ec *executionContext) _HopPath(ctx context.Context, sel ast.SelectionSet, obj *model.HopPath) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hopPathImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HopPath")
+		case "nodes":
+			out.Values[i] = ec._HopPath_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rules":
+			out.Values[i] = ec._HopPath_rules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "likelihood":
+			out.Values[i] = ec._HopPath_likelihood(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21130,6 +28700,11 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "crownJewel":
 			out.Values[i] = ec._Host_crownJewel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "controls":
+			out.Values[i] = ec._Host_controls(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -21302,6 +28877,11 @@ func (ec *executionContext) _Identity(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "crownJewel":
 			out.Values[i] = ec._Identity_crownJewel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "controls":
+			out.Values[i] = ec._Identity_controls(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -21680,6 +29260,49 @@ func (ec *executionContext) _Migration(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var minimumCutImplementors = []string{"MinimumCut"}
+
+func (ec *executionContext) _MinimumCut(ctx context.Context, sel ast.SelectionSet, obj *model.MinimumCut) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, minimumCutImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MinimumCut")
+		case "nodes":
+			out.Values[i] = ec._MinimumCut_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._MinimumCut_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "possible":
+			out.Values[i] = ec._MinimumCut_possible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -21702,6 +29325,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "ping":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_ping(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deriveAttackGraph":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deriveAttackGraph(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overrideAttackProbability":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_overrideAttackProbability(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clearAttackOverride":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_clearAttackOverride(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21800,6 +29444,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteNodes":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteNodes(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runAttackPathReport":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runAttackPathReport(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setReportSchedule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setReportSchedule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteReportSchedule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteReportSchedule(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21980,6 +29645,60 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_nodes(ctx, field)
 				})
+		case "attackPaths":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attackPaths(ctx, field)
+				})
+		case "chokePoints":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_chokePoints(ctx, field)
+				})
+		case "fixPlan":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_fixPlan(ctx, field)
+				})
+		case "minimumCut":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_minimumCut(ctx, field)
+				})
+		case "blastRadius":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_blastRadius(ctx, field)
+				})
+		case "simulate":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_simulate(ctx, field)
+				})
+		case "shortestAttackPaths":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_shortestAttackPaths(ctx, field)
+				})
+		case "attackRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attackRules(ctx, field)
+				})
+		case "attackOverrides":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attackOverrides(ctx, field)
+				})
 		case "components":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -22021,6 +29740,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_ingestJobs(ctx, field)
+				})
+		case "reports":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reports(ctx, field)
+				})
+		case "report":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_report(ctx, field)
+				})
+		case "reportSchedules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reportSchedules(ctx, field)
 				})
 		case "services":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -22251,6 +29988,223 @@ func (ec *executionContext) _Reachability(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var reportImplementors = []string{"Report"}
+
+func (ec *executionContext) _Report(ctx context.Context, sel ast.SelectionSet, obj *graph.ReportRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Report")
+		case "id":
+			out.Values[i] = ec._Report_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "twin":
+			out.Values[i] = ec._Report_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "schedule":
+			out.Values[i] = ec._Report_schedule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "generatedAt":
+			out.Values[i] = ec._Report_generatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "durationMs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Report_durationMs(ctx, field, obj)
+				})
+		case "exposurePct":
+			out.Values[i] = ec._Report_exposurePct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "severity":
+			out.Values[i] = ec._Report_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paths":
+			out.Values[i] = ec._Report_paths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newPaths":
+			out.Values[i] = ec._Report_newPaths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedPaths":
+			out.Values[i] = ec._Report_resolvedPaths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "changedPaths":
+			out.Values[i] = ec._Report_changedPaths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Report_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deliveries":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Report_deliveries(ctx, field, obj)
+				})
+		case "content":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Report_content(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportDeliveryImplementors = []string{"ReportDelivery"}
+
+func (ec *executionContext) _ReportDelivery(ctx context.Context, sel ast.SelectionSet, obj *model.ReportDelivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportDeliveryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportDelivery")
+		case "target":
+			out.Values[i] = ec._ReportDelivery_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._ReportDelivery_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._ReportDelivery_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deliveredAt":
+			out.Values[i] = ec._ReportDelivery_deliveredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportScheduleImplementors = []string{"ReportSchedule"}
+
+func (ec *executionContext) _ReportSchedule(ctx context.Context, sel ast.SelectionSet, obj *model.ReportSchedule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportScheduleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportSchedule")
+		case "twin":
+			out.Values[i] = ec._ReportSchedule_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ReportSchedule_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cron":
+			out.Values[i] = ec._ReportSchedule_cron(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "formats":
+			out.Values[i] = ec._ReportSchedule_formats(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "targets":
+			out.Values[i] = ec._ReportSchedule_targets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "k":
+			out.Values[i] = ec._ReportSchedule_k(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "origin":
+			out.Values[i] = ec._ReportSchedule_origin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextRun":
+			out.Values[i] = ec._ReportSchedule_nextRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var serverInfoImplementors = []string{"ServerInfo"}
 
 func (ec *executionContext) _ServerInfo(ctx context.Context, sel ast.SelectionSet, obj *model.ServerInfo) graphql.Marshaler {
@@ -22347,6 +30301,11 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "crownJewel":
 			out.Values[i] = ec._Service_crownJewel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "controls":
+			out.Values[i] = ec._Service_controls(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -22512,6 +30471,74 @@ func (ec *executionContext) _ServiceEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var simulationImplementors = []string{"Simulation"}
+
+func (ec *executionContext) _Simulation(ctx context.Context, sel ast.SelectionSet, obj *model.Simulation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, simulationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Simulation")
+		case "before":
+			out.Values[i] = ec._Simulation_before(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "after":
+			out.Values[i] = ec._Simulation_after(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "likelihoodChangePct":
+			out.Values[i] = ec._Simulation_likelihoodChangePct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stepsRemoved":
+			out.Values[i] = ec._Simulation_stepsRemoved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stepsChanged":
+			out.Values[i] = ec._Simulation_stepsChanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stepsAdded":
+			out.Values[i] = ec._Simulation_stepsAdded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolvedPaths":
+			out.Values[i] = ec._Simulation_resolvedPaths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "newPaths":
+			out.Values[i] = ec._Simulation_newPaths(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -22531,6 +30558,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_twinChanged(ctx, fields[0])
 	case "ingestJobUpdated":
 		return ec._Subscription_ingestJobUpdated(ctx, fields[0])
+	case "reportReady":
+		return ec._Subscription_reportReady(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -23236,6 +31265,11 @@ func (ec *executionContext) _Zone(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "controls":
+			out.Values[i] = ec._Zone_controls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "provenance":
 			out.Values[i] = ec._Zone_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -23882,6 +31916,142 @@ func (ec *executionContext) unmarshalNArtifactInput2ᚕmapᚄ(ctx context.Contex
 	return res, nil
 }
 
+func (ec *executionContext) marshalNAttackGraphDerivation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackGraphDerivation(ctx context.Context, sel ast.SelectionSet, v *model.AttackGraphDerivation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackGraphDerivation!")
+		return graphql.Null
+	}
+	return ec._AttackGraphDerivation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttackHop2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackHopᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttackHop) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttackHop2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackHop(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttackHop2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackHop(ctx context.Context, sel ast.SelectionSet, v *model.AttackHop) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackHop!")
+		return graphql.Null
+	}
+	return ec._AttackHop(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttackOverride2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackOverrideᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttackOverride) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttackOverride2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackOverride(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttackOverride2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackOverride(ctx context.Context, sel ast.SelectionSet, v *model.AttackOverride) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackOverride!")
+		return graphql.Null
+	}
+	return ec._AttackOverride(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttackPath2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackPathᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttackPath) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttackPath2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackPath(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttackPath2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackPath(ctx context.Context, sel ast.SelectionSet, v *model.AttackPath) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackPath!")
+		return graphql.Null
+	}
+	return ec._AttackPath(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttackPathResult2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackPathResult(ctx context.Context, sel ast.SelectionSet, v *model.AttackPathResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackPathResult!")
+		return graphql.Null
+	}
+	return ec._AttackPathResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttackReach2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackReachᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttackReach) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttackReach2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackReach(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttackReach2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackReach(ctx context.Context, sel ast.SelectionSet, v *model.AttackReach) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackReach!")
+		return graphql.Null
+	}
+	return ec._AttackReach(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttackRule2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttackRule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttackRule2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttackRule2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackRule(ctx context.Context, sel ast.SelectionSet, v *model.AttackRule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackRule!")
+		return graphql.Null
+	}
+	return ec._AttackRule(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23918,6 +32088,30 @@ func (ec *executionContext) marshalNChangedNode2ᚖgithubᚗcomᚋsectwinᚋsect
 		return graphql.Null
 	}
 	return ec._ChangedNode(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChokePoint2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐChokePointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChokePoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChokePoint2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐChokePoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChokePoint2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐChokePoint(ctx context.Context, sel ast.SelectionSet, v *model.ChokePoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChokePoint!")
+		return graphql.Null
+	}
+	return ec._ChokePoint(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNComponent2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*graph.Component) graphql.Marshaler {
@@ -24306,6 +32500,52 @@ func (ec *executionContext) unmarshalNFindingInput2ᚕmapᚄ(ctx context.Context
 	return res, nil
 }
 
+func (ec *executionContext) marshalNFixAction2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐFixActionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FixAction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFixAction2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐFixAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFixAction2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐFixAction(ctx context.Context, sel ast.SelectionSet, v *model.FixAction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FixAction!")
+		return graphql.Null
+	}
+	return ec._FixAction(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFixPlan2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐFixPlan(ctx context.Context, sel ast.SelectionSet, v *model.FixPlan) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FixPlan!")
+		return graphql.Null
+	}
+	return ec._FixPlan(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNGrantInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGrantInput(ctx context.Context, v any) (model.GrantInput, error) {
 	res, err := ec.unmarshalInputGrantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -24317,6 +32557,30 @@ func (ec *executionContext) marshalNHeartbeat2ᚖgithubᚗcomᚋsectwinᚋsectwi
 		return graphql.Null
 	}
 	return ec._Heartbeat(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHopPath2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐHopPathᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HopPath) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHopPath2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐHopPath(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHopPath2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐHopPath(ctx context.Context, sel ast.SelectionSet, v *model.HopPath) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HopPath!")
+		return graphql.Null
+	}
+	return ec._HopPath(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNHost2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐHostᚄ(ctx context.Context, sel ast.SelectionSet, v []*graph.Host) graphql.Marshaler {
@@ -24618,6 +32882,14 @@ func (ec *executionContext) marshalNMigration2ᚖgithubᚗcomᚋsectwinᚋsectwi
 	return ec._Migration(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMinimumCut2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐMinimumCut(ctx context.Context, sel ast.SelectionSet, v *model.MinimumCut) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MinimumCut!")
+		return graphql.Null
+	}
+	return ec._MinimumCut(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v graph.Node) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Node!")
@@ -24761,6 +33033,142 @@ func (ec *executionContext) marshalNRelationshipType2githubᚗcomᚋsectwinᚋse
 	return v
 }
 
+func (ec *executionContext) marshalNReport2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐReportRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*graph.ReportRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReport2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐReportRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReport2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐReportRun(ctx context.Context, sel ast.SelectionSet, v *graph.ReportRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Report!")
+		return graphql.Null
+	}
+	return ec._Report(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReportDelivery2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReportDelivery) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReportDelivery2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportDelivery(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReportDelivery2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportDelivery(ctx context.Context, sel ast.SelectionSet, v *model.ReportDelivery) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportDelivery!")
+		return graphql.Null
+	}
+	return ec._ReportDelivery(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportFormat2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormat(ctx context.Context, v any) (model.ReportFormat, error) {
+	var res model.ReportFormat
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReportFormat2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormat(ctx context.Context, sel ast.SelectionSet, v model.ReportFormat) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNReportFormat2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormatᚄ(ctx context.Context, v any) ([]model.ReportFormat, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ReportFormat, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNReportFormat2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormat(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNReportFormat2ᚕgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormatᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ReportFormat) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReportFormat2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormat(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReportSchedule2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportScheduleᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReportSchedule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReportSchedule2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportSchedule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReportSchedule2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportSchedule(ctx context.Context, sel ast.SelectionSet, v *model.ReportSchedule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportSchedule!")
+		return graphql.Null
+	}
+	return ec._ReportSchedule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportScheduleInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportScheduleInput(ctx context.Context, v any) (model.ReportScheduleInput, error) {
+	res, err := ec.unmarshalInputReportScheduleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReportTargetInput2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportTargetInputᚄ(ctx context.Context, v any) ([]*model.ReportTargetInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ReportTargetInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNReportTargetInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportTargetInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNReportTargetInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportTargetInput(ctx context.Context, v any) (*model.ReportTargetInput, error) {
+	res, err := ec.unmarshalInputReportTargetInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNServerInfo2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐServerInfo(ctx context.Context, sel ast.SelectionSet, v *model.ServerInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ServerInfo!")
@@ -24852,6 +33260,33 @@ func (ec *executionContext) unmarshalNServiceOrderField2githubᚗcomᚋsectwin�
 
 func (ec *executionContext) marshalNServiceOrderField2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐServiceOrderField(ctx context.Context, sel ast.SelectionSet, v model.ServiceOrderField) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNSimulation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *model.Simulation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Simulation!")
+		return graphql.Null
+	}
+	return ec._Simulation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSimulationChange2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐSimulationChangeᚄ(ctx context.Context, v any) ([]*model.SimulationChange, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SimulationChange, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSimulationChange2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐSimulationChange(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSimulationChange2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐSimulationChange(ctx context.Context, v any) (*model.SimulationChange, error) {
+	res, err := ec.unmarshalInputSimulationChange(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -25361,6 +33796,38 @@ func (ec *executionContext) unmarshalOArtifactFilter2ᚖgithubᚗcomᚋsectwin�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOAttackExposureInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackExposureInput(ctx context.Context, v any) (*model.AttackExposureInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAttackExposureInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAttackProbabilityInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackProbabilityInput(ctx context.Context, v any) (*model.AttackProbabilityInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAttackProbabilityInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAttackSelector2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackSelector(ctx context.Context, v any) (*model.AttackSelector, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAttackSelector(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAttackStepInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackStepInput(ctx context.Context, v any) (*model.AttackStepInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAttackStepInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25470,6 +33937,41 @@ func (ec *executionContext) unmarshalOHostFilter2ᚖgithubᚗcomᚋsectwinᚋsec
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOIngestJob2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJob(ctx context.Context, sel ast.SelectionSet, v *jobs.Job) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -25530,6 +34032,29 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋsectwinᚋsectwinᚋgrap
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOReport2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐReportRun(ctx context.Context, sel ast.SelectionSet, v *graph.ReportRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Report(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOReportFormat2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormat(ctx context.Context, v any) (*model.ReportFormat, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ReportFormat)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReportFormat2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐReportFormat(ctx context.Context, sel ast.SelectionSet, v *model.ReportFormat) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOService2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐService(ctx context.Context, sel ast.SelectionSet, v *graph.Service) graphql.Marshaler {
@@ -25645,6 +34170,24 @@ func (ec *executionContext) marshalOTime2timeᚐTime(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalTime(v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalTime(*v)
 	return res
 }
 

@@ -52,11 +52,156 @@ type ArtifactFilter struct {
 	Type       *string `json:"type,omitempty"`
 }
 
+type AttackExposureInput struct {
+	Service string `json:"service"`
+	// A zone name; left out: the internet zone.
+	Zone *string `json:"zone,omitempty"`
+	Port int     `json:"port"`
+}
+
+// What one derivation of the attack graph changed.
+type AttackGraphDerivation struct {
+	Twin       string  `json:"twin"`
+	Epoch      int     `json:"epoch"`
+	Nodes      int     `json:"nodes"`
+	Steps      int     `json:"steps"`
+	Created    int     `json:"created"`
+	Updated    int     `json:"updated"`
+	Deleted    int     `json:"deleted"`
+	DurationMs float64 `json:"durationMs"`
+}
+
+type AttackHop struct {
+	From        graph.Node `json:"from"`
+	To          graph.Node `json:"to"`
+	Probability float64    `json:"probability"`
+	// The probability the rule computed, before any analyst override.
+	BaseProbability float64 `json:"baseProbability"`
+	Overridden      bool    `json:"overridden"`
+	// ATT&CK technique, when the step is one.
+	Technique *string `json:"technique,omitempty"`
+	// The derivation rule that made this step (see attackRules).
+	Rule        string `json:"rule"`
+	RuleVersion int    `json:"ruleVersion"`
+	// The nodes that justify the step, such as the exploited vulnerability.
+	Evidence    []graph.Node `json:"evidence"`
+	Explanation string       `json:"explanation"`
+}
+
+// An analyst's probability for one attack step; every version is kept.
+type AttackOverride struct {
+	From        graph.Node `json:"from,omitempty"`
+	To          graph.Node `json:"to,omitempty"`
+	FromID      string     `json:"fromId"`
+	ToID        string     `json:"toId"`
+	Rule        string     `json:"rule"`
+	Probability float64    `json:"probability"`
+	Reason      string     `json:"reason"`
+	By          string     `json:"by"`
+	At          time.Time  `json:"at"`
+	Version     int        `json:"version"`
+	Active      bool       `json:"active"`
+	ClearedBy   *string    `json:"clearedBy,omitempty"`
+	ClearedAt   *time.Time `json:"clearedAt,omitempty"`
+}
+
+type AttackPath struct {
+	Rank int `json:"rank"`
+	// Product of the hops' probabilities.
+	Likelihood float64      `json:"likelihood"`
+	HopCount   int          `json:"hopCount"`
+	Entry      graph.Node   `json:"entry"`
+	Target     graph.Node   `json:"target"`
+	Hops       []*AttackHop `json:"hops"`
+	// ATT&CK techniques along the path, in order.
+	Techniques []string `json:"techniques"`
+	// The path in plain language.
+	Explanation string `json:"explanation"`
+	// Crown jewels and HIGH or CRITICAL assets along the path, and its target.
+	ImpactedAssets []graph.Node `json:"impactedAssets"`
+	// Stable across runs: the path's nodes and rules.
+	Key string `json:"key"`
+}
+
+// The k most likely attack paths, best first.
+type AttackPathResult struct {
+	Twin string `json:"twin"`
+	// The attack graph's version: it changes whenever the twin's attack graph is rebuilt.
+	Epoch       int           `json:"epoch"`
+	EntryPoints int           `json:"entryPoints"`
+	Targets     int           `json:"targets"`
+	Paths       []*AttackPath `json:"paths"`
+	// Noisy-OR of the paths' likelihoods: an estimate that treats the paths as independent.
+	CompromiseEstimate float64 `json:"compromiseEstimate"`
+	// Targets no entry point reaches (at most 100), when fewer than k paths were found.
+	UnreachedTargets []graph.Node `json:"unreachedTargets"`
+}
+
+type AttackProbabilityInput struct {
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Rule        *string `json:"rule,omitempty"`
+	Probability float64 `json:"probability"`
+}
+
+// A node an attacker holding another can gain.
+type AttackReach struct {
+	Node graph.Node `json:"node"`
+	// Likelihood of the most likely path to it.
+	Likelihood float64 `json:"likelihood"`
+	Hops       int     `json:"hops"`
+}
+
+// A derivation rule of the attack graph.
+type AttackRule struct {
+	ID          string  `json:"id"`
+	Version     int     `json:"version"`
+	Technique   *string `json:"technique,omitempty"`
+	Description string  `json:"description"`
+	// Needs an open, exploitable vulnerability of the target.
+	Exploit bool `json:"exploit"`
+	// Probability of its steps when no vulnerability decides it.
+	BaseProbability float64 `json:"baseProbability"`
+}
+
+// Picks attack-graph nodes (zones, hosts, services, data stores, identities, credentials). Fields
+// combine with OR. Left out: entry points are the zones marked internet, targets the crown jewels.
+type AttackSelector struct {
+	// Nodes by id.
+	Ids []string `json:"ids,omitempty"`
+	// Zones marked internet.
+	Internet *bool `json:"internet,omitempty"`
+	// Assets marked crown jewel.
+	CrownJewels *bool `json:"crownJewels,omitempty"`
+	// Assets at or above this criticality.
+	MinCriticality *Criticality `json:"minCriticality,omitempty"`
+}
+
+// Attack steps between two nodes; without rule, every rule's.
+type AttackStepInput struct {
+	From string  `json:"from"`
+	To   string  `json:"to"`
+	Rule *string `json:"rule,omitempty"`
+}
+
 type ChangedNode struct {
 	// Global id, for Query.node.
 	ID   string `json:"id"`
 	Type string `json:"type"`
 	Key  string `json:"key"`
+}
+
+// A node many attack paths pass through.
+type ChokePoint struct {
+	Node graph.Node `json:"node"`
+	// Every path from the entry points to at least one target passes it.
+	IsDominator      bool `json:"isDominator"`
+	TargetsDominated int  `json:"targetsDominated"`
+	// Top-k paths through it.
+	PathsThrough    int     `json:"pathsThrough"`
+	PathsBlockedPct float64 `json:"pathsBlockedPct"`
+	// Share of the top-k paths' likelihood that removing it takes away.
+	MassRemovedPct float64 `json:"massRemovedPct"`
 }
 
 type ComponentConnection struct {
@@ -152,6 +297,30 @@ type FindingFilter struct {
 	SeverityAtLeast *Severity `json:"severityAtLeast,omitempty"`
 }
 
+type FixAction struct {
+	Description string `json:"description"`
+	// The attack step the fix breaks.
+	From     graph.Node   `json:"from"`
+	To       graph.Node   `json:"to"`
+	Rule     string       `json:"rule"`
+	Evidence []graph.Node `json:"evidence"`
+	// Effort units.
+	Cost float64 `json:"cost"`
+	// Share of the initial likelihood this fix removes, after the ones before it.
+	MassRemovedPct float64 `json:"massRemovedPct"`
+}
+
+// A greedy plan: the fixes that remove the most path likelihood per unit of effort.
+type FixPlan struct {
+	Actions []*FixAction `json:"actions"`
+	// Sum of the top-k paths' likelihoods before the fixes.
+	InitialLikelihood  float64 `json:"initialLikelihood"`
+	ResidualLikelihood float64 `json:"residualLikelihood"`
+	RemovedPct         float64 `json:"removedPct"`
+	// Such as: Fix these 3 and remove 80% of path likelihood.
+	Summary string `json:"summary"`
+}
+
 type GrantInput struct {
 	// The twin that shares.
 	Owner string `json:"owner"`
@@ -165,6 +334,13 @@ type Heartbeat struct {
 	// 1, 2, 3… since the subscription started.
 	Seq int       `json:"seq"`
 	At  time.Time `json:"at"`
+}
+
+// A path by hop count, from a bounded Cypher query.
+type HopPath struct {
+	Nodes      []graph.Node `json:"nodes"`
+	Rules      []string     `json:"rules"`
+	Likelihood float64      `json:"likelihood"`
 }
 
 type HostConnection struct {
@@ -197,6 +373,14 @@ type Migration struct {
 	Name      string    `json:"name"`
 	Checksum  string    `json:"checksum"`
 	AppliedAt time.Time `json:"appliedAt"`
+}
+
+// A minimum set of nodes whose removal separates every entry point from every target.
+type MinimumCut struct {
+	Nodes []graph.Node `json:"nodes"`
+	Size  int          `json:"size"`
+	// False when no removable set separates them (zones, entry points and targets are not removable).
+	Possible bool `json:"possible"`
 }
 
 type Mutation struct {
@@ -233,6 +417,45 @@ type Reachability struct {
 	Port        *int       `json:"port,omitempty"`
 	Proto       *string    `json:"proto,omitempty"`
 	Description *string    `json:"description,omitempty"`
+}
+
+type ReportDelivery struct {
+	Target      string     `json:"target"`
+	Attempts    int        `json:"attempts"`
+	Error       *string    `json:"error,omitempty"`
+	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+}
+
+type ReportSchedule struct {
+	Twin    string         `json:"twin"`
+	Name    string         `json:"name"`
+	Cron    string         `json:"cron"`
+	Formats []ReportFormat `json:"formats"`
+	// Targets, without secrets.
+	Targets []string `json:"targets"`
+	K       int      `json:"k"`
+	// Where it came from: CONFIG or GRAPH.
+	Origin  string     `json:"origin"`
+	NextRun *time.Time `json:"nextRun,omitempty"`
+}
+
+type ReportScheduleInput struct {
+	Name string `json:"name"`
+	// Five-field cron expression, or a descriptor such as @daily or @every 1h.
+	Cron    string               `json:"cron"`
+	Formats []ReportFormat       `json:"formats"`
+	Targets []*ReportTargetInput `json:"targets"`
+	K       *int                 `json:"k,omitempty"`
+}
+
+type ReportTargetInput struct {
+	// folder, webhook or nats.
+	Kind string  `json:"kind"`
+	Path *string `json:"path,omitempty"`
+	URL  *string `json:"url,omitempty"`
+	// Name of the environment variable holding the webhook's signing secret: secrets are never stored.
+	SecretEnv *string `json:"secretEnv,omitempty"`
+	Subject   *string `json:"subject,omitempty"`
 }
 
 // Facts about this server and its database.
@@ -273,6 +496,30 @@ type ServiceFilter struct {
 type ServiceOrder struct {
 	Field     ServiceOrderField `json:"field"`
 	Direction OrderDirection    `json:"direction"`
+}
+
+// Paths before and after a what-if simulation. Nothing is written.
+type Simulation struct {
+	Before *AttackPathResult `json:"before"`
+	After  *AttackPathResult `json:"after"`
+	// Change of the summed top-k likelihood, in percent.
+	LikelihoodChangePct float64 `json:"likelihoodChangePct"`
+	StepsRemoved        int     `json:"stepsRemoved"`
+	StepsChanged        int     `json:"stepsChanged"`
+	StepsAdded          int     `json:"stepsAdded"`
+	// Keys of paths gone after the changes.
+	ResolvedPaths []string `json:"resolvedPaths"`
+	// Keys of paths that appear after the changes.
+	NewPaths []string `json:"newPaths"`
+}
+
+// One what-if change: set exactly one field.
+type SimulationChange struct {
+	// Patch this vulnerability (its id, such as CVE-2021-44228) everywhere.
+	PatchVulnerability *string                 `json:"patchVulnerability,omitempty"`
+	RemoveStep         *AttackStepInput        `json:"removeStep,omitempty"`
+	AddExposure        *AttackExposureInput    `json:"addExposure,omitempty"`
+	SetProbability     *AttackProbabilityInput `json:"setProbability,omitempty"`
 }
 
 type Subscription struct {
@@ -701,6 +948,63 @@ func (e *RelationshipType) UnmarshalJSON(b []byte) error {
 }
 
 func (e RelationshipType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ReportFormat string
+
+const (
+	ReportFormatJSON     ReportFormat = "JSON"
+	ReportFormatMarkdown ReportFormat = "MARKDOWN"
+	ReportFormatHTML     ReportFormat = "HTML"
+)
+
+var AllReportFormat = []ReportFormat{
+	ReportFormatJSON,
+	ReportFormatMarkdown,
+	ReportFormatHTML,
+}
+
+func (e ReportFormat) IsValid() bool {
+	switch e {
+	case ReportFormatJSON, ReportFormatMarkdown, ReportFormatHTML:
+		return true
+	}
+	return false
+}
+
+func (e ReportFormat) String() string {
+	return string(e)
+}
+
+func (e *ReportFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReportFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReportFormat", str)
+	}
+	return nil
+}
+
+func (e ReportFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReportFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReportFormat) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
