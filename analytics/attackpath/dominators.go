@@ -1,0 +1,261 @@
+package attackpath
+
+import "slices"
+
+// DomTree is the dominator tree of a graph from a virtual root linked to a set of sources:
+// d dominates v when every path from a source to v passes through d (every node dominates
+// itself).
+type DomTree struct {
+	num    []int32 // node → preorder number (root 0), -1 if unreachable
+	vert   []int32 // number → node (vert[0] = -1, the root)
+	idom   []int32 // number → number of its immediate dominator
+	tin    []int32 // number → entry time in the dominator tree
+	tout   []int32 // number → exit time (exclusive)
+	parent []int32 // number → depth-first search parent
+}
+
+// Dominators computes the dominator tree from a virtual root with an edge to each source, in
+// O(E log N): Semi-NCA (Georgiadis), i.e. Lengauer–Tarjan semidominators with path compression,
+// then each immediate dominator as the nearest common ancestor of its semidominator and its
+// depth-first parent. The tree holds 6 int32 per reachable node. A source out of range is an ErrBadQuery error.
+func (g *Graph) Dominators(sources []int32) (*DomTree, error) {
+	if err := g.checkNodes("source", sources); err != nil {
+		return nil, err
+	}
+	n := int(g.n)
+	t := &DomTree{num: make([]int32, n)}
+	for i := range t.num {
+		t.num[i] = -1
+	}
+	isSource := newBitset(n)
+	for _, s := range sources {
+		isSource.set(int(s))
+	}
+	t.dfs(g, sources)
+	k := len(t.vert)
+
+	// Semidominators, in decreasing preorder.
+	semi := make([]int32, k)
+	label := make([]int32, k)
+	ancestor := make([]int32, k)
+	for i := range k {
+		semi[i], label[i], ancestor[i] = int32(i), int32(i), -1
+	}
+	var stack []int32
+	eval := func(x int32) int32 {
+		if ancestor[x] < 0 {
+			return x
+		}
+		// Path compression, iteratively: collect the path below the forest root's child,
+		// then update it from the top down.
+		stack = stack[:0]
+		for y := x; ancestor[ancestor[y]] >= 0; y = ancestor[y] {
+			stack = append(stack, y)
+		}
+		for i := len(stack) - 1; i >= 0; i-- {
+			z := stack[i]
+			a := ancestor[z]
+			if semi[label[a]] < semi[label[z]] {
+				label[z] = label[a]
+			}
+			ancestor[z] = ancestor[a]
+		}
+		return label[x]
+	}
+	for w := int32(k - 1); w >= 1; w-- {
+		v := t.vert[w]
+		if isSource.has(int(v)) {
+			semi[w] = 0
+		}
+		for i := g.inOff[v]; i < g.inOff[v+1]; i++ {
+			x := t.num[g.inFrom[i]]
+			if x < 0 {
+				continue
+			}
+			if s := semi[eval(x)]; s < semi[w] {
+				semi[w] = s
+			}
+		}
+		ancestor[w] = t.parent[w]
+	}
+	// Immediate dominators, in increasing preorder: the nearest ancestor of the parent, in
+	// the tree built so far, that is not below the semidominator.
+	t.idom = ancestor // reuse
+	t.idom[0] = 0
+	for w := int32(1); w < int32(k); w++ {
+		x := t.parent[w]
+		for x > semi[w] {
+			x = t.idom[x]
+		}
+		t.idom[w] = x
+	}
+	t.intervals(semi, label) // reuse as scratch
+	return t, nil
+}
+
+// dfs numbers the nodes reachable from sources in preorder, iteratively.
+func (t *DomTree) dfs(g *Graph, sources []int32) {
+	t.vert = append(make([]int32, 0, 1024), -1)
+	t.parent = append(make([]int32, 0, 1024), -1)
+	type frame struct {
+		v    int32
+		next uint32
+	}
+	var stack []frame
+	visit := func(v, parent int32) {
+		t.num[v] = int32(len(t.vert))
+		t.vert = append(t.vert, v)
+		t.parent = append(t.parent, parent)
+		stack = append(stack, frame{v, g.outOff[v]})
+	}
+	for _, s := range sources {
+		if t.num[s] >= 0 {
+			continue
+		}
+		visit(s, 0)
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			if f.next == g.outOff[f.v+1] {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			w := g.outTo[f.next]
+			f.next++
+			if t.num[w] < 0 {
+				visit(w, t.num[f.v])
+			}
+		}
+	}
+}
+
+// intervals numbers the dominator tree in preorder so that d dominates v iff
+// tin[d] ≤ tin[v] < tout[d]. It uses childOff and kids as scratch (len k each).
+func (t *DomTree) intervals(childOff, kids []int32) {
+	k := len(t.vert)
+	// Children lists by counting sort of idom; childOff[d] ends up as the start of d's children.
+	clear(childOff)
+	for w := 1; w < k; w++ {
+		childOff[t.idom[w]]++
+	}
+	sum := int32(0)
+	for d := range k {
+		c := childOff[d]
+		childOff[d] = sum
+		sum += c
+	}
+	pos := slices.Clone(childOff)
+	for w := 1; w < k; w++ {
+		d := t.idom[w]
+		kids[pos[d]] = int32(w)
+		pos[d]++
+	}
+	end := func(d int32) int32 {
+		if int(d)+1 < k {
+			return childOff[d+1]
+		}
+		return int32(k - 1)
+	}
+	t.tin = make([]int32, k)
+	t.tout = make([]int32, k)
+	clock := int32(0)
+	stack := []int32{0}
+	t.tin[0] = clock
+	clock++
+	next := pos // reuse: next child to visit, per node
+	copy(next, childOff)
+	for len(stack) > 0 {
+		d := stack[len(stack)-1]
+		if next[d] == end(d) {
+			t.tout[d] = clock
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		c := kids[next[d]]
+		next[d]++
+		t.tin[c] = clock
+		clock++
+		stack = append(stack, c)
+	}
+}
+
+// Reachable reports whether v is reachable from a source.
+func (t *DomTree) Reachable(v int32) bool { return v >= 0 && int(v) < len(t.num) && t.num[v] >= 0 }
+
+// Idom returns the immediate dominator of v: -1 when v is unreachable, or when only the
+// virtual root dominates it (the sources, and nodes reachable from sources with no common
+// dominator).
+func (t *DomTree) Idom(v int32) int32 {
+	if !t.Reachable(v) {
+		return -1
+	}
+	return t.vert[t.idom[t.num[v]]]
+}
+
+// Dominates reports whether d dominates v (both reachable; every node dominates itself).
+func (t *DomTree) Dominates(d, v int32) bool {
+	if !t.Reachable(d) || !t.Reachable(v) {
+		return false
+	}
+	x, y := t.num[d], t.num[v]
+	return t.tin[x] <= t.tin[y] && t.tin[y] < t.tout[x]
+}
+
+// Subtree returns the number of nodes d dominates, itself included (0 if unreachable).
+func (t *DomTree) Subtree(d int32) int {
+	if !t.Reachable(d) {
+		return 0
+	}
+	x := t.num[d]
+	return int(t.tout[x] - t.tin[x])
+}
+
+// ChokePoint is a node that every path from the sources to some targets must cross.
+type ChokePoint struct {
+	Node int32
+	// Targets is the number of reachable targets it dominates.
+	Targets int
+	// Dominated is the number of nodes it dominates, itself included.
+	Dominated int
+}
+
+// ChokePoints returns the nodes, other than sources and targets, that dominate at least one
+// reachable target, by Targets descending, then Node ascending.
+func (g *Graph) ChokePoints(sources, targets []int32) ([]ChokePoint, error) {
+	if err := g.checkNodes("target", targets); err != nil {
+		return nil, err
+	}
+	t, err := g.Dominators(sources)
+	if err != nil {
+		return nil, err
+	}
+	k := len(t.vert)
+	cnt := make([]int32, k)
+	excluded := newBitset(int(g.n))
+	for _, s := range sources {
+		excluded.set(int(s))
+	}
+	for _, v := range targets {
+		excluded.set(int(v))
+		if t.Reachable(v) {
+			cnt[t.num[v]] = 1 // once, however often v is listed
+		}
+	}
+	// Children have higher preorder numbers than their immediate dominators.
+	for w := k - 1; w >= 1; w-- {
+		cnt[t.idom[w]] += cnt[w]
+	}
+	var out []ChokePoint
+	for w := 1; w < k; w++ {
+		v := t.vert[w]
+		if cnt[w] > 0 && !excluded.has(int(v)) {
+			out = append(out, ChokePoint{Node: v, Targets: int(cnt[w]), Dominated: int(t.tout[w] - t.tin[w])})
+		}
+	}
+	slices.SortFunc(out, func(a, b ChokePoint) int {
+		if a.Targets != b.Targets {
+			return b.Targets - a.Targets
+		}
+		return int(a.Node - b.Node)
+	})
+	return out, nil
+}
