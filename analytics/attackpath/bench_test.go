@@ -32,7 +32,7 @@ var fixtures struct {
 }
 
 // fixture returns the attackgen graph of n nodes (seed 1, default shape), built once per run.
-func fixture(b *testing.B, n int) *benchFixture {
+func fixture(b testing.TB, n int) *benchFixture {
 	b.Helper()
 	fixtures.Lock()
 	defer fixtures.Unlock()

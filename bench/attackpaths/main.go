@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -270,7 +271,7 @@ func store(ctx context.Context, db *graph.DB, twin string, res *attackgen.Result
 		logf("reusing twin %s (%d steps stored)", twin, len(res.Edges))
 		return nil
 	}
-	if _, err := (graph.Twins{DB: db}).Delete(ctx, twin); err != nil {
+	if _, err := (graph.Twins{DB: db}).Delete(ctx, twin); err != nil && !errors.Is(err, graph.ErrTwinNotFound) {
 		return err
 	}
 	if _, _, err := (graph.Twins{DB: db}).Ensure(ctx, twin, "synthetic attack graph (bench/attackpaths)"); err != nil {
