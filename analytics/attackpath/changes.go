@@ -193,7 +193,8 @@ func (c carried) carry(ng *Graph) {
 		if e == nil {
 			continue
 		}
-		pot := e.pot
+		// A fresh struct: the post-dominators, if computed, may not hold any more.
+		pot := &potentials{dist: e.pot.dist, hops: e.pot.hops}
 		if len(pot.dist) < n {
 			dist := make([]uint32, n)
 			hops := make([]uint8, n)
@@ -202,7 +203,7 @@ func (c carried) carry(ng *Graph) {
 			for v := len(pot.dist); v < n; v++ {
 				dist[v], hops[v] = infDist, 255
 			}
-			pot = &potentials{dist: dist, hops: hops}
+			pot.dist, pot.hops = dist, hops
 		}
 		ne := &potEntry{key: e.key, ready: make(chan struct{}), pot: pot}
 		close(ne.ready)

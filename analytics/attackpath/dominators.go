@@ -17,21 +17,39 @@ type DomTree struct {
 // Dominators computes the dominator tree from a virtual root with an edge to each source, in
 // O(E log N): Semi-NCA (Georgiadis), i.e. Lengauer–Tarjan semidominators with path compression,
 // then each immediate dominator as the nearest common ancestor of its semidominator and its
-// depth-first parent. The tree holds 6 int32 per reachable node. A source out of range is an ErrBadQuery error.
+// depth-first parent. The tree holds 6 int32 per reachable node. A source out of range is an
+// ErrBadQuery error.
 func (g *Graph) Dominators(sources []int32) (*DomTree, error) {
 	if err := g.checkNodes("source", sources); err != nil {
 		return nil, err
 	}
-	n := int(g.n)
+	return dominatorTree(int(g.n), sources, csr{g.outOff, g.outTo}, csr{g.inOff, g.inFrom}), nil
+}
+
+// postDominators returns the dominator tree of the reversed graph from the targets: d
+// post-dominates v when every path from v to a target passes through d.
+func (g *Graph) postDominators(targets []int32) *DomTree {
+	return dominatorTree(int(g.n), targets, csr{g.inOff, g.inFrom}, csr{g.outOff, g.outTo})
+}
+
+// csr is one direction of adjacency: the neighbours of v are adj[off[v]:off[v+1]].
+type csr struct {
+	off []uint32
+	adj []int32
+}
+
+// dominatorTree runs Semi-NCA from a virtual root linked to roots, over the successors succ
+// and predecessors pred of n nodes.
+func dominatorTree(n int, roots []int32, succ, pred csr) *DomTree {
 	t := &DomTree{num: make([]int32, n)}
 	for i := range t.num {
 		t.num[i] = -1
 	}
-	isSource := newBitset(n)
-	for _, s := range sources {
-		isSource.set(int(s))
+	isRoot := newBitset(n)
+	for _, s := range roots {
+		isRoot.set(int(s))
 	}
-	t.dfs(g, sources)
+	t.dfs(succ, roots)
 	k := len(t.vert)
 
 	// Semidominators, in decreasing preorder.
@@ -64,11 +82,11 @@ func (g *Graph) Dominators(sources []int32) (*DomTree, error) {
 	}
 	for w := int32(k - 1); w >= 1; w-- {
 		v := t.vert[w]
-		if isSource.has(int(v)) {
+		if isRoot.has(int(v)) {
 			semi[w] = 0
 		}
-		for i := g.inOff[v]; i < g.inOff[v+1]; i++ {
-			x := t.num[g.inFrom[i]]
+		for _, u := range pred.adj[pred.off[v]:pred.off[v+1]] {
+			x := t.num[u]
 			if x < 0 {
 				continue
 			}
@@ -90,11 +108,11 @@ func (g *Graph) Dominators(sources []int32) (*DomTree, error) {
 		t.idom[w] = x
 	}
 	t.intervals(semi, label) // reuse as scratch
-	return t, nil
+	return t
 }
 
-// dfs numbers the nodes reachable from sources in preorder, iteratively.
-func (t *DomTree) dfs(g *Graph, sources []int32) {
+// dfs numbers the nodes reachable from roots in preorder, iteratively.
+func (t *DomTree) dfs(succ csr, roots []int32) {
 	t.vert = append(make([]int32, 0, 1024), -1)
 	t.parent = append(make([]int32, 0, 1024), -1)
 	type frame struct {
@@ -106,20 +124,20 @@ func (t *DomTree) dfs(g *Graph, sources []int32) {
 		t.num[v] = int32(len(t.vert))
 		t.vert = append(t.vert, v)
 		t.parent = append(t.parent, parent)
-		stack = append(stack, frame{v, g.outOff[v]})
+		stack = append(stack, frame{v, succ.off[v]})
 	}
-	for _, s := range sources {
+	for _, s := range roots {
 		if t.num[s] >= 0 {
 			continue
 		}
 		visit(s, 0)
 		for len(stack) > 0 {
 			f := &stack[len(stack)-1]
-			if f.next == g.outOff[f.v+1] {
+			if f.next == succ.off[f.v+1] {
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			w := g.outTo[f.next]
+			w := succ.adj[f.next]
 			f.next++
 			if t.num[w] < 0 {
 				visit(w, t.num[f.v])

@@ -65,6 +65,9 @@ func FuzzEngine(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if len(data)%2 == 1 {
+			g.pdomAfter = 1
+		}
 		ctx := context.Background()
 		paths, err := g.TopK(ctx, q)
 		if err == nil {

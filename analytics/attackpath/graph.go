@@ -45,6 +45,9 @@ type Graph struct {
 
 	pots     potCache
 	searches sync.Pool // *searcher
+	// pdomAfter is how many heap pops a path search may take without a result before the
+	// searches of the query start pruning with post-dominators (see searcher.guarded).
+	pdomAfter int
 }
 
 // maxEdges bounds the edges of a Graph (EdgeID is an int32).
@@ -111,13 +114,14 @@ func newGraph(n, m int, outOff []uint32) *Graph {
 		outOff[v] += outOff[v-1]
 	}
 	return &Graph{
-		n:       int32(n),
-		outOff:  outOff,
-		outFrom: make([]int32, m),
-		outTo:   make([]int32, m),
-		outCost: make([]uint32, m),
-		outP:    make([]float64, m),
-		outRef:  make([]int64, m),
+		n:         int32(n),
+		pdomAfter: 4096 + n/64,
+		outOff:    outOff,
+		outFrom:   make([]int32, m),
+		outTo:     make([]int32, m),
+		outCost:   make([]uint32, m),
+		outP:      make([]float64, m),
+		outRef:    make([]int64, m),
 	}
 }
 

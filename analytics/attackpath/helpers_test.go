@@ -73,8 +73,8 @@ type bfPath struct {
 	units uint64
 }
 
-// bruteForcePaths enumerates every path of q's definition (TopK's doc comment) by depth-first
-// search, sorted in ranking order, cut at q.K and q.MinLikelihood. Between two nodes it takes
+// bruteForcePaths enumerates every path of q's definition (TopK's doc comment: simple, from a
+// source, at least one edge, ending at the first target it reaches) by depth-first search, sorted in ranking order, cut at q.K and q.MinLikelihood. Between two nodes it takes
 // the cheapest edge with the lowest EdgeID.
 func bruteForcePaths(g *Graph, q Query) []bfPath {
 	maxHops := q.MaxHops
@@ -115,6 +115,7 @@ func bruteForcePaths(g *Graph, q Query) []bfPath {
 	dfs = func(u int32, units uint64) {
 		if len(edges) > 0 && isT[u] {
 			all = append(all, bfPath{nodes: slices.Clone(nodes), edges: slices.Clone(edges), units: units})
+			return // a path ends at its first target
 		}
 		if len(edges) == maxHops {
 			return

@@ -18,6 +18,16 @@ type potentials struct {
 	dist []uint32
 	// hops[v] is the fewest edges from v to a target (saturated at 255; 255 if none).
 	hops []uint8
+
+	// pdom is the post-dominator tree from the targets, computed on first need.
+	pdomOnce sync.Once
+	pdom     *DomTree
+}
+
+// postDominators returns the post-dominator tree of the target set whose potentials p are.
+func (g *Graph) postDominatorsOf(p *potentials, targets []int32) *DomTree {
+	p.pdomOnce.Do(func() { p.pdom = g.postDominators(targets) })
+	return p.pdom
 }
 
 type potEntry struct {

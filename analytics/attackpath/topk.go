@@ -9,11 +9,13 @@ import (
 
 // TopK returns the q.K most likely paths from q.Sources to q.Targets, most likely first.
 //
-// A path is a sequence of distinct nodes v0, …, vh with h ≥ 1 (0-hop paths are not paths, even
-// when a source is also a target), where v0 is a source, vh is a target and each vi → vi+1 is
-// an edge; it may pass through other sources and targets. Parallel edges do not make distinct
-// paths: a path takes the most likely edge between consecutive nodes (the lowest EdgeID among
-// equals). Paths are ranked by likelihood (see the package documentation on ties), then by
+// A path is a sequence of distinct nodes v0, …, vh with h ≥ 1 where v0 is a source, vh is a
+// target, no node in between is a target, and each vi → vi+1 is an edge. So a path ends at the
+// first target it reaches (the continuation to a further target is a path of that target's
+// own), it may pass through other sources, and a source that is also a target has no 0-hop
+// path but starts paths to other targets and ends paths from other sources. Parallel edges do
+// not make distinct paths: a path takes the most likely edge between consecutive nodes (the
+// lowest EdgeID among equals). Paths are ranked by likelihood (see the package documentation on ties), then by
 // fewer hops, then by the lexicographically smaller node sequence.
 //
 // Paths longer than q.MaxHops are left out, and the enumeration stops at the first path less
@@ -64,51 +66,54 @@ func candLess(a, b *cand) bool {
 	return slices.Compare(a.nodes, b.nodes) < 0
 }
 
-// candHeap is a min-heap of candidates in ranking order.
-type candHeap []*cand
-
-func (h *candHeap) push(c *cand) {
-	a := append(*h, c)
-	i := len(a) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !candLess(c, a[p]) {
-			break
-		}
-		a[i] = a[p]
-		i = p
-	}
-	a[i] = c
-	*h = a
+// candidates is Yen's candidate set B, ranked, and capped at the number of paths still
+// needed: a candidate ranked below that can never be accepted, since candidates found later
+// only push it further down. The cap also bounds the cost of useful spur paths.
+type candidates struct {
+	worstFirst []*cand // in reverse ranking order, so the best is last
+	known      map[string]struct{}
 }
 
-func (h *candHeap) pop() *cand {
-	a := *h
-	top := a[0]
-	n := len(a) - 1
-	x := a[n]
-	a[n] = nil
-	a = a[:n]
-	i := 0
-	for {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && candLess(a[c+1], a[c]) {
-			c++
-		}
-		if !candLess(a[c], x) {
-			break
-		}
-		a[i] = a[c]
-		i = c
+// add inserts c unless it is known or ranks below the need best candidates.
+func (b *candidates) add(c *cand, need int) {
+	k := pathKey(c.nodes)
+	if _, ok := b.known[k]; ok {
+		return
 	}
-	if n > 0 {
-		a[i] = x
+	w := b.worstFirst
+	if len(w) >= need && !candLess(c, w[0]) {
+		return
 	}
-	*h = a
-	return top
+	i, _ := slices.BinarySearchFunc(w, c, func(x, c *cand) int {
+		if candLess(c, x) {
+			return -1 // x ranks below c: x comes first
+		}
+		return 1
+	})
+	w = slices.Insert(w, i, c)
+	b.known[k] = struct{}{}
+	if len(w) > need {
+		delete(b.known, pathKey(w[0].nodes))
+		w = w[1:]
+	}
+	b.worstFirst = w
+}
+
+// pop removes and returns the best candidate.
+func (b *candidates) pop() *cand {
+	w := b.worstFirst
+	c := w[len(w)-1]
+	w[len(w)-1] = nil
+	b.worstFirst = w[:len(w)-1]
+	return c
+}
+
+// bound returns the highest cost a new candidate may have to still be accepted.
+func (b *candidates) bound(need int) uint64 {
+	if len(b.worstFirst) < need {
+		return math.MaxUint64
+	}
+	return b.worstFirst[0].cost
 }
 
 func pathKey(nodes []int32) string {
@@ -131,32 +136,31 @@ func (s *searcher) yen(q Query) ([]*cand, error) {
 	sources = slices.Compact(sources)
 
 	var accepted []*cand
-	var b candHeap
-	known := make(map[string]struct{})
-	add := func(c *cand) {
-		k := pathKey(c.nodes)
-		if _, ok := known[k]; !ok {
-			known[k] = struct{}{}
-			b.push(c)
-		}
-	}
+	b := candidates{known: make(map[string]struct{})}
+	need := q.K
+	add := func(c *cand) { b.add(c, need) }
+	spurMax := func() uint64 { return min(maxCost, b.bound(need)) }
 	if err := s.superSpur(sources, nil, q.MaxHops, maxCost, add); err != nil {
 		return nil, err
 	}
 	var share []*cand // accepted paths sharing the current root
 	var forbid []int32
-	for len(b) > 0 && len(accepted) < q.K {
+	// Spur nodes are the super-source and the nodes of p but its last: no path goes on
+	// through a target.
+	for len(b.worstFirst) > 0 && len(accepted) < q.K {
 		p := b.pop()
 		if q.MinLikelihood > 0 && s.g.likelihood(p.edges) < q.MinLikelihood {
 			break
 		}
 		accepted = append(accepted, p)
-		if len(accepted) == q.K {
+		// Accepted paths stay known, so that no spur finds them again.
+		need--
+		if need == 0 {
 			break
 		}
 		share = append(share[:0], accepted...)
 		rootCost := uint64(0)
-		for i := -1; i < len(p.nodes); i++ {
+		for i := -1; i < len(p.nodes)-1; i++ {
 			if i >= 0 {
 				// Keep the accepted paths whose root p.nodes[:i+1] is p's.
 				share = slices.DeleteFunc(share, func(c *cand) bool { return len(c.nodes) <= i || c.nodes[i] != p.nodes[i] })
@@ -173,24 +177,21 @@ func (s *searcher) yen(q Query) ([]*cand, error) {
 					used = append(used, c.nodes[0])
 				}
 				slices.Sort(used)
-				if err := s.superSpur(sources, used, q.MaxHops, maxCost, add); err != nil {
+				if err := s.superSpur(sources, used, q.MaxHops, spurMax(), add); err != nil {
 					return nil, err
 				}
 				continue
 			}
+			// The root's last node is no target (or is the source), so every path sharing the
+			// root goes on.
 			forbid = forbid[:0]
-			forbidSink := false
 			for _, c := range share {
-				if len(c.nodes) == i+1 {
-					forbidSink = true
-				} else {
-					forbid = append(forbid, c.nodes[i+1])
-				}
+				forbid = append(forbid, c.nodes[i+1])
 			}
 			slices.Sort(forbid)
 			s.block(p.nodes[:i])
-			sp := spurSpec{starts: p.nodes[i : i+1], cost0: rootCost, hops0: i, forbid: forbid,
-				forbidSink: forbidSink, maxHops: q.MaxHops, maxCost: maxCost}
+			sp := spurSpec{starts: p.nodes[i : i+1], blocked: p.nodes[:i], cost0: rootCost, hops0: i, forbid: forbid,
+				maxHops: q.MaxHops, maxCost: spurMax()}
 			r, ok, err := s.search(&sp)
 			if err != nil {
 				return nil, err
