@@ -169,6 +169,36 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 func BenchmarkTopK10(b *testing.B)  { benchTopK(b, 10) }
 func BenchmarkTopK100(b *testing.B) { benchTopK(b, 100) }
 
+// BenchmarkTopKChoke adds one target behind a single jewel, a choke point: every spur search
+// at the jewel has no way around, which post-dominator pruning ends at once (the first query
+// pays for the post-dominator tree: the max).
+func BenchmarkTopKChoke(b *testing.B) {
+	for _, n := range sizes() {
+		for _, k := range []int{10, 100} {
+			b.Run(fmt.Sprintf("%s/k%d", sizeName(n), k), func(b *testing.B) {
+				f := fixture(b, n)
+				x := int32(f.g.NumNodes())
+				g, err := f.g.WithChanges(Changes{AddNodes: 1, AddEdges: []Edge{{From: f.gen.Jewels[0], To: x, P: 0.9}}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				q := Query{Sources: f.gen.Entries, Targets: []int32{x}, K: k}
+				g.potentials(q.Targets)
+				ctx := context.Background()
+				var lat []time.Duration
+				for b.Loop() {
+					start := time.Now()
+					if paths, err := g.TopK(ctx, q); err != nil || len(paths) != k {
+						b.Fatalf("%d paths, %v", len(paths), err)
+					}
+					lat = append(lat, time.Since(start))
+				}
+				reportLatency(b, lat)
+			})
+		}
+	}
+}
+
 func BenchmarkDominators(b *testing.B) {
 	for _, n := range sizes() {
 		b.Run(sizeName(n), func(b *testing.B) {

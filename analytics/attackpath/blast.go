@@ -36,7 +36,7 @@ func (g *Graph) BlastRadius(ctx context.Context, from []int32, minLikelihood flo
 		return nil, err
 	}
 	n := int(g.n)
-	maxCost := likelihoodUnits(minLikelihood, n)
+	maxCost := likelihoodUnits(minLikelihood, 0) // plus a unit of rounding slack per hop
 	dist := make([]uint64, n)
 	hops := make([]int32, n)
 	via := make([]EdgeID, n)
@@ -74,7 +74,7 @@ func (g *Graph) BlastRadius(ctx context.Context, from []int32, minLikelihood flo
 				continue
 			}
 			nd, nh := dist[u]+uint64(g.outCost[e]), hops[u]+1
-			if nd > maxCost || nd > dist[v] || nd == dist[v] && nh >= hops[v] {
+			if nd > maxCost+uint64(nh) || nd > dist[v] || nd == dist[v] && nh >= hops[v] {
 				continue
 			}
 			dist[v], hops[v], via[v], lik[v] = nd, nh, EdgeID(e), lik[u]*g.outP[e]

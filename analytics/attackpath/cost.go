@@ -35,14 +35,15 @@ func normP(p float64) (float64, bool) {
 func unitsToCost(u uint64) float64 { return float64(u) / costScale }
 
 // likelihoodUnits returns the largest integer path cost that can still have a likelihood of at
-// least minL, with slack for the rounding of up to hops edges; 0 < minL ≤ 1.
+// least minL, with slack for the rounding of up to hops edges; 0 ≤ minL ≤ 1. It leaves room
+// to add more slack without overflow.
 func likelihoodUnits(minL float64, hops int) uint64 {
 	if minL <= 0 {
-		return math.MaxUint64
+		return math.MaxUint64 >> 1
 	}
 	c := -math.Log(minL) * costScale
-	if c > 1<<60 {
-		return math.MaxUint64
+	if c > 1<<50 {
+		return math.MaxUint64 >> 1 // still room for slack
 	}
 	return uint64(math.Ceil(c)) + uint64(hops) + 1
 }

@@ -11,13 +11,13 @@ type DomTree struct {
 	idom   []int32 // number → number of its immediate dominator
 	tin    []int32 // number → entry time in the dominator tree
 	tout   []int32 // number → exit time (exclusive)
-	parent []int32 // number → depth-first search parent
+	parent []int32 // number → depth-first search parent (only while building)
 }
 
 // Dominators computes the dominator tree from a virtual root with an edge to each source, in
 // O(E log N): Semi-NCA (Georgiadis), i.e. Lengauer–Tarjan semidominators with path compression,
 // then each immediate dominator as the nearest common ancestor of its semidominator and its
-// depth-first parent. The tree holds 6 int32 per reachable node. A source out of range is an
+// depth-first parent. The tree holds 4 int32 per reachable node and 1 per node. A source out of range is an
 // ErrBadQuery error.
 func (g *Graph) Dominators(sources []int32) (*DomTree, error) {
 	if err := g.checkNodes("source", sources); err != nil {
@@ -52,33 +52,36 @@ func dominatorTree(n int, roots []int32, succ, pred csr) *DomTree {
 	t.dfs(succ, roots)
 	k := len(t.vert)
 
-	// Semidominators, in decreasing preorder.
+	// Semidominators, in decreasing preorder, with Lengauer–Tarjan's link-eval forest under
+	// path compression. A node's slot holds its forest ancestor (-1 until linked) and the least
+	// semidominator on its compressed path, side by side for locality; a node is linked only
+	// once its semidominator is final.
+	type slot struct{ anc, semi int32 }
+	slots := make([]slot, k)
 	semi := make([]int32, k)
-	label := make([]int32, k)
-	ancestor := make([]int32, k)
 	for i := range k {
-		semi[i], label[i], ancestor[i] = int32(i), int32(i), -1
+		slots[i] = slot{-1, int32(i)}
+		semi[i] = int32(i)
 	}
 	var stack []int32
-	eval := func(x int32) int32 {
-		if ancestor[x] < 0 {
+	// evalSemi returns the least semidominator on the forest path from x up to, not
+	// including, its forest root; x itself if unlinked (then x is not yet processed, and
+	// its semidominator is still its own number).
+	evalSemi := func(x int32) int32 {
+		if slots[x].anc < 0 {
 			return x
 		}
-		// Path compression, iteratively: collect the path below the forest root's child,
-		// then update it from the top down.
 		stack = stack[:0]
-		for y := x; ancestor[ancestor[y]] >= 0; y = ancestor[y] {
+		for y := x; slots[slots[y].anc].anc >= 0; y = slots[y].anc {
 			stack = append(stack, y)
 		}
 		for i := len(stack) - 1; i >= 0; i-- {
-			z := stack[i]
-			a := ancestor[z]
-			if semi[label[a]] < semi[label[z]] {
-				label[z] = label[a]
-			}
-			ancestor[z] = ancestor[a]
+			z := &slots[stack[i]]
+			a := slots[z.anc]
+			z.semi = min(z.semi, a.semi)
+			z.anc = a.anc
 		}
-		return label[x]
+		return slots[x].semi
 	}
 	for w := int32(k - 1); w >= 1; w-- {
 		v := t.vert[w]
@@ -86,20 +89,15 @@ func dominatorTree(n int, roots []int32, succ, pred csr) *DomTree {
 			semi[w] = 0
 		}
 		for _, u := range pred.adj[pred.off[v]:pred.off[v+1]] {
-			x := t.num[u]
-			if x < 0 {
-				continue
-			}
-			if s := semi[eval(x)]; s < semi[w] {
-				semi[w] = s
+			if x := t.num[u]; x >= 0 {
+				semi[w] = min(semi[w], evalSemi(x))
 			}
 		}
-		ancestor[w] = t.parent[w]
+		slots[w] = slot{t.parent[w], semi[w]}
 	}
 	// Immediate dominators, in increasing preorder: the nearest ancestor of the parent, in
 	// the tree built so far, that is not below the semidominator.
-	t.idom = ancestor // reuse
-	t.idom[0] = 0
+	t.idom = make([]int32, k)
 	for w := int32(1); w < int32(k); w++ {
 		x := t.parent[w]
 		for x > semi[w] {
@@ -107,7 +105,8 @@ func dominatorTree(n int, roots []int32, succ, pred csr) *DomTree {
 		}
 		t.idom[w] = x
 	}
-	t.intervals(semi, label) // reuse as scratch
+	t.intervals(semi, t.parent) // reuse as scratch
+	t.parent = nil
 	return t
 }
 

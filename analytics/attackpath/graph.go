@@ -196,8 +196,8 @@ func (g *Graph) In(v int32) iter.Seq[EdgeID] {
 	}
 }
 
-// MemoryBytes returns the bytes held by the graph's arrays (not its caches of potentials,
-// which hold 5 bytes per node per cached target set, nor the per-query search state).
+// MemoryBytes returns the bytes held by the graph's arrays: not its caches nor per-query
+// state (see the package documentation).
 func (g *Graph) MemoryBytes() int64 {
 	four := cap(g.outOff) + cap(g.outFrom) + cap(g.outTo) + cap(g.outCost) + cap(g.inOff) +
 		cap(g.inFrom) + cap(g.inCost) + cap(g.inEdge)

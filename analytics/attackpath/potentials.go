@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // potCacheSize is how many target sets' potentials a Graph keeps.
@@ -19,14 +20,19 @@ type potentials struct {
 	// hops[v] is the fewest edges from v to a target (saturated at 255; 255 if none).
 	hops []uint8
 
-	// pdom is the post-dominator tree from the targets, computed on first need.
-	pdomOnce sync.Once
-	pdom     *DomTree
+	// pdom is the post-dominator tree from the targets, computed on first need; pdomReady
+	// says it is, so that later queries use it from the start.
+	pdomOnce  sync.Once
+	pdom      *DomTree
+	pdomReady atomic.Bool
 }
 
-// postDominators returns the post-dominator tree of the target set whose potentials p are.
+// postDominatorsOf returns the post-dominator tree of the target set whose potentials p are.
 func (g *Graph) postDominatorsOf(p *potentials, targets []int32) *DomTree {
-	p.pdomOnce.Do(func() { p.pdom = g.postDominators(targets) })
+	p.pdomOnce.Do(func() {
+		p.pdom = g.postDominators(targets)
+		p.pdomReady.Store(true)
+	})
 	return p.pdom
 }
 
@@ -43,7 +49,7 @@ type potCache struct {
 }
 
 // Potentials returns, for every node, the cost −ln p of the most likely path from it to the
-// nearest of targets (0 for a target, +Inf when no target is reachable). It is a reverse
+// nearest of targets, to CostResolution (0 for a target, +Inf when no target is reachable). It is a reverse
 // multi-target Dijkstra over the in-CSR; the Graph caches the result for its last few target
 // sets, and TopK and FixPlan reuse it.
 func (g *Graph) Potentials(targets []int32) ([]float32, error) {

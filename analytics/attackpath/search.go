@@ -40,14 +40,15 @@ func (g *Graph) getSearcher(ctx context.Context) *searcher {
 	if s == nil {
 		n := int(g.n)
 		s = &searcher{
-			g:        g,
-			seen:     make([]uint32, n),
-			closed:   make([]uint32, n),
-			blocked:  make([]uint32, n),
-			cost:     make([]uint64, n),
-			hops:     make([]uint16, n),
-			pred:     make([]int32, n),
-			predEdge: make([]EdgeID, n),
+			g:          g,
+			blockStamp: 1, // nothing blocked
+			seen:       make([]uint32, n),
+			closed:     make([]uint32, n),
+			blocked:    make([]uint32, n),
+			cost:       make([]uint64, n),
+			hops:       make([]uint16, n),
+			pred:       make([]int32, n),
+			predEdge:   make([]EdgeID, n),
 		}
 	}
 	s.ctx = ctx
@@ -65,6 +66,9 @@ func (g *Graph) putSearcher(s *searcher) {
 func (s *searcher) setTargets(targets []int32) {
 	s.pot = s.g.potentials(targets)
 	s.targets = targets
+	if s.pot.pdomReady.Load() {
+		s.pdom = s.pot.pdom
+	}
 	s.isTarget = newBitset(int(s.g.n))
 	for _, t := range targets {
 		s.isTarget.set(int(t))

@@ -145,8 +145,6 @@ func (s *searcher) yen(q Query) ([]*cand, error) {
 	}
 	var share []*cand // accepted paths sharing the current root
 	var forbid []int32
-	// Spur nodes are the super-source and the nodes of p but its last: no path goes on
-	// through a target.
 	for len(b.worstFirst) > 0 && len(accepted) < q.K {
 		p := b.pop()
 		if q.MinLikelihood > 0 && s.g.likelihood(p.edges) < q.MinLikelihood {
@@ -158,6 +156,8 @@ func (s *searcher) yen(q Query) ([]*cand, error) {
 		if need == 0 {
 			break
 		}
+		// Spur from the super-source (i = -1) and from p's nodes but its last (no path goes on
+		// through a target), from where p deviated from its parent on (Lawler).
 		share = append(share[:0], accepted...)
 		rootCost := uint64(0)
 		for i := -1; i < len(p.nodes)-1; i++ {
@@ -209,7 +209,8 @@ func (s *searcher) yen(q Query) ([]*cand, error) {
 
 // superSpur searches from the super-source: from every source not in used (sorted), for the
 // best path, and adds it. A source that is also a target is searched on its own, because in a
-// search from all sources its start label would hide the paths from other sources ending at it.
+// search from all sources its start label would hide the paths from other sources ending at
+// it; so such sources cost a search each.
 func (s *searcher) superSpur(sources, used []int32, maxHops int, maxCost uint64, add func(*cand)) error {
 	s.block(nil)
 	var plain []int32

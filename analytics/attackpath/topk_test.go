@@ -3,9 +3,11 @@ package attackpath
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -236,5 +238,49 @@ func TestEmptyGraph(t *testing.T) {
 	}
 	if _, err := g.TopK(context.Background(), Query{Sources: []int32{0}, Targets: []int32{0}, K: 1}); !errors.Is(err, ErrBadQuery) {
 		t.Fatalf("err = %v, want ErrBadQuery", err)
+	}
+}
+
+// TestConcurrentQueries runs queries on one graph from several goroutines (run with -race):
+// the potentials cache and the searcher pool are shared.
+func TestConcurrentQueries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	c := genCase(rng, 20)
+	for len(c.edges) < 30 {
+		c = genCase(rng, 20)
+	}
+	g := mustBuild(t, c.n, c.edges)
+	var queries []Query
+	var want [][]Path
+	for i := range 12 {
+		q := Query{Sources: []int32{int32(i % c.n)}, Targets: []int32{int32((i * 7) % c.n), int32((i + 3) % c.n)}, K: 5}
+		p, err := g.TopK(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queries, want = append(queries, q), append(want, p)
+	}
+	g = mustBuild(t, c.n, c.edges) // a cold cache
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for r := range 50 {
+				i := (w + r) % len(queries)
+				got, err := g.TopK(context.Background(), queries[i])
+				if err == nil && !slices.EqualFunc(nodesOf(got), nodesOf(want[i]), slices.Equal) {
+					err = fmt.Errorf("query %d: %v, want %v", i, nodesOf(got), nodesOf(want[i]))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
