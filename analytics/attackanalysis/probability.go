@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/cvss"
 )
 
 // The probability model of attack steps. A step's probability is the chance that an attacker
@@ -71,20 +72,9 @@ func parseVector(s string) (vector, bool) {
 	return v, v.av != "" && v.ac != "" && v.pr != "" && v.ui != ""
 }
 
-// exploitability is the CVSS v3.1 exploitability subscore of v.
+// exploitability is the CVSS v3 exploitability subscore of v.
 func (v vector) exploitability() (float64, bool) {
-	av, ok1 := map[string]float64{"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2}[v.av]
-	ac, ok2 := map[string]float64{"L": 0.77, "H": 0.44}[v.ac]
-	prs := map[string]float64{"N": 0.85, "L": 0.62, "H": 0.27}
-	if v.scope == "C" {
-		prs = map[string]float64{"N": 0.85, "L": 0.68, "H": 0.5}
-	}
-	pr, ok3 := prs[v.pr]
-	ui, ok4 := map[string]float64{"N": 0.85, "R": 0.62}[v.ui]
-	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return 0, false
-	}
-	return 8.22 * av * ac * pr * ui, true
+	return cvss.Exploitability3(v.av, v.ac, v.pr, v.ui, v.scope == "C")
 }
 
 // vulnProbability is the chance that v is exploited, and what it was based on.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sectwin/sectwin/ingest/internal/severity"
 	"github.com/sectwin/sectwin/ingest/internal/text"
+	"github.com/sectwin/sectwin/internal/cvss"
 )
 
 // cvssScore parses a vector and returns its base score and CVSS major version (2, 3 or 4).
@@ -114,13 +115,6 @@ func cvss3(v string, v31 bool) (float64, error) {
 		return 0, err
 	}
 	changed := m["S"] == "C"
-	av := map[string]float64{"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2}[m["AV"]]
-	ac := map[string]float64{"L": 0.77, "H": 0.44}[m["AC"]]
-	pr := map[string]float64{"N": 0.85, "L": 0.62, "H": 0.27}[m["PR"]]
-	if changed {
-		pr = map[string]float64{"N": 0.85, "L": 0.68, "H": 0.5}[m["PR"]]
-	}
-	ui := map[string]float64{"N": 0.85, "R": 0.62}[m["UI"]]
 	cia := map[string]float64{"H": 0.56, "L": 0.22, "N": 0}
 	iss := 1 - (1-cia[m["C"]])*(1-cia[m["I"]])*(1-cia[m["A"]])
 	var impact float64
@@ -129,7 +123,7 @@ func cvss3(v string, v31 bool) (float64, error) {
 	} else {
 		impact = 6.42 * iss
 	}
-	exploitability := 8.22 * av * ac * pr * ui
+	exploitability, _ := cvss.Exploitability3(m["AV"], m["AC"], m["PR"], m["UI"], changed) // metrics validated them
 	if impact <= 0 {
 		return 0, nil
 	}
