@@ -202,15 +202,15 @@ func (r *subscriptionResolver) ReportReady(ctx context.Context, twin string) (<-
 	if r.ReportBus == nil {
 		return nil, gqlErr(ctx, CodeUnavailable, "report events are not served by this instance")
 	}
-	ids, err := r.ReportBus.SubscribeReports(ctx, twin)
+	runs, err := r.ReportBus.SubscribeReports(ctx, twin)
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}
 	out := make(chan *graph.ReportRun, 4)
 	go func() {
 		defer close(out)
-		for id := range ids {
-			run, ok, err := r.Graph.Report(ctx, id)
+		for ready := range runs {
+			run, ok, err := r.Graph.Report(ctx, ready.ID)
 			if err != nil || !ok {
 				continue
 			}

@@ -48,7 +48,7 @@ type ReportRunner interface {
 
 // ReportBus announces completed report runs.
 type ReportBus interface {
-	SubscribeReports(ctx context.Context, twin string) (<-chan string, error)
+	SubscribeReports(ctx context.Context, twin string) (<-chan events.ReportReady, error)
 }
 
 // Resolver carries the resolvers' dependencies.

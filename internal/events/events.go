@@ -82,10 +82,17 @@ func (n NATS) Publish(ctx context.Context, c Change) error {
 // slow to keep up (256 events behind) loses the oldest: subscriptions are live views, and the
 // EVENTS stream keeps the full history.
 func (n NATS) Subscribe(ctx context.Context, twin string) (<-chan Change, error) {
+	return subscribe(ctx, n, Subject(twin), "changes of "+twin, func(c Change) bool { return true })
+}
+
+// subscribe delivers the JSON messages on subject, decoded as T and kept when ok says so, until
+// ctx ends. It returns once the server has the subscription, so nothing published after it
+// returns is missed.
+func subscribe[T any](ctx context.Context, n NATS, subject, what string, ok func(T) bool) (<-chan T, error) {
 	msgs := make(chan *nats.Msg, 256)
-	sub, err := n.Bus.Conn().ChanSubscribe(Subject(twin), msgs)
+	sub, err := n.Bus.Conn().ChanSubscribe(subject, msgs)
 	if err != nil {
-		return nil, fmt.Errorf("subscribe to changes of %s: %w", twin, err)
+		return nil, fmt.Errorf("subscribe to %s: %w", what, err)
 	}
 	// FlushWithContext needs a deadline, and ctx (the subscription's lifetime) has none.
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -93,9 +100,9 @@ func (n NATS) Subscribe(ctx context.Context, twin string) (<-chan Change, error)
 	cancel()
 	if err != nil {
 		_ = sub.Unsubscribe()
-		return nil, fmt.Errorf("subscribe to changes of %s: %w", twin, err)
+		return nil, fmt.Errorf("subscribe to %s: %w", what, err)
 	}
-	out := make(chan Change, 16)
+	out := make(chan T, 16)
 	go func() {
 		defer close(out)
 		defer sub.Unsubscribe()
@@ -104,13 +111,13 @@ func (n NATS) Subscribe(ctx context.Context, twin string) (<-chan Change, error)
 			case <-ctx.Done():
 				return
 			case m := <-msgs:
-				var c Change
-				if err := json.Unmarshal(m.Data, &c); err != nil {
-					n.Log.Warn().Err(err).Str("subject", m.Subject).Msg("undecodable change event skipped")
+				var v T
+				if err := json.Unmarshal(m.Data, &v); err != nil || !ok(v) {
+					n.Log.Warn().Err(err).Str("subject", m.Subject).Msg("undecodable event skipped")
 					continue
 				}
 				select {
-				case out <- c:
+				case out <- v:
 				case <-ctx.Done():
 					return
 				}
@@ -138,44 +145,9 @@ func (n NATS) PublishReport(ctx context.Context, r ReportReady) error {
 	return n.Bus.Publish(ctx, ReportSubject(r.Twin), data, "report-"+r.ID)
 }
 
-// SubscribeReports delivers the ids of the twin's report runs completed from now on, until ctx
-// ends.
-func (n NATS) SubscribeReports(ctx context.Context, twin string) (<-chan string, error) {
-	msgs := make(chan *nats.Msg, 64)
-	sub, err := n.Bus.Conn().ChanSubscribe(ReportSubject(twin), msgs)
-	if err != nil {
-		return nil, fmt.Errorf("subscribe to reports of %s: %w", twin, err)
-	}
-	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = n.Bus.Conn().FlushWithContext(fctx)
-	cancel()
-	if err != nil {
-		_ = sub.Unsubscribe()
-		return nil, fmt.Errorf("subscribe to reports of %s: %w", twin, err)
-	}
-	out := make(chan string, 16)
-	go func() {
-		defer close(out)
-		defer sub.Unsubscribe()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m := <-msgs:
-				var r ReportReady
-				if err := json.Unmarshal(m.Data, &r); err != nil || r.ID == "" {
-					n.Log.Warn().Str("subject", m.Subject).Msg("undecodable report event skipped")
-					continue
-				}
-				select {
-				case out <- r.ID:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+// SubscribeReports delivers the twin's report runs completed from now on, until ctx ends.
+func (n NATS) SubscribeReports(ctx context.Context, twin string) (<-chan ReportReady, error) {
+	return subscribe(ctx, n, ReportSubject(twin), "reports of "+twin, func(r ReportReady) bool { return r.ID != "" })
 }
 
 // SubscribeChanged delivers the name of every twin that changes from now on, until ctx ends;
