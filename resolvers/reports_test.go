@@ -73,7 +73,9 @@ func TestReportReadyAndFailedDelivery(t *testing.T) {
 	if r.Status != "DELIVERY_FAILED" || len(r.Deliveries) != 1 || r.Deliveries[0].Error == nil || r.Deliveries[0].Attempts < 1 {
 		t.Fatalf("failed delivery: %+v", r)
 	}
-	var stored struct{ Report *struct{ Status, Content string } }
+	var stored struct {
+		Report *struct{ Status, Content string }
+	}
 	api.MustData(t, token, `query($id: ID!) { report(id: $id) { status content } }`, map[string]any{"id": r.ID}, &stored)
 	if stored.Report == nil || stored.Report.Status != "DELIVERY_FAILED" || !strings.Contains(stored.Report.Content, `"twin": "`+twin+`"`) {
 		t.Fatalf("stored report: %+v", stored.Report)
