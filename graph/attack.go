@@ -62,7 +62,7 @@ func decodeFact(rec *neo4j.Record) AttackFact {
 				Component: asString(m["component"]), Status: asString(m["status"]),
 			})
 		}
-		slices.SortFunc(f.Vulns, func(a, b VulnFact) int { return cmpString(a.ID+a.Component, b.ID+b.Component) })
+		slices.SortFunc(f.Vulns, func(a, b VulnFact) int { return strings.Compare(a.ID+a.Component, b.ID+b.Component) })
 	}
 	return f
 }
@@ -273,16 +273,6 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // AttackOverride is an analyst's probability for one attack step. Every override is kept: setting

@@ -108,8 +108,8 @@ func pathQuery(ctx context.Context, twin string, from, to *model.AttackSelector,
 		return q, err
 	}
 	if minLikelihood != nil {
-		if *minLikelihood < 0 || *minLikelihood > 1 || *minLikelihood != *minLikelihood {
-			return q, gqlErr(ctx, CodeBadInput, "minLikelihood must be between 0 and 1")
+		if err := fractionArg(ctx, "minLikelihood", *minLikelihood); err != nil {
+			return q, err
 		}
 		q.MinLikelihood = *minLikelihood
 	}
@@ -120,6 +120,14 @@ func pathQuery(ctx context.Context, twin string, from, to *model.AttackSelector,
 		q.MaxHops = *maxHops
 	}
 	return q, nil
+}
+
+// fractionArg validates a probability argument: 0 to 1, not NaN.
+func fractionArg(ctx context.Context, name string, v float64) error {
+	if !(v >= 0 && v <= 1) {
+		return gqlErr(ctx, CodeBadInput, name+" must be between 0 and 1")
+	}
+	return nil
 }
 
 // attackErr maps analysis errors: the caller's mistakes to BAD_USER_INPUT, an exhausted time

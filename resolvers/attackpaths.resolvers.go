@@ -39,8 +39,8 @@ func (r *mutationResolver) OverrideAttackProbability(ctx context.Context, twin s
 	if err != nil {
 		return nil, err
 	}
-	if probability < 0 || probability > 1 || probability != probability {
-		return nil, gqlErr(ctx, CodeBadInput, "probability must be between 0 and 1")
+	if err := fractionArg(ctx, "probability", probability); err != nil {
+		return nil, err
 	}
 	if reason == "" || len(reason) > 1000 {
 		return nil, gqlErr(ctx, CodeBadInput, "reason is required (at most 1000 characters): say why the probability differs")
@@ -215,8 +215,8 @@ func (r *queryResolver) BlastRadius(ctx context.Context, twin string, node strin
 	}
 	minL := 0.01
 	if minLikelihood != nil {
-		if *minLikelihood < 0 || *minLikelihood > 1 || *minLikelihood != *minLikelihood {
-			return nil, gqlErr(ctx, CodeBadInput, "minLikelihood must be between 0 and 1")
+		if err := fractionArg(ctx, "minLikelihood", *minLikelihood); err != nil {
+			return nil, err
 		}
 		minL = *minLikelihood
 	}

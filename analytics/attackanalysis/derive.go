@@ -87,8 +87,7 @@ func (p *projection) index(dbID int64) (int32, bool) {
 
 func (p *projection) name(dbID int64) string {
 	if i, ok := p.index(dbID); ok {
-		n := p.nodes[i]
-		return strings.ToLower(n.Label) + " " + n.Key
+		return describe(graph.NodeRef{Label: p.nodes[i].Label, Key: p.nodes[i].Key})
 	}
 	return fmt.Sprintf("node %d", dbID)
 }
