@@ -434,38 +434,33 @@ MATCH p = SHORTEST %d (a)-[:ATTACK]->{1,%d}(b)
 RETURN [n IN nodes(p) | [labels(n), n.name]], [r IN relationships(p) | r.rule], reduce(l = 1.0, r IN relationships(p) | l * r.p)`,
 		from.Label, fk.Key, to.Label, tk.Key, k, maxHops)
 	var out []HopPath
-	err := db.once(func() error {
-		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: neo4j.AccessModeRead})
-		defer s.Close(ctx)
-		_, err := s.ExecuteRead(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
-			out = out[:0]
-			res, err := tx.Run(ctx, cypher, map[string]any{"twin": twin, "from": from.Key, "to": to.Key})
-			if err != nil {
-				return nil, err
-			}
-			for res.Next(ctx) {
-				v := res.Record().Values
-				var hp HopPath
-				for _, n := range v[0].([]any) {
-					pair := n.([]any)
-					label := ""
-					for _, l := range stringList(pair[0]) {
-						if slices.Contains(attackLabels, l) {
-							label = l
-						}
+	_, err := db.execute(ctx, neo4j.AccessModeRead, func(tx neo4j.ManagedTransaction) (any, error) {
+		out = out[:0]
+		res, err := tx.Run(ctx, cypher, map[string]any{"twin": twin, "from": from.Key, "to": to.Key})
+		if err != nil {
+			return nil, err
+		}
+		for res.Next(ctx) {
+			v := res.Record().Values
+			var hp HopPath
+			for _, n := range v[0].([]any) {
+				pair := n.([]any)
+				label := ""
+				for _, l := range stringList(pair[0]) {
+					if slices.Contains(attackLabels, l) {
+						label = l
 					}
-					hp.Nodes = append(hp.Nodes, NodeRef{Label: label, Key: asString(pair[1])})
 				}
-				hp.Rules = stringList(v[1])
-				if l := asFloat(v[2]); l != nil {
-					hp.Likelihood = *l
-				}
-				out = append(out, hp)
+				hp.Nodes = append(hp.Nodes, NodeRef{Label: label, Key: asString(pair[1])})
 			}
-			return nil, res.Err()
-		}, neo4j.WithTxTimeout(attackQueryTimeout))
-		return err
-	})
+			hp.Rules = stringList(v[1])
+			if l := asFloat(v[2]); l != nil {
+				hp.Likelihood = *l
+			}
+			out = append(out, hp)
+		}
+		return nil, res.Err()
+	}, neo4j.WithTxTimeout(attackQueryTimeout))
 	var ne *neo4j.Neo4jError
 	switch {
 	case errors.As(err, &ne) && strings.Contains(ne.Code, "TransactionTimedOut"):

@@ -123,16 +123,17 @@ func (db *DB) ReadTx(ctx context.Context, fn func(tx neo4j.ManagedTransaction) (
 	return db.execute(ctx, neo4j.AccessModeRead, fn)
 }
 
-func (db *DB) execute(ctx context.Context, mode neo4j.AccessMode, fn func(tx neo4j.ManagedTransaction) (any, error)) (any, error) {
+// execute runs fn in a managed transaction of mode; configurers set its timeout or metadata.
+func (db *DB) execute(ctx context.Context, mode neo4j.AccessMode, fn func(tx neo4j.ManagedTransaction) (any, error), configurers ...func(*neo4j.TransactionConfig)) (any, error) {
 	var out any
 	db.txs.Add(1)
 	err := db.once(func() (err error) {
 		s := db.driver.NewSession(ctx, neo4j.SessionConfig{DatabaseName: db.database, AccessMode: mode})
 		defer s.Close(ctx)
 		if mode == neo4j.AccessModeRead {
-			out, err = s.ExecuteRead(ctx, fn)
+			out, err = s.ExecuteRead(ctx, fn, configurers...)
 		} else {
-			out, err = s.ExecuteWrite(ctx, fn)
+			out, err = s.ExecuteWrite(ctx, fn, configurers...)
 		}
 		return err
 	})
