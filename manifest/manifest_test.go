@@ -92,6 +92,9 @@ func TestParseReportsEveryProblemWithItsPosition(t *testing.T) {
 			{11, "spec.identities[0].name", "required"}}},
 		{"bad port", head + "  zones: [{name: a}]\n  reaches: [{from: {zone: a}, to: {zone: a}, port: 65536}, {from: {zone: a}, to: {zone: a}, port: 0, proto: icmp}]\n", []want{
 			{6, "spec.reaches[0].port", "65536 is not a port"}, {6, "spec.reaches[1].port", "0 is not a port"}, {6, "spec.reaches[1].proto", `"icmp" is not one of tcp, udp`}}},
+		{"controls", head + "  zones: [{name: a, controls: [WAF, waf, Firewall]}]\n", []want{
+			{5, "spec.zones[0].controls[1]", `"waf" is not one of WAF, IPS, EDR, MFA, PAM, ENCRYPTION (did you mean WAF?)`},
+			{5, "spec.zones[0].controls[2]", `"Firewall" is not one of`}}},
 		{"enums", head +
 			"  zones: [{name: a, trust: high, criticality: SEVERE}]\n" +
 			"  artifacts: [{digest: \"" + digest + "\", type: CONTAINER}]\n" +
