@@ -50,7 +50,7 @@ bench-graphql: ## GraphQL vs hand-written Cypher latency on a synthetic twin; fl
 
 .PHONY: bench-attackpaths
 bench-attackpaths: ## attack paths at 100k and 1M nodes: projection, top-10 via engine and GraphQL, report run; flags in BENCH_ATTACKPATHS_FLAGS
-	@scripts/with-neo4j.sh go run ./bench/attackpaths $(BENCH_ATTACKPATHS_FLAGS)
+	@NEO4J_HEAP=$${NEO4J_HEAP:-2g} NEO4J_PAGECACHE=$${NEO4J_PAGECACHE:-3g} scripts/with-neo4j.sh go run ./bench/attackpaths $(BENCH_ATTACKPATHS_FLAGS)
 
 docker-build: ## build the sectwin image (needs a Docker engine)
 	docker build -t sectwin:$(VERSION) .

@@ -16,9 +16,8 @@ import (
 
 // Store is what the analysis needs from Neo4j.
 type Store interface {
-	AttackNodes(ctx context.Context, twin string, fn func(graph.AttackNode)) error
+	AttackGraph(ctx context.Context, twin string, withHashes bool, fn func(graph.AttackAdjacency)) error
 	AttackFacts(ctx context.Context, twin string, rule graph.AttackRule) ([]graph.AttackFact, error)
-	AttackEdgeRows(ctx context.Context, twin string, fn func(graph.AttackEdgeRow)) error
 	ApplyAttackDelta(ctx context.Context, twin string, upserts []graph.AttackEdge, deletes []int64, at time.Time) ([]int64, error)
 	AttackEdgeDetails(ctx context.Context, twin string, rels []int64) (map[int64]graph.AttackEdge, error)
 	AttackOverrides(ctx context.Context, twin string, all bool) ([]graph.AttackOverride, error)
@@ -43,8 +42,8 @@ type projection struct {
 	edges []attackpath.Edge
 }
 
-// Rules are numbered for packed refs; index 0 is any rule the analysis does not know (such as
-// the benchmarks' synthetic steps).
+// Rules are numbered for packed refs as graph.AttackRuleIndex numbers them: index 0 is any rule
+// the analysis does not know (such as the benchmarks' synthetic steps).
 var ruleIDs = func() []string {
 	out := []string{""}
 	for _, r := range graph.AttackRules() {
@@ -53,30 +52,29 @@ var ruleIDs = func() []string {
 	return out
 }()
 
-func ruleIndex(id string) int64 {
-	for i, r := range ruleIDs {
-		if r == id {
-			return int64(i)
-		}
-	}
-	return 0
-}
-
 // packRef makes an engine edge's Ref from a step's internal id (negative for simulated steps)
-// and its rule: the engine keeps one int64 per edge, and the rule is needed per edge (fix
+// and its rule index: the engine keeps one int64 per edge, and the rule is needed per edge (fix
 // costs, explanations of simulated steps) without a map of millions of entries.
-func packRef(rel int64, rule string) int64 { return rel<<8 | ruleIndex(rule) }
+func packRef(rel int64, rule uint8) int64 { return rel<<8 | int64(rule) }
 
 func refRel(ref int64) int64   { return ref >> 8 }
 func refRule(ref int64) string { return ruleIDs[ref&0xff] }
 
+// storedStep is one stored step as derivation compares it with the derived ones.
+type storedStep struct {
+	rel, from, to int64
+	p             float64
+	rule          uint8
+	hash          string
+}
+
 // add appends a stored step as an engine edge; steps whose ends are not attack-graph nodes are
 // skipped.
-func (p *projection) add(rel, from, to int64, prob float64, rule string) {
-	f, ok1 := p.index(from)
-	t, ok2 := p.index(to)
+func (p *projection) add(e storedStep) {
+	f, ok1 := p.index(e.from)
+	t, ok2 := p.index(e.to)
 	if ok1 && ok2 {
-		p.edges = append(p.edges, attackpath.Edge{From: f, To: t, P: prob, Ref: packRef(rel, rule)})
+		p.edges = append(p.edges, attackpath.Edge{From: f, To: t, P: e.p, Ref: packRef(e.rel, e.rule)})
 	}
 }
 
@@ -92,25 +90,67 @@ func (p *projection) name(dbID int64) string {
 	return fmt.Sprintf("node %d", dbID)
 }
 
-// loadNodes reads a twin's attack-graph nodes.
-func loadNodes(ctx context.Context, st Store, twin string) (*projection, error) {
-	p := &projection{}
-	if err := st.AttackNodes(ctx, twin, func(n graph.AttackNode) { p.nodes = append(p.nodes, n) }); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(p.nodes, func(a, b graph.AttackNode) int { return cmp.Compare(a.DBID, b.DBID) })
-	return p, nil
-}
-
-// load reads a twin's attack-graph nodes and stored steps, streaming the steps straight into
-// engine edges.
+// load reads a twin's attack graph as the engine needs it, streaming the steps straight into
+// engine edges (sources numbered in arrival order until the nodes are sorted).
 func load(ctx context.Context, st Store, twin string) (*projection, error) {
-	p, err := loadNodes(ctx, st, twin)
+	p := &projection{}
+	var to []int64
+	err := st.AttackGraph(ctx, twin, false, func(a graph.AttackAdjacency) {
+		from := int32(len(p.nodes))
+		p.nodes = append(p.nodes, a.Node)
+		for i, rel := range a.Rels {
+			p.edges = append(p.edges, attackpath.Edge{From: from, P: a.P[i], Ref: packRef(rel, a.Rules[i])})
+			to = append(to, a.To[i])
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	err = st.AttackEdgeRows(ctx, twin, func(r graph.AttackEdgeRow) { p.add(r.Rel, r.From, r.To, r.P, r.Rule) })
-	return p, err
+	renumber := p.sortNodes()
+	kept := p.edges[:0]
+	for i, e := range p.edges {
+		if t, ok := p.index(to[i]); ok {
+			e.From, e.To = renumber[e.From], t
+			kept = append(kept, e)
+		}
+	}
+	p.edges = slices.Clip(kept)
+	return p, nil
+}
+
+// loadSteps reads a twin's attack-graph nodes and its stored steps with their hashes, for
+// derivation.
+func loadSteps(ctx context.Context, st Store, twin string) (*projection, []storedStep, error) {
+	p := &projection{}
+	var steps []storedStep
+	err := st.AttackGraph(ctx, twin, true, func(a graph.AttackAdjacency) {
+		p.nodes = append(p.nodes, a.Node)
+		for i, rel := range a.Rels {
+			steps = append(steps, storedStep{rel: rel, from: a.Node.DBID, to: a.To[i], p: a.P[i], rule: a.Rules[i], hash: a.Hashes[i]})
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	p.sortNodes()
+	return p, steps, nil
+}
+
+// sortNodes sorts the nodes by internal id and returns each old position's new one.
+func (p *projection) sortNodes() []int32 {
+	order := make([]int32, len(p.nodes))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(p.nodes[a].DBID, p.nodes[b].DBID) })
+	sorted := make([]graph.AttackNode, len(p.nodes))
+	renumber := make([]int32, len(p.nodes))
+	for i, old := range order {
+		sorted[i] = p.nodes[old]
+		renumber[old] = int32(i)
+	}
+	p.nodes = sorted
+	return renumber
 }
 
 // derive runs every rule over the twin and writes the difference between the steps they derive
@@ -119,12 +159,8 @@ func load(ctx context.Context, st Store, twin string) (*projection, error) {
 // returns the projection after the write.
 func derive(ctx context.Context, st Store, twin string, now time.Time) (*projection, DeriveResult, error) {
 	start := time.Now()
-	p, err := loadNodes(ctx, st, twin)
+	p, rows, err := loadSteps(ctx, st, twin)
 	if err != nil {
-		return nil, DeriveResult{}, err
-	}
-	var rows []graph.AttackEdgeRow
-	if err := st.AttackEdgeRows(ctx, twin, func(r graph.AttackEdgeRow) { rows = append(rows, r) }); err != nil {
 		return nil, DeriveResult{}, err
 	}
 	overrides, err := activeOverrides(ctx, st, twin, p)
@@ -170,25 +206,21 @@ func derive(ctx context.Context, st Store, twin string, now time.Time) (*project
 		}
 	}
 
-	rules := map[string]bool{}
-	for _, r := range graph.AttackRules() {
-		rules[r.ID] = true
-	}
 	var deletes []int64
 	var upserts []graph.AttackEdge
 	have := map[stepKey]bool{}
 	kept := rows[:0]
 	for _, e := range rows {
-		if !rules[e.Rule] {
+		if e.rule == 0 {
 			kept = append(kept, e)
 			continue
 		}
-		k := stepKey{e.From, e.To, e.Rule}
+		k := stepKey{e.from, e.to, ruleIDs[e.rule]}
 		s, ok := want[k]
 		switch {
 		case !ok || have[k]:
-			deletes = append(deletes, e.Rel)
-		case s.hash() != e.Hash:
+			deletes = append(deletes, e.rel)
+		case s.hash() != e.hash:
 			have[k] = true
 			upserts = append(upserts, s.edge()) // MERGE finds it and sets the new properties
 		default:
@@ -209,12 +241,12 @@ func derive(ctx context.Context, st Store, twin string, now time.Time) (*project
 			return nil, DeriveResult{}, err
 		}
 		for i, e := range upserts {
-			kept = append(kept, graph.AttackEdgeRow{Rel: rels[i], From: e.From, To: e.To, P: e.P, Rule: e.Rule, Hash: e.Hash})
+			kept = append(kept, storedStep{rel: rels[i], from: e.From, to: e.To, p: e.P, rule: graph.AttackRuleIndex(e.Rule)})
 		}
 	}
 	p.edges = make([]attackpath.Edge, 0, len(kept))
 	for _, e := range kept {
-		p.add(e.Rel, e.From, e.To, e.P, e.Rule)
+		p.add(e)
 	}
 	res.Duration = time.Since(start)
 	return p, res, nil

@@ -313,7 +313,7 @@ func (a *Analyzer) Simulate(ctx context.Context, twin string, q PathQuery, chang
 				added[e.Rel] = *e
 				from, _ := s.proj.index(e.From)
 				to, _ := s.proj.index(e.To)
-				ch.AddEdges = append(ch.AddEdges, attackpath.Edge{From: from, To: to, P: e.P, Ref: packRef(e.Rel, e.Rule)})
+				ch.AddEdges = append(ch.AddEdges, attackpath.Edge{From: from, To: to, P: e.P, Ref: packRef(e.Rel, graph.AttackRuleIndex(e.Rule))})
 				sim.StepsAdded++
 			}
 		default:

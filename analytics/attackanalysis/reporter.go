@@ -114,10 +114,12 @@ func (rp *Reporter) Run(ctx context.Context, s report.Schedule) (graph.ReportRun
 	return run, r, nil
 }
 
-// Build analyses the twin afresh (deriving its attack graph first) into a report, without the
-// delta and without storing it.
+// Build analyses the twin's live attack graph into a report, without the delta and without
+// storing it. The graph is derived again first when a change event made it stale, or when the
+// twin has not been analysed since the server started; otherwise the live projection is
+// current and deriving again would only repeat the same answer.
 func (rp *Reporter) Build(ctx context.Context, s report.Schedule) (*report.Report, error) {
-	snap, err := rp.an.Refresh(ctx, s.Twin)
+	snap, err := rp.an.Snapshot(ctx, s.Twin)
 	if err != nil {
 		return nil, err
 	}
