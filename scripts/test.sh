@@ -19,6 +19,15 @@ if [[ -z "${NEO4J_URI:-}" ]]; then
 fi
 echo "test: Neo4j at $NEO4J_URI"
 
+# The edge collector's MQTT tests run against Debian's mosquitto. CI machines start without it:
+# install it there (as root); elsewhere the tests say how to get it.
+if ! command -v mosquitto >/dev/null 2>&1 && [[ ! -x /usr/sbin/mosquitto ]]; then
+  if [[ "${CI:-}" == "true" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "test: installing mosquitto"
+    apt-get install -y -q mosquitto >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q mosquitto >/dev/null; }
+  fi
+fi
+
 echo "test: gofmt"
 unformatted="$(gofmt -l $(git ls-files '*.go' | grep -v '^tools/') 2>/dev/null || true)"
 if [[ -n "$unformatted" ]]; then
