@@ -70,4 +70,3 @@ func MQTT(tb testing.TB) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
