@@ -104,6 +104,7 @@ func checkStreams(t *testing.T, js jetstream.JetStream) {
 		{"INGEST", "sectwin.ingest.>", jetstream.WorkQueuePolicy, 0, 5 * time.Minute, 32 << 20},
 		{"DLQ", "sectwin.dlq.>", jetstream.LimitsPolicy, 30 * 24 * time.Hour, 2 * time.Minute, -1},
 		{"EVENTS", "sectwin.events.>", jetstream.LimitsPolicy, 7 * 24 * time.Hour, 2 * time.Minute, -1},
+		{"EDGE", "sectwin.edge.>", jetstream.WorkQueuePolicy, 0, 2 * time.Minute, 1 << 20},
 	}
 	for _, w := range want {
 		cfg := streamInfo(t, js, w.name).Config

@@ -11,6 +11,9 @@ const (
 	SubjectIngest    = "sectwin.ingest" // incoming data, consumed from the INGEST work queue
 	SubjectDLQPrefix = "sectwin.dlq"    // dead letters: sectwin.dlq.<original subject>
 	SubjectEvents    = "sectwin.events" // change events for subscriptions and telemetry
+	// SubjectEdge carries what edge collectors release:
+	// sectwin.edge.<twin>.<site>.<pipeline>.<event|aggregate>, consumed from the EDGE work queue.
+	SubjectEdge = "sectwin.edge"
 )
 
 // Stream names.
@@ -18,6 +21,7 @@ const (
 	StreamIngest = "INGEST"
 	StreamDLQ    = "DLQ"
 	StreamEvents = "EVENTS"
+	StreamEdge   = "EDGE"
 )
 
 // Stream limits.
@@ -26,6 +30,8 @@ const (
 	MaxIngestMsgSize  = 32 << 20 // 32 MiB
 	DLQMaxAge         = 30 * 24 * time.Hour
 	EventsMaxAge      = 7 * 24 * time.Hour
+	EdgeDedupWindow   = 2 * time.Minute
+	MaxEdgeMsgSize    = 1 << 20 // 1 MiB: one minimised record or one window's aggregate
 )
 
 // Headers set on dead-lettered messages. The original headers are kept,
@@ -74,6 +80,15 @@ func Streams() []jetstream.StreamConfig {
 			Retention:   jetstream.LimitsPolicy,
 			Storage:     jetstream.FileStorage,
 			MaxAge:      EventsMaxAge,
+		},
+		{
+			Name:        StreamEdge,
+			Description: "sectwin edge collector releases",
+			Subjects:    []string{SubjectEdge + ".>"},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Duplicates:  EdgeDedupWindow,
+			MaxMsgSize:  MaxEdgeMsgSize,
 		},
 	}
 }
