@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest/edge"
 	"github.com/sectwin/sectwin/ingest/formats"
 	"github.com/sectwin/sectwin/ingest/jobs"
 	"github.com/sectwin/sectwin/ingest/pipeline"
@@ -22,12 +23,17 @@ import (
 // waits out Neo4j outages without spending attempts.
 const ingestMaxDeliver = 5
 
-// ingestDurable is the one durable consumer every worker of every process shares.
-const ingestDurable = "ingest-workers"
+// ingestDurable is the one durable consumer every worker of every process shares; edgeDurable
+// the same for edge collector releases.
+const (
+	ingestDurable = "ingest-workers"
+	edgeDurable   = "edge-workers"
+)
 
 // ingestService is the ingest pipeline of one process: its webhook, and its workers.
 type ingestService struct {
 	pipeline *pipeline.Pipeline
+	edge     *edge.Worker // stores what edge collectors release
 	webhook  *webhook.Handler
 	stops    []func()
 }
@@ -53,7 +59,8 @@ func newIngestService(ctx context.Context, cfg *config.Config, b *bus.Bus, db *g
 	h := &webhook.Handler{Pipeline: p, Parse: formats.Parse, Graph: db, MaxBytes: cfg.Ingest.MaxBytes,
 		HMACSecret: []byte(cfg.Ingest.HMACSecret.Reveal()), HMACTwins: twins,
 		Policy: webhook.Policy{MaxNewCritical: cfg.Ingest.MaxNewCritical, FailOnKEV: cfg.Ingest.FailOnKEV}}
-	return &ingestService{pipeline: p, webhook: h}, nil
+	e := &edge.Worker{Graph: db, Log: log.With().Str("component", "edge-ingest").Logger()}
+	return &ingestService{pipeline: p, webhook: h, edge: e}, nil
 }
 
 // startWorkers runs n workers on the shared durable consumer.
@@ -65,6 +72,14 @@ func (s *ingestService) startWorkers(ctx context.Context, b *bus.Bus, n int, ack
 		}, s.pipeline.Handle)
 		if err != nil {
 			return fmt.Errorf("start ingest worker: %w", err)
+		}
+		s.stops = append(s.stops, stop)
+		stop, err = b.Consume(ctx, bus.ConsumerSpec{
+			Stream: bus.StreamEdge, Durable: edgeDurable, FilterSubject: bus.SubjectEdge + ".>",
+			AckWait: ackWait, MaxDeliver: ingestMaxDeliver,
+		}, s.edge.Handle)
+		if err != nil {
+			return fmt.Errorf("start edge ingest worker: %w", err)
 		}
 		s.stops = append(s.stops, stop)
 	}

@@ -24,6 +24,10 @@ const (
 	HeaderSite        = "Sectwin-Edge-Site"
 	HeaderPipeline    = "Sectwin-Edge-Pipeline"
 	HeaderKind        = "Sectwin-Edge-Kind"
+	// HeaderLinkLabel and HeaderLinkKey name the twin element a release describes (a Zone,
+	// Service, Host or DataStore by its key), when the pipeline declares one.
+	HeaderLinkLabel = "Sectwin-Edge-Link-Label"
+	HeaderLinkKey   = "Sectwin-Edge-Link-Key"
 )
 
 // Kinds of released messages.
