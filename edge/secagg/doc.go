@@ -13,14 +13,17 @@
 // Every participant is built from the same [Params] (cohort, round, members,
 // threshold t, vector length). One round, in order:
 //
-//	0. Client.Advertise            -> AdvertiseKeys  (client -> server)
-//	   Server.Receive ...; Server.CloseAdvertise -> KeyList (broadcast to U1)
-//	1. Client.ShareKeys(KeyList)   -> ShareKeys      (client -> server)
-//	   Server.Receive ...; Server.CloseShareKeys -> []ShareBundle (one per member of U2)
-//	2. Client.MaskInput(ShareBundle, x) -> MaskedInput (client -> server)
-//	   Server.Receive ...; Server.CloseMaskedInput -> UnmaskRequest (broadcast to U3)
-//	3. Client.Unmask(UnmaskRequest) -> UnmaskShares  (client -> server)
-//	   Server.Receive ...; Server.Finish -> Result (the sum over U3, mod 2^64)
+//	round 0  Client.Advertise()                -> AdvertiseKeys  client -> server
+//	         Server.CloseAdvertise()           -> KeyList        server -> every member of U1
+//	round 1  Client.ShareKeys(KeyList)         -> ShareKeys      client -> server
+//	         Server.CloseShareKeys()           -> []ShareBundle  server -> each member of U2
+//	round 2  Client.MaskInput(ShareBundle, x)  -> MaskedInput    client -> server
+//	         Server.CloseMaskedInput()         -> UnmaskRequest  server -> every member of U3
+//	round 3  Client.Unmask(UnmaskRequest)      -> UnmaskShares   client -> server
+//	         Server.Finish()                   -> Result         the sum over U3, mod 2^64
+//
+// The server takes client messages with Server.Receive (or ReceiveBytes)
+// between the Close calls.
 //
 // U1 ⊇ U2 ⊇ U3 ⊇ U5 are the clients whose message of rounds 0, 1, 2 and 3 the
 // server accepted before closing the round (the paper's names). Each Close

@@ -4,10 +4,12 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -25,6 +27,10 @@ func (d *detReader) Read(p []byte) (int, error) {
 	clear(p)
 	d.s.XORKeyStream(p, p)
 	return len(p), nil
+}
+
+func detLabel(p Params, id ClientID) string {
+	return fmt.Sprintf("%s/%s/%d", p.Cohort, p.Round, id)
 }
 
 func testParams(n, t, length int) Params {
@@ -69,7 +75,7 @@ func newRound(tb testing.TB, p Params, inputs map[ClientID][]uint64, o roundOpts
 			tb.Fatalf("NewClient(%d): %v", id, err)
 		}
 		if o.deterministic {
-			c.rand = newDetReader(fmt.Sprintf("%s/%s/%d", p.Cohort, p.Round, id))
+			c.rand = newDetReader(detLabel(p, id))
 		}
 		r.clients[id] = c
 	}
@@ -219,12 +225,139 @@ func randomInputs(tb testing.TB, p Params, label string) map[ClientID][]uint64 {
 		v := make([]uint64, p.Length)
 		for i := range v {
 			_, _ = rd.Read(b[:])
-			v[i] = uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+			v[i] = binary.LittleEndian.Uint64(b[:])
 		}
 		in[id] = v
 	}
 	return in
+}
+
+// transcript is one complete, deterministic round of 5 clients (t = 3) in
+// which nobody drops: every client message per phase (as sent), the server's
+// outputs, and the result. Tests replay it into fresh servers instead of
+// re-running the clients' key agreements.
+type transcript struct {
+	p       Params
+	inputs  map[ClientID][]uint64
+	msgs    [4]map[ClientID][]byte // by Phase
+	keyList *KeyList
+	bundles map[ClientID]*ShareBundle
+	request *UnmaskRequest
+	sum     []uint64
+}
+
+var (
+	transcriptOnce sync.Once
+	transcriptVal  *transcript
+)
+
+func sharedTranscript(tb testing.TB) *transcript {
+	tb.Helper()
+	transcriptOnce.Do(func() {
+		p := testParams(5, 3, 4)
+		in := randomInputs(tb, p, "transcript")
+		r := newRound(tb, p, in, roundOpts{deterministic: true})
+		tr := &transcript{p: p, inputs: in}
+		for phase := PhaseAdvertise; phase <= PhaseUnmask; phase++ {
+			tr.msgs[phase] = map[ClientID][]byte{}
+			for id, m := range r.genuine(phase) {
+				b, _ := wire(tb, m)
+				tr.msgs[phase][id] = b
+				r.mustSend(m)
+			}
+			if err := r.close(phase); err != nil {
+				tb.Fatalf("transcript: close %s: %v", phase, err)
+			}
+		}
+		res, _ := r.srv.Finish()
+		if !slices.Equal(res.Sum, sumOf(p.Length, in, p.Members)) {
+			tb.Fatal("transcript: wrong sum")
+		}
+		tr.keyList, tr.bundles, tr.request, tr.sum = r.keyList, r.bundles, r.request, res.Sum
+		transcriptVal = tr
+	})
+	if transcriptVal == nil {
+		tb.Fatal("transcript unavailable")
+	}
+	return transcriptVal
+}
+
+// msg decodes a recorded client message (a fresh copy on every call).
+func (tr *transcript) msg(tb testing.TB, phase Phase, id ClientID) Message {
+	tb.Helper()
+	m, err := Unmarshal(tr.msgs[phase][id])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// replay returns a fresh server that accepted every recorded message before
+// phase, and the messages of the clients in partial for phase itself.
+func (tr *transcript) replay(tb testing.TB, phase Phase, partial []ClientID) *Server {
+	tb.Helper()
+	srv, err := NewServer(tr.p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for ph := PhaseAdvertise; ph <= phase && ph <= PhaseUnmask; ph++ {
+		send := tr.p.Members
+		if ph == phase {
+			send = partial
+		}
+		for _, id := range send {
+			if err := srv.ReceiveBytes(tr.msgs[ph][id]); err != nil {
+				tb.Fatalf("replay %s from %d: %v", ph, id, err)
+			}
+		}
+		if ph < phase {
+			if err := closeServer(srv, ph); err != nil {
+				tb.Fatalf("replay close %s: %v", ph, err)
+			}
+		}
+	}
+	return srv
+}
+
+// client rebuilds client id of the transcript (same randomness, so same keys)
+// and walks it to phase using the recorded server messages.
+func (tr *transcript) client(tb testing.TB, id ClientID, phase Phase) *Client {
+	tb.Helper()
+	c, err := NewClient(tr.p, id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.rand = newDetReader(detLabel(tr.p, id))
+	if _, err := c.Advertise(); err != nil {
+		tb.Fatal(err)
+	}
+	if phase >= PhaseMaskedInput {
+		if _, err := c.ShareKeys(tr.keyList); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if phase >= PhaseUnmask {
+		if _, err := c.MaskInput(tr.bundles[id], tr.inputs[id]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return c
+}
+
+// closeServer ends the server's phase (Finish for the unmask phase).
+func closeServer(srv *Server, phase Phase) error {
+	var err error
+	switch phase {
+	case PhaseAdvertise:
+		_, err = srv.CloseAdvertise()
+	case PhaseShareKeys:
+		_, err = srv.CloseShareKeys()
+	case PhaseMaskedInput:
+		_, err = srv.CloseMaskedInput()
+	default:
+		_, err = srv.Finish()
+	}
+	return err
 }
 
 func sumOf(length int, inputs map[ClientID][]uint64, ids []ClientID) []uint64 {
@@ -247,4 +380,42 @@ func wantErr(tb testing.TB, err error, targets ...error) {
 			tb.Fatalf("error %q does not match %v", err, t)
 		}
 	}
+}
+
+// genuine generates every client's message for the server's current phase.
+func (r *round) genuine(phase Phase) map[ClientID]Message {
+	r.tb.Helper()
+	out := map[ClientID]Message{}
+	for _, id := range r.p.Members {
+		c := r.clients[id]
+		var m Message
+		var err error
+		switch phase {
+		case PhaseAdvertise:
+			m, err = c.Advertise()
+		case PhaseShareKeys:
+			m, err = c.ShareKeys(r.keyList)
+		case PhaseMaskedInput:
+			m, err = c.MaskInput(r.bundles[id], r.inputs[id])
+		case PhaseUnmask:
+			m, err = c.Unmask(r.request)
+		}
+		if err != nil {
+			r.tb.Fatalf("client %d in %s: %v", id, phase, err)
+		}
+		out[id] = m
+	}
+	return out
+}
+
+func (r *round) close(phase Phase) error {
+	switch phase {
+	case PhaseAdvertise:
+		return r.closeAdvertise()
+	case PhaseShareKeys:
+		return r.closeShareKeys()
+	case PhaseMaskedInput:
+		return r.closeMaskedInput()
+	}
+	return closeServer(r.srv, phase)
 }
