@@ -153,8 +153,9 @@ func TestServerSeesNoPlaintext(t *testing.T) {
 		needles = append(needles, needle{fmt.Sprintf("client %d whole vector", id), whole})
 	}
 
-	for _, raw := range r.received {
-		// The raw JSON, plus every base64 field decoded to bytes, plus every number.
+	// findLeak reports the first needle found in the raw JSON, in any decoded
+	// base64 field or in any number of a message.
+	findLeak := func(raw []byte) string {
 		hay := [][]byte{raw}
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
@@ -185,9 +186,27 @@ func TestServerSeesNoPlaintext(t *testing.T) {
 		for _, h := range hay {
 			for _, n := range needles {
 				if bytes.Contains(h, n.b) {
-					t.Fatalf("%s found in a message the server received: %.200s", n.what, raw)
+					return n.what
 				}
 			}
+		}
+		return ""
+	}
+	// Negative controls: the detector finds planted plaintext.
+	planted := []Message{
+		&MaskedInput{Header: Header{Version, TypeMaskedInput, p.Cohort, p.Round}, From: 1, Masked: in[1]},
+		&UnmaskShares{Header: Header{Version, TypeUnmaskShares, p.Cohort, p.Round}, From: 1,
+			SelfMask: []SecretShare{{Owner: 2, Value: append(make([]byte, 7), binary.BigEndian.AppendUint64(nil, in[4][9])...)}}},
+	}
+	for _, m := range planted {
+		if b, _ := Marshal(m); findLeak(b) == "" {
+			t.Fatalf("detector misses planted plaintext in %T", m)
+		}
+	}
+
+	for _, raw := range r.received {
+		if what := findLeak(raw); what != "" {
+			t.Fatalf("%s found in a message the server received: %.200s", what, raw)
 		}
 
 		// Masked inputs differ from the plaintext in every coordinate.
