@@ -81,7 +81,7 @@
 //   - With [Params].IdentityKeys set, clients sign their AdvertiseKeys with
 //     Ed25519 ([WithSigningKey]) and both clients and the server verify every
 //     advertised key pair, so a relaying server cannot substitute keys.
-//   - Each ShareKeys carries SHA-256 commitment to b_u and the server checks the
+//   - Each ShareKeys carries a SHA-256 commitment to b_u and the server checks the
 //     reconstructed s_u^SK against the advertised s_u^PK, so a corrupted share
 //     aborts the round ([ErrReconstruct]) instead of releasing a wrong sum.
 //

@@ -32,6 +32,9 @@ func TestServerRejects(t *testing.T) {
 		// Encoding.
 		{"garbage bytes", PhaseAdvertise, func(*transcript, msgs, msgs) any { return []byte("\x00{garbage") }, []error{ErrMalformed}},
 		{"empty object", PhaseAdvertise, func(*transcript, msgs, msgs) any { return []byte("{}") }, []error{ErrMalformed}},
+		{"oversized message", PhaseMaskedInput, func(*transcript, msgs, msgs) any {
+			return bytes.Repeat([]byte(" "), p.MaxMessageSize()+1)
+		}, []error{ErrMalformed}},
 		{"null", PhaseAdvertise, func(*transcript, msgs, msgs) any { return []byte("null") }, []error{ErrMalformed}},
 		{"unknown type", PhaseAdvertise, func(*transcript, msgs, msgs) any {
 			return []byte(`{"v":1,"type":"gimme_inputs","cohort":"district-7","round":"x"}`)

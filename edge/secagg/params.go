@@ -93,6 +93,15 @@ func (p *Params) Validate() error {
 	return nil
 }
 
+// MaxMessageSize bounds the JSON size of any message of a round with these
+// parameters (compact encoding, as Marshal produces), for transport limits
+// such as NATS max_payload. Server.ReceiveBytes rejects larger input unread.
+func (p *Params) MaxMessageSize() int {
+	// Header with worst-case escaped ids; 21 bytes per decimal uint64; under 512
+	// bytes per member for a key entry, an encrypted share or a secret share.
+	return 4096 + 24*p.Length + 512*len(p.Members)
+}
+
 // clone returns a deep copy with the members sorted.
 func (p *Params) clone() Params {
 	q := *p

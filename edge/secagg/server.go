@@ -109,8 +109,12 @@ func (s *Server) Waiting() []ClientID {
 	return out
 }
 
-// ReceiveBytes decodes a client message and passes it to Receive.
+// ReceiveBytes decodes a client message and passes it to Receive. Input longer
+// than Params.MaxMessageSize is rejected before decoding.
 func (s *Server) ReceiveBytes(data []byte) error {
+	if limit := s.p.MaxMessageSize(); len(data) > limit {
+		return msgErr(ErrMalformed, "", 0, "%d bytes, limit %d", len(data), limit)
+	}
 	m, err := Unmarshal(data)
 	if err != nil {
 		return err
