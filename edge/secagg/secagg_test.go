@@ -382,3 +382,25 @@ func TestSignedKeys(t *testing.T) {
 		t.Fatalf("wrong signing key: %v", err)
 	}
 }
+
+// BenchmarkRound measures one full round at the design's sizes (cohorts of
+// 10–50 collectors, 4096 words), with 10% of the clients dropping after
+// sharing keys so the server rebuilds mask keys. All clients run in one
+// goroutine: the time is the sum of every client's and the server's work.
+func BenchmarkRound(b *testing.B) {
+	for _, n := range []int{10, 50} {
+		b.Run(fmt.Sprintf("n=%d/len=4096", n), func(b *testing.B) {
+			p := testParams(n, n/2+1, 4096)
+			in := randomInputs(b, p, "bench")
+			var drop []ClientID
+			for i := 1; i <= n/10; i++ {
+				drop = append(drop, ClientID(i))
+			}
+			for b.Loop() {
+				if _, err := newRound(b, p, in, roundOpts{}).run(dropPlan{maskedInput: drop}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
