@@ -1,8 +1,9 @@
 // Package secagg implements secure aggregation of integer vectors for a cohort of
 // edge collectors, following Bonawitz et al., "Practical Secure Aggregation for
-// Privacy-Preserving Machine Learning", CCS 2017 (the semi-honest protocol of
-// section 4 / figure 4, without the round-3 consistency check). It is the
-// reference protocol of section 4 of shared/design/edge-privacy.md.
+// Privacy-Preserving Machine Learning", CCS 2017: the full protocol with
+// double masking, in its honest-but-curious form (without the round-3
+// consistency check). It is the reference protocol of section 4 of
+// shared/design/edge-privacy.md.
 //
 // # Roles and message flow
 //
@@ -91,7 +92,8 @@
 // protocol, possibly colluding, and tries to learn more from what it sees. The
 // aggregator learns the set of clients in each round (U1, U2, U3, U5), the
 // vector length, and Σ_{u∈U3} (x_u + noise_u) mod 2^64 — nothing about any
-// individual x_u beyond what that sum reveals (paper, Theorem 6.3). This holds
+// individual x_u beyond what that sum reveals (the paper's honest-but-curious
+// security theorem, section 6). This holds
 // against the server colluding with up to t−1 clients; a coalition of t or more
 // clients together with the server can unmask individual inputs. Note that
 // colluding clients can always subtract their own inputs from the released sum,
