@@ -93,9 +93,9 @@
 // aggregator learns the set of clients in each round (U1, U2, U3, U5), the
 // vector length, and Σ_{u∈U3} (x_u + noise_u) mod 2^64 — nothing about any
 // individual x_u beyond what that sum reveals (the paper's honest-but-curious
-// security theorem, section 6). This holds
-// against the server colluding with up to t−1 clients; a coalition of t or more
-// clients together with the server can unmask individual inputs. Note that
+// security theorem, section 6). This holds against the server colluding with up
+// to t−1 clients; a coalition of t or more clients together with the server can
+// unmask individual inputs. Note that
 // colluding clients can always subtract their own inputs from the released sum,
 // so with |U3| = t and t−1 colluders the sum is the remaining client's input:
 // the differential-privacy noise, not secure aggregation, protects against that.
