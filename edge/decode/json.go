@@ -220,7 +220,7 @@ func (j *jsonReader) parse(data []byte) ([]Record, *syntaxError) {
 	switch p.peek() {
 	case '{':
 		rec := make(Record, j.hint)
-		if err := p.object(rec, 1); err != nil {
+		if err := p.object(rec, 1, false); err != nil {
 			return nil, asSyntax(err)
 		}
 		j.hint = max(len(rec), 8)
@@ -236,7 +236,7 @@ func (j *jsonReader) parse(data []byte) ([]Record, *syntaxError) {
 				return nil, asSyntax(p.fail("array element " + strconv.Itoa(n) + " is not an object"))
 			}
 			rec := make(Record, j.hint)
-			if err := p.object(rec, 2); err != nil {
+			if err := p.object(rec, 2, false); err != nil {
 				return nil, asSyntax(err)
 			}
 			recs = append(recs, rec)

@@ -32,14 +32,14 @@ func stdFlatten(data []byte) (rec decode.Record, collided, ok bool) {
 		return nil, false, false
 	}
 	rec = decode.Record{}
-	var flat func(prefix string, m map[string]any)
-	flat = func(prefix string, m map[string]any) {
+	var flat func(prefix string, nested bool, m map[string]any)
+	flat = func(prefix string, nested bool, m map[string]any) {
 		for k, v := range m {
-			if prefix != "" {
+			if nested {
 				k = prefix + "." + k
 			}
 			if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
-				flat(k, sub)
+				flat(k, true, sub)
 				continue
 			}
 			if _, dup := rec[k]; dup {
@@ -48,7 +48,7 @@ func stdFlatten(data []byte) (rec decode.Record, collided, ok bool) {
 			rec[k] = v
 		}
 	}
-	flat("", m)
+	flat("", false, m)
 	return rec, collided, true
 }
 
@@ -160,6 +160,7 @@ var jsonSeeds = []string{
 	`{"a":1,"a":2}`,
 	`{1:2}`,
 	`{"a":[[[[[]]]]]}`,
+	`{"":{"a":1},"x":{"":{}}}`,
 	`{"a":"\u0000"}`,
 	"{\"a\":\t\"tab\"\t}",
 }

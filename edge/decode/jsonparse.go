@@ -67,15 +67,15 @@ func (p *jsonParser) peek() byte {
 }
 
 // object flattens the object at p.pos into rec, its keys prefixed with p.path (plus a dot when
-// p.path is not empty). An empty nested object is kept as an empty map under its key.
-func (p *jsonParser) object(rec Record, depth int) error {
+// the object is nested). An empty nested object is kept as an empty map under its key.
+func (p *jsonParser) object(rec Record, depth int, nested bool) error {
 	if depth > p.maxDepth {
 		return p.fail("nested deeper than " + strconv.Itoa(p.maxDepth))
 	}
 	p.pos++ // {
 	if p.peek() == '}' {
 		p.pos++
-		if len(p.path) > 0 {
+		if nested {
 			p.set(rec, map[string]any{})
 		}
 		return nil
@@ -89,7 +89,7 @@ func (p *jsonParser) object(rec Record, depth int) error {
 		if err != nil {
 			return err
 		}
-		if plen > 0 {
+		if nested {
 			p.path = append(p.path[:plen], '.')
 			p.path = append(p.path, key...)
 		} else {
@@ -100,7 +100,7 @@ func (p *jsonParser) object(rec Record, depth int) error {
 		}
 		p.pos++
 		if p.peek() == '{' {
-			if err := p.object(rec, depth+1); err != nil {
+			if err := p.object(rec, depth+1, true); err != nil {
 				return err
 			}
 		} else {

@@ -91,7 +91,7 @@ func (d *sshdDecoder) parse(line []byte) (Record, string) {
 		rec["program"] = prog
 	}
 	if pid != "" {
-		rec["pid"] = json.Number(pid)
+		rec["pid"] = count(pid)
 	}
 	parseAuthMessage(rec, prog, h.msg)
 	return rec, ""
@@ -312,7 +312,7 @@ var (
 func parseAuthMessage(rec Record, prog, msg string) {
 	rec["event"] = "other"
 	if m := repeatedRE.FindStringSubmatch(msg); m != nil {
-		rec["repeat"] = json.Number(m[1])
+		rec["repeat"] = count(m[1])
 		msg = m[2]
 	}
 	for _, lvl := range []string{"error: ", "fatal: "} {
@@ -358,7 +358,7 @@ func parseAuthMessage(rec Record, prog, msg string) {
 		}
 		if m := fromPortRE.FindStringSubmatch(msg); m != nil {
 			setAddr(rec, "src", m[1])
-			rec["src_port"] = json.Number(m[2])
+			rec["src_port"] = count(m[2])
 		}
 	case prog == "sudo":
 		if m := sudoRE.FindStringSubmatch(msg); m != nil {
@@ -386,11 +386,11 @@ func setGroup(rec Record, name, v string) {
 	case "addr":
 		setAddr(rec, "src", v)
 	case "port":
-		rec["src_port"] = json.Number(v)
+		rec["src_port"] = count(v)
 	case "daddr":
 		setAddr(rec, "dst", v)
 	case "dport":
-		rec["dst_port"] = json.Number(v)
+		rec["dst_port"] = count(v)
 	case "host":
 		rec["src_host"] = v
 	case "method":
@@ -402,7 +402,7 @@ func setGroup(rec Record, name, v string) {
 	case "reason":
 		rec["reason"] = v
 	case "code":
-		rec["disconnect_code"] = json.Number(v)
+		rec["disconnect_code"] = count(v)
 	}
 }
 
@@ -435,7 +435,7 @@ func parsePAM(rec Record, msg string) {
 	rec["event"] = "auth_failure"
 	rec["method"] = "pam"
 	if m[1] != "" {
-		rec["repeat"] = json.Number(m[1])
+		rec["repeat"] = count(m[1])
 	}
 	for _, kv := range strings.Fields(m[2]) {
 		k, v, ok := strings.Cut(kv, "=")
@@ -447,10 +447,20 @@ func parsePAM(rec Record, msg string) {
 			rec[k] = v
 		case "uid", "euid":
 			if allDigits(v) {
-				rec[k] = json.Number(v)
+				rec[k] = count(v)
 			}
 		case "rhost":
 			setAddr(rec, "src", v)
 		}
 	}
+}
+
+// count turns a run of digits into a number ("0022" is 22); one too large for uint64 stays
+// text.
+func count(digits string) any {
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return digits
+	}
+	return json.Number(strconv.FormatUint(n, 10))
 }

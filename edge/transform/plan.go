@@ -1,0 +1,316 @@
+// Package transform minimises edge records before they leave the edge: a fail-closed field
+// allowlist, key and value masking, generalisation (IP prefixes, time buckets, geohash or a
+// metric grid, numeric buckets), keyed pseudonyms with epoch rotation, drop rules and
+// per-unit contribution bounding. A pipeline's YAML Config (see docs/edge-privacy design
+// note, section 1) is validated and compiled once, at start-up, into a Plan:
+//
+//	plan, err := transform.Compile(cfg, transform.WithKeys(transform.EnvFileKeys{}))
+//	out, dropped, err := plan.Apply(rec)
+//
+// Apply runs the stages in the design's order: allowlist → key/value masking → generalise →
+// pseudonymise → drop/bound. (Drop rules and the bound's privacy unit read the record as
+// decoded, before any transform, so a rule can test a field that is not kept; a record they
+// drop is dropped before its fields are processed.) Summaries are counts only: which keys
+// were redacted is never reported, since that leaks information.
+package transform
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sectwin/sectwin/edge/decode"
+)
+
+// class is what the config says about a field name.
+type class uint8
+
+const (
+	cAllowed    class = 1 << iota // kept
+	cIgnored                      // kept untouched
+	cSpecial                      // generalised or pseudonymised: not masked
+	cKeyBlocked                   // its name matches blocked_key_patterns
+)
+
+// Plan is a compiled pipeline config. Apply is safe for concurrent use.
+type Plan struct {
+	now      func() time.Time
+	allowAll bool
+	exact    map[string]class // every field the config names
+	prefixes []string         // "alert." for allow_fields "alert.*"
+
+	blockedKeys, blockedValues, allowedValues *regexp.Regexp
+	redactAll, summary                        bool
+
+	gens   []*generalizer
+	pseudo *pseudonymizer
+	drops  []dropRule
+	bound  *bounder
+	unit   string
+
+	cache     sync.Map // field name → class, for names the config does not list
+	cacheSize atomic.Int64
+
+	st counters
+}
+
+const maxClassCache = 10_000
+
+func (p *Plan) classify(k string) class {
+	if c, ok := p.exact[k]; ok {
+		return c
+	}
+	if c, ok := p.cache.Load(k); ok {
+		return c.(class)
+	}
+	var c class
+	if p.allowAll {
+		c = cAllowed
+	} else {
+		for _, pre := range p.prefixes {
+			if strings.HasPrefix(k, pre) {
+				c = cAllowed
+				break
+			}
+		}
+	}
+	if c&cAllowed != 0 && p.blockedKeys != nil && p.blockedKeys.MatchString(k) {
+		c |= cKeyBlocked
+	}
+	if p.cacheSize.Load() < maxClassCache {
+		if _, loaded := p.cache.LoadOrStore(k, c); !loaded {
+			p.cacheSize.Add(1)
+		}
+	}
+	return c
+}
+
+// ErrUnsupportedValue: a record holds a Go value that transforms cannot inspect, so it cannot
+// be shown to be safe.
+var ErrUnsupportedValue = errors.New("unsupported value type")
+
+// tally counts one record's transforms.
+type tally struct {
+	removed, keysMasked, valuesMasked, ignored, generalized, genFailed, pseudonymized int64
+}
+
+// Apply minimises rec and returns it. It works in place: out is rec, changed; the caller must
+// not keep using rec's old contents. dropped reports a record removed by a drop rule or by
+// contribution bounding (out is then nil). err reports a record that holds a value transforms
+// cannot handle; it must not be emitted.
+func (p *Plan) Apply(rec decode.Record) (out decode.Record, dropped bool, err error) {
+	p.st.records.Add(1)
+	for i := range p.drops {
+		if p.drops[i].match(rec) {
+			p.st.dropped.Add(1)
+			return nil, true, nil
+		}
+	}
+	now := p.now()
+	if p.bound != nil && !p.bound.admit(rec[p.unit], now) {
+		p.st.bounded.Add(1)
+		return nil, true, nil
+	}
+	var t tally
+	for k, v := range rec {
+		c := p.classify(k)
+		switch {
+		case c&cAllowed == 0:
+			delete(rec, k)
+			t.removed++
+		case c&cIgnored != 0:
+			t.ignored++
+		case c&cSpecial != 0:
+		case c&cKeyBlocked != 0:
+			if v != nil {
+				rec[k] = mask
+				t.keysMasked++
+			}
+		case p.blockedValues != nil || p.blockedKeys != nil:
+			nv, n, err := p.maskValue(v, 0)
+			if err != nil {
+				p.st.errors.Add(1)
+				return nil, false, fmt.Errorf("field %q: %w", k, err)
+			}
+			if n > 0 {
+				rec[k] = nv
+				t.valuesMasked += int64(n)
+			}
+		}
+	}
+	for _, g := range p.gens {
+		g.apply(rec, &t)
+	}
+	if p.pseudo != nil {
+		p.pseudo.apply(rec, now, &t)
+	}
+	if p.summary {
+		rec["redaction.redacted.count"] = t.removed
+		rec["redaction.masked.count"] = t.keysMasked + t.valuesMasked + t.genFailed
+		rec["redaction.ignored.count"] = t.ignored
+		rec["redaction.generalized.count"] = t.generalized
+		rec["redaction.pseudonymized.count"] = t.pseudonymized
+	}
+	p.st.add(&t)
+	return rec, false, nil
+}
+
+const maxMaskDepth = 1000
+
+// maskValue masks blocked values inside v (strings; numbers and booleans too with
+// redact_all_types; arrays and objects recursively, where blocked key names mask whole values).
+// It returns the new value and how many matches it masked.
+func (p *Plan) maskValue(v any, depth int) (any, int, error) {
+	if depth > maxMaskDepth {
+		return nil, 0, fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxMaskDepth)
+	}
+	switch x := v.(type) {
+	case nil:
+		return v, 0, nil
+	case string:
+		s, n := p.maskString(x)
+		return s, n, nil
+	case bool, float64, int, int64, json.Number:
+		if !p.redactAll || p.blockedValues == nil {
+			return v, 0, nil
+		}
+		text, _ := decode.ScalarText(x)
+		if s, n := p.maskString(text); n > 0 {
+			return s, n, nil
+		}
+		return v, 0, nil
+	case []any:
+		total := 0
+		for i, e := range x {
+			ne, n, err := p.maskValue(e, depth+1)
+			if err != nil {
+				return nil, 0, err
+			}
+			if n > 0 {
+				x[i] = ne
+				total += n
+			}
+		}
+		return x, total, nil
+	case map[string]any:
+		total := 0
+		for k, e := range x {
+			if p.blockedKeys != nil && p.blockedKeys.MatchString(k) {
+				if e != nil {
+					x[k] = mask
+					total++
+				}
+				continue
+			}
+			ne, n, err := p.maskValue(e, depth+1)
+			if err != nil {
+				return nil, 0, err
+			}
+			if n > 0 {
+				x[k] = ne
+				total += n
+			}
+		}
+		return x, total, nil
+	}
+	return nil, 0, fmt.Errorf("%w %T", ErrUnsupportedValue, v)
+}
+
+// maskString replaces each blocked match that is not an allowed value.
+func (p *Plan) maskString(s string) (string, int) {
+	if p.blockedValues == nil {
+		return s, 0
+	}
+	locs := p.blockedValues.FindAllStringIndex(s, -1)
+	if locs == nil {
+		return s, 0
+	}
+	var b strings.Builder
+	n, last := 0, 0
+	for _, l := range locs {
+		if l[0] == l[1] {
+			continue // an empty match masks nothing
+		}
+		if p.allowedValues != nil && p.allowedValues.MatchString(s[l[0]:l[1]]) {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(mask)
+		last = l[1]
+		n++
+	}
+	if n == 0 {
+		return s, 0
+	}
+	b.WriteString(s[last:])
+	return b.String(), n
+}
+
+// Stats are a plan's counters since it was compiled. They are counts only: never which
+// fields were redacted.
+type Stats struct {
+	Records          int64 // records given to Apply
+	Dropped          int64 // dropped by a drop rule
+	Bounded          int64 // dropped by contribution bounding
+	Errors           int64 // refused with an error
+	FieldsRemoved    int64 // fields removed by the allowlist
+	KeysMasked       int64 // values masked whole for their key name
+	ValuesMasked     int64 // blocked value matches masked
+	Ignored          int64 // ignored fields passed untouched
+	Generalized      int64 // values generalised
+	GeneralizeFailed int64 // values masked because they could not be generalised
+	Pseudonymized    int64 // values pseudonymised
+}
+
+type counters struct {
+	records, dropped, bounded, errors                                             atomic.Int64
+	removed, keysMasked, valuesMasked, ignored, generalized, genFailed, pseudonym atomic.Int64
+}
+
+func (c *counters) add(t *tally) {
+	for _, x := range []struct {
+		c *atomic.Int64
+		n int64
+	}{
+		{&c.removed, t.removed}, {&c.keysMasked, t.keysMasked}, {&c.valuesMasked, t.valuesMasked},
+		{&c.ignored, t.ignored}, {&c.generalized, t.generalized}, {&c.genFailed, t.genFailed},
+		{&c.pseudonym, t.pseudonymized},
+	} {
+		if x.n != 0 {
+			x.c.Add(x.n)
+		}
+	}
+}
+
+// Stats returns the counters.
+func (p *Plan) Stats() Stats {
+	c := &p.st
+	return Stats{
+		Records: c.records.Load(), Dropped: c.dropped.Load(), Bounded: c.bounded.Load(), Errors: c.errors.Load(),
+		FieldsRemoved: c.removed.Load(), KeysMasked: c.keysMasked.Load(), ValuesMasked: c.valuesMasked.Load(),
+		Ignored: c.ignored.Load(), Generalized: c.generalized.Load(), GeneralizeFailed: c.genFailed.Load(),
+		Pseudonymized: c.pseudonym.Load(),
+	}
+}
+
+// number reads a numeric value (json.Number, float64, int, int64, or a numeric string).
+func number(v any) (float64, bool) {
+	text, ok := decode.ScalarText(v)
+	if !ok {
+		return 0, false
+	}
+	if _, isBool := v.(bool); isBool {
+		return 0, false
+	}
+	f, err := parseFloat(text)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
