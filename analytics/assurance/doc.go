@@ -1,8 +1,9 @@
 // Package assurance computes the status of assurance cases: GSN arguments whose claims are
 // bound to live evidence and challenged by defeaters. It is the pure algorithm of section 3
-// ("Status semantics") of the assurance design (assurance.md): it knows nothing of the graph store,
-// the message bus, the API or any file format. Callers supply evidence verdicts, predicate
-// values and defeater triage; the package propagates them through the case.
+// ("Status semantics") of the assurance design (assurance.md): it knows nothing of the
+// graph store, the message bus, the API or any file format. Callers supply evidence
+// verdicts, predicate values and defeater triage; the package propagates them through the
+// case.
 //
 // # Model
 //

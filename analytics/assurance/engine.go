@@ -455,5 +455,3 @@ func (q *compHeap) pop() int32 {
 	*q = h
 	return top
 }
-
-

@@ -340,6 +340,9 @@ func (b *Builder) Build() (*Model, error) {
 		taken[x] = true
 		n := &m.nodes[x]
 		n.kind, n.module, n.el = e.Kind, e.Module, e
+		if e.Kind < KindGoal || e.Kind > KindJustification {
+			n.kind = 0 // reported by checkElement; links to it are then wrong types
+		}
 		n.mode, n.k, n.undeveloped, n.predicate = e.Mode, e.K, e.Undeveloped, e.Predicate
 		checkElement(&el, e)
 	}
