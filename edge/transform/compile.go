@@ -50,7 +50,8 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 		ps.prefix = []seg{raw(o.path)}
 	}
 	c := &compiler{ps: ps}
-	p := &Plan{now: o.now, exact: map[string]class{}, allowAll: cfg.AllowAllFields}
+	exact := map[string]class{} // every field the config names
+	p := &Plan{now: o.now, allowAll: cfg.AllowAllFields}
 
 	// Fields.
 	if cfg.AllowAllFields && len(cfg.AllowFields) > 0 {
@@ -69,7 +70,7 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 		case strings.Contains(f, "*"):
 			ps.add(at, nil, "only a trailing .* is a wildcard")
 		default:
-			p.exact[f] |= cAllowed
+			exact[f] |= cAllowed
 		}
 	}
 	ignored := map[string]bool{}
@@ -79,7 +80,7 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 			continue
 		}
 		ignored[f] = true
-		p.exact[f] |= cAllowed | cIgnored
+		exact[f] |= cAllowed | cIgnored
 	}
 
 	// Masking.
@@ -114,7 +115,7 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 			return
 		}
 		special[field] = by
-		p.exact[field] |= cAllowed | cSpecial
+		exact[field] |= cAllowed | cSpecial
 	}
 	for _, field := range sortedKeys(cfg.Generalize) {
 		at := []seg{key("generalize"), key(field)}
@@ -157,11 +158,12 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
-	for f, cl := range p.exact {
+	for f, cl := range exact {
 		if p.blockedKeys != nil && p.blockedKeys.MatchString(f) {
-			p.exact[f] = cl | cKeyBlocked
+			exact[f] = cl | cKeyBlocked
 		}
 	}
+	p.classes.Store(&exact)
 	return p, nil
 }
 

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"net/netip"
@@ -179,21 +180,21 @@ func (g *generalizer) timeText(s string) (string, bool) {
 		}
 		t2 := time.Unix(0, floorDiv(t.UnixNano(), int64(g.bucket))).In(t.Location())
 		sub := g.bucket%time.Second != 0
+		var layout string
 		switch {
-		case l.layout == "2006-01-02":
-			if g.bucket%(24*time.Hour) == 0 {
-				return t2.Format("2006-01-02"), true
-			}
-			return t2.Format("2006-01-02T15:04:05"), true
+		case l.layout == "2006-01-02" && g.bucket%(24*time.Hour) == 0:
+			layout = "2006-01-02"
 		case l.zoned && sub:
-			return t2.Format(time.RFC3339Nano), true
+			layout = time.RFC3339Nano
 		case l.zoned:
-			return t2.Format(time.RFC3339), true
+			layout = time.RFC3339
 		case sub:
-			return t2.Format("2006-01-02T15:04:05.999999999"), true
+			layout = "2006-01-02T15:04:05.999999999"
 		default:
-			return t2.Format("2006-01-02T15:04:05"), true
+			layout = "2006-01-02T15:04:05"
 		}
+		var buf [64]byte
+		return string(t2.AppendFormat(buf[:0], layout)), true
 	}
 	return "", false
 }
@@ -431,13 +432,18 @@ func (g *generalizer) grid(lat, lon float64) (float64, float64) {
 	return latC, lonC
 }
 
+// coord formats a coordinate with at most 6 decimals (about 0.1 m).
 func coord(x float64) string {
-	s := strconv.FormatFloat(x, 'f', 6, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	if s == "-0" {
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], x, 'f', 6, 64)
+	for len(b) > 0 && b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
+	}
+	b = bytes.TrimSuffix(b, []byte("."))
+	if string(b) == "-0" {
 		return "0"
 	}
-	return s
+	return string(b)
 }
 
 func validLatLon(lat, lon float64) bool {

@@ -250,4 +250,3 @@ func leaves(v any) []string {
 	}
 	return nil
 }
-

@@ -42,8 +42,7 @@ const (
 type Plan struct {
 	now      func() time.Time
 	allowAll bool
-	exact    map[string]class // every field the config names
-	prefixes []string         // "alert." for allow_fields "alert.*"
+	prefixes []string // "alert." for allow_fields "alert.*"
 
 	blockedKeys, blockedValues, allowedValues *regexp.Regexp
 	redactAll, summary                        bool
@@ -54,20 +53,23 @@ type Plan struct {
 	bound  *bounder
 	unit   string
 
-	cache     sync.Map // field name → class, for names the config does not list
-	cacheSize atomic.Int64
+	// classes maps field names to classes: every name the config lists, and names learned
+	// from records (up to maxLearned). It is copied on write, so reads take no lock.
+	classes atomic.Pointer[map[string]class]
+	learnMu sync.Mutex
+	learned int
 
 	st counters
 }
 
-const maxClassCache = 10_000
+// maxLearned bounds the field names a plan remembers beyond those its config lists, so that
+// hostile input cannot grow it; other names are classified on every record.
+const maxLearned = 2048
 
 func (p *Plan) classify(k string) class {
-	if c, ok := p.exact[k]; ok {
+	m := *p.classes.Load()
+	if c, ok := m[k]; ok {
 		return c
-	}
-	if c, ok := p.cache.Load(k); ok {
-		return c.(class)
 	}
 	var c class
 	if p.allowAll {
@@ -83,12 +85,25 @@ func (p *Plan) classify(k string) class {
 	if c&cAllowed != 0 && p.blockedKeys != nil && p.blockedKeys.MatchString(k) {
 		c |= cKeyBlocked
 	}
-	if p.cacheSize.Load() < maxClassCache {
-		if _, loaded := p.cache.LoadOrStore(k, c); !loaded {
-			p.cacheSize.Add(1)
-		}
-	}
+	p.learn(k, c)
 	return c
+}
+
+// learn remembers a field name's class.
+func (p *Plan) learn(k string, c class) {
+	p.learnMu.Lock()
+	defer p.learnMu.Unlock()
+	old := *p.classes.Load()
+	if _, ok := old[k]; ok || p.learned >= maxLearned {
+		return
+	}
+	m := make(map[string]class, len(old)+1)
+	for name, cl := range old {
+		m[name] = cl
+	}
+	m[k] = c
+	p.classes.Store(&m)
+	p.learned++
 }
 
 // ErrUnsupportedValue: a record holds a Go value that transforms cannot inspect, so it cannot

@@ -17,23 +17,29 @@ import (
 
 var rotations = []string{"", "none", "daily", "weekly", "monthly", "quarterly", "yearly"}
 
-// epochLabel names the epoch that t falls in (UTC).
-func epochLabel(rotation string, t time.Time) string {
+// epoch returns the label of the epoch that t falls in and its bounds [from, until) (UTC).
+func epoch(rotation string, t time.Time) (label string, from, until time.Time) {
 	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	switch rotation {
 	case "daily":
-		return t.Format("20060102")
+		return t.Format("20060102"), day, day.AddDate(0, 0, 1)
 	case "weekly":
 		y, w := t.ISOWeek()
-		return fmt.Sprintf("%dw%02d", y, w)
+		monday := day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7))
+		return fmt.Sprintf("%dw%02d", y, w), monday, monday.AddDate(0, 0, 7)
 	case "monthly":
-		return fmt.Sprintf("%dm%02d", t.Year(), int(t.Month()))
+		m := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return fmt.Sprintf("%dm%02d", t.Year(), int(t.Month())), m, m.AddDate(0, 1, 0)
 	case "quarterly":
-		return fmt.Sprintf("%dq%d", t.Year(), (int(t.Month())+2)/3)
+		q := (int(t.Month()) + 2) / 3
+		start := time.Date(t.Year(), time.Month(3*q-2), 1, 0, 0, 0, 0, time.UTC)
+		return fmt.Sprintf("%dq%d", t.Year(), q), start, start.AddDate(0, 3, 0)
 	case "yearly":
-		return fmt.Sprintf("%d", t.Year())
+		y := time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+		return fmt.Sprintf("%d", t.Year()), y, y.AddDate(1, 0, 0)
 	}
-	return ""
+	return "", time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 }
 
 // hkdfSalt separates these keys from any other use of the same base key.
@@ -60,6 +66,8 @@ type macState struct {
 // epochKey is one epoch's derived key, with a pool of HMACs keyed by it.
 type epochKey struct {
 	label  string
+	from   time.Time // the epoch's bounds: [from, until)
+	until  time.Time
 	prefix string // key id + epoch label + ":"
 	pool   sync.Pool
 }
@@ -73,10 +81,10 @@ func (p *pseudonymizer) newHash() func() hash.Hash {
 
 // key returns the epoch key for time t, deriving it when the epoch changes.
 func (p *pseudonymizer) key(t time.Time) *epochKey {
-	label := epochLabel(p.rotation, t)
-	if k := p.cur.Load(); k != nil && k.label == label {
+	if k := p.cur.Load(); k != nil && !t.Before(k.from) && t.Before(k.until) {
 		return k
 	}
+	label, from, until := epoch(p.rotation, t)
 	h := p.newHash()
 	size := h().Size()
 	derived, err := hkdf.Key(h, p.base.b, []byte(hkdfSalt), "sectwin/edge/pseudonymize/v1|"+p.keyID+"|"+label, size)
@@ -84,7 +92,7 @@ func (p *pseudonymizer) key(t time.Time) *epochKey {
 		// Only an impossible length makes HKDF fail; never fall back to the base key.
 		panic("transform: HKDF: " + err.Error())
 	}
-	k := &epochKey{label: label, prefix: p.keyID + label + ":"}
+	k := &epochKey{label: label, from: from, until: until, prefix: p.keyID + label + ":"}
 	k.pool.New = func() any { return &macState{h: hmac.New(h, derived)} }
 	p.cur.Store(k)
 	return k
