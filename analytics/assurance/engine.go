@@ -66,7 +66,10 @@ type Evaluator struct {
 	reviewed [][]string
 	exp      expiryHeap
 
-	res       []Result
+	res []Result
+	// up is each argument element's upper bound: whether it would be SUPPORTED if every
+	// undecided defeater were OUT (see upper).
+	up        []bool
 	now       time.Time
 	evaluated bool
 
@@ -78,8 +81,6 @@ type Evaluator struct {
 	a     acc
 	fbuf  []float64
 	lab   []Label
-	pess  []bool
-	opt   []bool
 	self  map[int32][]Reason
 	evals int // element evaluations, for tests
 }
@@ -104,7 +105,7 @@ func NewEvaluator(m *Model, opts Options) (*Evaluator, error) {
 		hash: make([]string, n), reviewed: make([][]string, n),
 		res:  make([]Result, n),
 		pend: map[int32]*causeSet{},
-		lab:  make([]Label, n), pess: make([]bool, n), opt: make([]bool, n),
+		lab:  make([]Label, n), up: make([]bool, n),
 		self: map[int32][]Reason{},
 	}
 	e.exp.pos = make([]int32, n)
@@ -204,26 +205,32 @@ func (e *Evaluator) Update(ch Changes, now time.Time) ([]StatusChange, error) {
 		delete(e.pend, c)
 		members := e.m.comps[c]
 		var single Result
+		var singleUp bool
 		var olds []Result
+		var oldUps []bool
 		if len(members) == 1 {
-			single = e.res[members[0]]
+			single, singleUp = e.res[members[0]], e.up[members[0]]
 		} else {
 			olds = make([]Result, len(members))
+			oldUps = make([]bool, len(members))
 			for i, x := range members {
-				olds[i] = e.res[x]
+				olds[i], oldUps[i] = e.res[x], e.up[x]
 			}
 		}
 		e.evalComponent(c)
 		for i, x := range members {
-			old := single
+			old, oldUp := single, singleUp
 			if olds != nil {
-				old = olds[i]
+				old, oldUp = olds[i], oldUps[i]
 			}
-			if old.Equal(e.res[x]) {
+			same := old.Equal(e.res[x])
+			if same && oldUp == e.up[x] {
 				continue
 			}
-			cause := Cause{Inputs: e.names(cs.inputs), Expired: e.names(cs.expired), Note: ch.Note}
-			changes = append(changes, StatusChange{Element: e.m.nodes[x].id, From: old.clone(), To: e.res[x].clone(), Cause: cause})
+			if !same {
+				cause := Cause{Inputs: e.names(cs.inputs), Expired: e.names(cs.expired), Note: ch.Note}
+				changes = append(changes, StatusChange{Element: e.m.nodes[x].id, From: old.clone(), To: e.res[x].clone(), Cause: cause})
+			}
 			for _, y := range e.m.nodes[x].dependents {
 				if d := e.m.comp[y]; d != c {
 					e.mark(d, cs.inputs, cs.expired)

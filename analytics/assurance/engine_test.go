@@ -69,8 +69,8 @@ func TestUpdatePropagates(t *testing.T) {
 			ch:   Changes{Leaves: leaves(pass, "Sn1", "Sn2")},
 			want: []string{"Sn1 UNDERMINED->SUPPORTED in:Sn1", "Sn2 UNDERMINED->SUPPORTED in:Sn2", "G1 UNDERMINED->SUPPORTED in:Sn1,Sn2", "Top UNDERMINED->SUPPORTED in:Sn1,Sn2"},
 			top:  "SUPPORTED", maxEvals: 4},
-		{name: "a change that does not reach the top stops early",
-			ch:   Changes{Leaves: leaves(LeafResult{Confidence: 1, Reason: EvidenceDegraded}, "Sn3"), Defeaters: map[string]Assessment{"CVE": {State: Refuted}}},
+		{name: "refuting an OUT defeater changes nothing",
+			ch: Changes{Leaves: leaves(LeafResult{Confidence: 1, Reason: EvidenceDegraded}, "Sn3"), Defeaters: map[string]Assessment{"CVE": {State: Refuted}}},
 			// CVE was OUT already (refuted by VEX): its result does not change.
 			want: []string{"Sn3 SUPPORTED->SUPPORTED in:Sn3", "G2 SUPPORTED->SUPPORTED in:Sn3", "Top SUPPORTED->SUPPORTED in:Sn3"},
 			top:  "SUPPORTED EVIDENCE_DEGRADED(Sn3)", maxEvals: 4},
@@ -279,4 +279,22 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// TestUpdateStopsWhereNothingChanges checks that propagation stops at an element whose
+// result does not change.
+func TestUpdateStopsWhereNothingChanges(t *testing.T) {
+	e := mustEvaluator(t, mustModel(t, "goal Top > G1 G2\ngoal G1 any > Sn1 Sn2\ngoal G2 > Sn3\nsol Sn1\nsol Sn2\nsol Sn3"), Options{})
+	if err := e.Set(Changes{Leaves: leaves(pass, "Sn1", "Sn2", "Sn3")}); err != nil {
+		t.Fatal(err)
+	}
+	e.Evaluate(t0)
+	e.evals = 0
+	cs, err := e.Update(Changes{Leaves: leaves(LeafResult{Reason: EvidenceFail, Confidence: 1}, "Sn2")}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := changeSummary(cs); !slices.Equal(got, []string{"Sn2 SUPPORTED->UNDERMINED in:Sn2"}) || e.evals != 2 {
+		t.Errorf("changes %q after %d evaluations, want only Sn2 after 2 (Sn2, G1)", got, e.evals)
+	}
 }

@@ -338,18 +338,43 @@ func (e *Evaluator) forcedOut(x int32) (out, residual bool) {
 	return false, false
 }
 
-// evalDefeater computes the result of a defeater outside any attack cycle: its attackers'
-// results are final, so its label is IN or OUT.
-func (e *Evaluator) evalDefeater(x int32) Result {
+// counts reports how refutation claim r counts as an attacker in the attack graph: surely
+// when it is SUPPORTED, surely not when it would not be SUPPORTED even if every undecided
+// defeater were OUT (its upper bound), and undecided otherwise.
+func (e *Evaluator) counts(r int32) (surely, surelyNot bool) {
+	return e.res[r].Status == Supported, !e.up[r]
+}
+
+// label applies the labelling rules to defeater x given its attackers' current standing:
+// OUT when some refutation surely counts (or by triage: refuted, accepted as residual
+// risk), IN when every refutation surely does not count, undecided (0) otherwise.
+func (e *Evaluator) label(x int32) (l Label, residual bool) {
+	allNot := true
 	for _, r := range e.m.nodes[x].refuters {
-		if e.res[r].Status == Supported {
-			return e.defeaterResult(x, Out, false)
+		s, sn := e.counts(r)
+		if s {
+			return Out, false
 		}
+		allNot = allNot && sn
 	}
 	if out, residual := e.forcedOut(x); out {
-		return e.defeaterResult(x, Out, residual)
+		return Out, residual
 	}
-	return e.defeaterResult(x, In, false)
+	if allNot {
+		return In, false
+	}
+	return 0, false
+}
+
+// evalDefeater computes the result of a defeater outside any attack cycle: its attackers'
+// results are final. It is UNDEC when a refutation's support hinges on undecided defeaters
+// elsewhere.
+func (e *Evaluator) evalDefeater(x int32) Result {
+	l, residual := e.label(x)
+	if l == 0 {
+		l = Undec
+	}
+	return e.defeaterResult(x, l, residual)
 }
 
 // defeaterResult is the result of defeater x with the given label: the effect it exerts
@@ -415,7 +440,73 @@ func (e *Evaluator) ownExpiry(x int32) time.Time {
 	return t
 }
 
-// evalComponent recomputes the members of component c into e.res.
+// upper reports whether argument element x would be SUPPORTED if every undecided
+// defeater were OUT: the upper bound of its standing in the attack graph, while its status
+// (undecided defeaters harming) is the lower bound. SUPPORTED-ness depends only on the
+// SUPPORTED-ness of what x depends on, so it is computed from their upper bounds.
+func (e *Evaluator) upper(x int32) bool {
+	n := &e.m.nodes[x]
+	switch {
+	case n.away >= 0:
+		if !e.up[n.away] {
+			return false
+		}
+	case n.kind.inner():
+		if n.undeveloped || len(n.children) == 0 {
+			return false
+		}
+		sup := 0
+		for _, c := range n.children {
+			if e.up[c] {
+				sup++
+			}
+		}
+		switch n.mode {
+		case ModeAll:
+			if sup < len(n.children) {
+				return false
+			}
+		case ModeAny:
+			if sup == 0 {
+				return false
+			}
+		default:
+			if sup < n.k {
+				return false
+			}
+		}
+	case n.kind == KindSolution:
+		li := &e.leaves[x]
+		if !li.set || expired(li.expires, e.now) || li.status != Supported {
+			return false
+		}
+	default:
+		if n.predicate {
+			p := e.preds[x]
+			if p.value != TruthTrue || expired(p.expires, e.now) {
+				return false
+			}
+		}
+	}
+	for _, c := range n.contexts {
+		if !e.up[c] {
+			return false
+		}
+	}
+	for _, d := range n.challengers {
+		if e.res[d].Label == In {
+			return false
+		}
+	}
+	for i, c := range n.children {
+		if e.suspect(x, i, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// evalComponent recomputes the members of component c into e.res and e.up.
 func (e *Evaluator) evalComponent(c int32) {
 	members := e.m.comps[c]
 	if !e.m.cyclic[c] {
@@ -424,6 +515,7 @@ func (e *Evaluator) evalComponent(c int32) {
 			e.res[x] = e.evalDefeater(x)
 		} else {
 			e.res[x] = e.evalClaim(x)
+			e.up[x] = e.upper(x)
 		}
 		return
 	}
@@ -434,60 +526,33 @@ func (e *Evaluator) evalComponent(c int32) {
 // defeaters by least-fixpoint iteration, then its members' results.
 //
 // Defeaters start undecided (except those OUT by triage). Each round evaluates the
-// component's claims twice, once with every undecided defeater harming its targets
-// (pessimistic) and once with none harming (optimistic). A claim that is SUPPORTED even
-// pessimistically counts as an attacker whatever the undecided defeaters turn out to be;
-// one that is not SUPPORTED even optimistically never counts. An undecided defeater becomes
-// OUT when some attacker surely counts and IN when every attacker surely does not. Rounds
-// repeat until nothing is decided; the rest is UNDEC. Whether a claim is SUPPORTED only
-// grows as fewer defeaters harm, so the iteration is monotone and reaches the least fixpoint.
+// component's claims with every undecided defeater harming its targets, which gives their
+// statuses (lower bounds), and their upper bounds, in which undecided defeaters do not
+// harm. A refutation that is SUPPORTED surely counts, whatever the undecided defeaters turn
+// out to be; one whose upper bound is not SUPPORTED surely does not. An undecided defeater
+// becomes OUT when some refutation surely counts and IN when every refutation surely does
+// not. Rounds repeat until none is decided; the rest is UNDEC. Deciding a defeater only
+// raises lower bounds (OUT) or lowers upper bounds (IN), so the iteration is monotone and
+// reaches the least fixpoint.
 func (e *Evaluator) evalCyclic(c int32, members []int32) {
 	m := e.m
-	const pending Label = 0
 	for _, x := range members {
 		if m.nodes[x].kind == KindDefeater {
-			e.lab[x] = pending
+			e.lab[x] = 0
 			if out, _ := e.forcedOut(x); out {
 				e.lab[x] = Out
 			}
 		}
 	}
-	counts := func(r int32) (surely, surelyNot bool) {
-		if m.comp[r] != c {
-			s := e.res[r].Status == Supported
-			return s, !s
-		}
-		return e.pess[r], !e.opt[r]
-	}
 	for {
-		e.scenario(members, true)
-		for _, x := range members {
-			e.pess[x] = e.res[x].Status == Supported
-		}
-		e.scenario(members, false)
-		for _, x := range members {
-			e.opt[x] = e.res[x].Status == Supported
-		}
+		e.round(members, false)
 		changed := false
 		for _, x := range members {
-			if m.nodes[x].kind != KindDefeater || e.lab[x] != pending {
+			if m.nodes[x].kind != KindDefeater || e.lab[x] != 0 {
 				continue
 			}
-			allNot := true
-			label := pending
-			for _, r := range m.nodes[x].refuters {
-				s, sn := counts(r)
-				if s {
-					label = Out
-					break
-				}
-				allNot = allNot && sn
-			}
-			if label == pending && allNot {
-				label = In
-			}
-			if label != pending {
-				e.lab[x] = label
+			if l, _ := e.label(x); l != 0 {
+				e.lab[x] = l
 				changed = true
 			}
 		}
@@ -495,32 +560,14 @@ func (e *Evaluator) evalCyclic(c int32, members []int32) {
 			break
 		}
 	}
-	// Final results. The claims' statuses are those of the last pessimistic round, so
-	// whether a refutation counts is known before the defeaters' results are built.
+	// The last round's claims are final but for the residual flags of accepted defeaters,
+	// which change reasons and confidence only.
 	for _, x := range members {
-		if m.nodes[x].kind != KindDefeater {
-			continue
-		}
-		if e.lab[x] == pending {
+		if m.nodes[x].kind == KindDefeater && e.lab[x] == 0 {
 			e.lab[x] = Undec
 		}
-		residual := false
-		if out, res := e.forcedOut(x); out && res {
-			residual = true
-			for _, r := range m.nodes[x].refuters {
-				if s, _ := counts(r); s {
-					residual = false
-					break
-				}
-			}
-		}
-		e.res[x] = e.defeaterResult(x, e.lab[x], residual)
 	}
-	for _, x := range members {
-		if m.nodes[x].kind != KindDefeater {
-			e.res[x] = e.evalClaim(x)
-		}
-	}
+	e.round(members, true)
 	// Every member reaches every other, so all share the earliest pending expiry of the
 	// component and of what it depends on.
 	var next time.Time
@@ -537,25 +584,28 @@ func (e *Evaluator) evalCyclic(c int32, members []int32) {
 	}
 }
 
-// scenario evaluates the claims of a cyclic component with decided defeaters at their
-// label and undecided ones harming (pessimistic) or not (optimistic).
-func (e *Evaluator) scenario(members []int32, pessimistic bool) {
+// round evaluates a cyclic component's defeaters at their labels (undecided ones as UNDEC,
+// harming) and then its claims in structural order. With final set, the residual flags of
+// accepted defeaters are worked out from the previous round's claims.
+func (e *Evaluator) round(members []int32, final bool) {
 	for _, x := range members {
 		if e.m.nodes[x].kind != KindDefeater {
 			continue
 		}
 		l := e.lab[x]
 		if l == 0 {
-			l = Out
-			if pessimistic {
-				l = Undec
-			}
+			l = Undec
 		}
-		e.res[x] = e.defeaterResult(x, l, false)
+		residual := false
+		if final && l == Out {
+			_, residual = e.label(x)
+		}
+		e.res[x] = e.defeaterResult(x, l, residual)
 	}
 	for _, x := range members {
 		if e.m.nodes[x].kind != KindDefeater {
 			e.res[x] = e.evalClaim(x)
+			e.up[x] = e.upper(x)
 		}
 	}
 }
