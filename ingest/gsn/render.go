@@ -320,7 +320,7 @@ func (r *renderer) node(e *Element) {
 
 	fmt.Fprintf(&r.b, "  %s [%s, style=%q, fillcolor=%q, color=%q, class=%q", r.names[e.ID], shape, style, fill, border, strings.Join(classes, " "))
 	if u := safeURL(e.URL); u != "" {
-		fmt.Fprintf(&r.b, ", URL=%s, target=\"_blank\"", dotString(u))
+		fmt.Fprintf(&r.b, ", URL=%s, target=\"_blank\", tooltip=%s", dotString(u), dotString(tooltip(e)))
 	}
 	fmt.Fprintf(&r.b, ", label=<%s>];\n", l.String())
 }
@@ -456,6 +456,10 @@ func htmlText(s string, wrap int) string {
 					b.WriteString("&quot;")
 				case r == '\'':
 					b.WriteString("&#39;")
+				case r == '\\':
+					// dot expands \N, \G, \L... in HTML labels too (entities are decoded first),
+					// and reads \\ as one backslash.
+					b.WriteString(`\\`)
 				case r == '\t' || r == '\r':
 					b.WriteByte(' ')
 				case !xmlChar(r):
@@ -513,7 +517,10 @@ func cssClass(s string) string {
 }
 
 // safeURL keeps http, https and mailto links and relative references; anything else (javascript:,
-// data:) is dropped, since the SVG may be shown in a browser.
+// data:) is dropped, since the SVG may be shown in a browser. dot copies a link into the SVG
+// without escaping it (Graphviz 2.43 leaves & " < > as they are, later versions escape & unless it
+// starts an entity), so the link is returned with & as &amp; and the other characters that XML
+// or DOT treat specially percent-encoded: both kinds of dot then write well-formed XML.
 func safeURL(s string) string {
 	if s == "" || strings.ContainsAny(s, "\x00\n\r") {
 		return ""
@@ -524,12 +531,33 @@ func safeURL(s string) string {
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https", "mailto", "":
-		return u.String()
+	default:
+		return ""
 	}
-	return ""
+	return urlEscaper.Replace(u.String())
 }
 
-// dotString quotes s as a DOT string whose escString reading gives back s.
+var urlEscaper = strings.NewReplacer("&", "&amp;", `"`, "%22", "<", "%3C", ">", "%3E", "'", "%27", `\`, "%5C", " ", "%20")
+
+// tooltip is the title dot gives a link: the element's id and the start of its text, on one line.
+func tooltip(e *Element) string {
+	t := e.ID
+	if text := strings.Join(strings.Fields(e.Text), " "); text != "" {
+		if r := []rune(text); len(r) > 80 {
+			text = string(r[:80]) + "…"
+		}
+		t += ": " + text
+	}
+	return strings.Map(func(r rune) rune {
+		if !xmlChar(r) || r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, t)
+}
+
+// dotString quotes s as a DOT string whose escString reading gives back s: dot reads \" as " and
+// \\ as \ (so \N and the like are not expanded).
 func dotString(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
