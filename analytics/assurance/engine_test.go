@@ -298,3 +298,36 @@ func TestUpdateStopsWhereNothingChanges(t *testing.T) {
 		t.Errorf("changes %q after %d evaluations, want only Sn2 after 2 (Sn2, G1)", got, e.evals)
 	}
 }
+
+// TestUpperBoundAlonePropagates: a refutation's result can stay the same while whether it
+// could count changes; what it refutes must still be re-evaluated.
+func TestUpperBoundAlonePropagates(t *testing.T) {
+	m := mustModel(t, `goal G1 > Sn1
+sol Sn1
+goal R1 > SnR
+sol SnR
+goal X > SnX
+sol SnX
+def D1 rebutting sustained critical on X R1 by X
+def D0 rebutting sustained on G1 by R1`)
+	e := mustEvaluator(t, m, Options{})
+	if err := e.Set(Changes{Leaves: leaves(pass, "Sn1", "SnR", "SnX")}); err != nil {
+		t.Fatal(err)
+	}
+	e.Evaluate(t0)
+	for id, want := range map[string]string{"R1": "UNDERMINED DEFEATER_OPEN(D1)", "D0": "UNDEC UNKNOWN DEFEATER_OPEN(D0)"} {
+		if r, _ := e.Result(id); summary(r) != want {
+			t.Fatalf("%s = %s, want %s", id, summary(r), want)
+		}
+	}
+	cs, err := e.Update(Changes{Leaves: leaves(leaf(EvidenceStale), "SnR")}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := changeSummary(cs), []string{"SnR SUPPORTED->UNKNOWN in:SnR", "D0 UNKNOWN->UNDERMINED in:SnR", "G1 UNKNOWN->UNDERMINED in:SnR"}; !slices.Equal(got, want) {
+		t.Errorf("changes %q, want %q", got, want)
+	}
+	if r, _ := e.Result("D0"); summary(r) != "IN UNDERMINED DEFEATED(D0)" {
+		t.Errorf("D0 = %s", summary(r))
+	}
+}
