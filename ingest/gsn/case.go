@@ -170,6 +170,10 @@ func newCase(modules []*Module, opts Options, ds *diagnostics) (*Case, error) {
 		byName:   map[string]*Module{},
 		develops: map[string][]string{},
 	}
+	// The stages of gsn2x, each run only when the ones before found no error, except that a
+	// failed extension does not stop the checks across modules (gsn2x reports, for an instance
+	// extending a missing module, the C09 and C10 errors and the C01 warning of its now
+	// unreferenced top element).
 	c.load(ds)
 	if ds.errors == 0 {
 		for _, m := range modules {
@@ -178,18 +182,17 @@ func newCase(modules []*Module, opts Options, ds *diagnostics) (*Case, error) {
 	}
 	if ds.errors == 0 {
 		c.extend(ds)
-	}
-	if ds.errors == 0 {
+		before := ds.errors
 		c.checkReferences(ds)
-	}
-	if ds.errors == 0 {
-		c.checkRoots(ds)
-	}
-	if ds.errors == 0 {
-		c.checkCycles(ds)
-	}
-	if ds.errors == 0 {
-		c.checkReachable(ds)
+		if ds.errors == before {
+			c.checkRoots(ds)
+		}
+		if ds.errors == before {
+			c.checkCycles(ds)
+		}
+		if ds.errors == before {
+			c.checkReachable(ds)
+		}
 	}
 	if err := ds.err(); err != nil {
 		return nil, err

@@ -70,6 +70,9 @@ const StatusCSS = `/* sectwin status colours for gsn2x */
 //
 // Export's output parses back to an equal module, and exporting that gives the same bytes.
 func Export(m *Module, ann Annotations) ([]byte, error) {
+	if err := exportable(m); err != nil {
+		return nil, err
+	}
 	var out bytes.Buffer
 	chunk := func(key string, value *yaml.Node) error {
 		if out.Len() > 0 {
@@ -107,6 +110,43 @@ func (c *Case) Export(ann Annotations) (map[string][]byte, error) {
 		out[m.File] = b
 	}
 	return out, nil
+}
+
+// exportable refuses what a module built in code may hold but gsn2x YAML cannot say: an element
+// named module (that key is the header), an id or a key given twice, a layer named like a known
+// key.
+func exportable(m *Module) error {
+	ids := map[string]bool{}
+	for _, e := range m.Elements {
+		if e.ID == moduleKey {
+			return fmt.Errorf("gsn: export %s: an element cannot have the id %q (it names the module header)", m.File, moduleKey)
+		}
+		if ids[e.ID] {
+			return fmt.Errorf("gsn: export %s: element %s is given twice", m.File, e.ID)
+		}
+		ids[e.ID] = true
+		if err := layerKeys(e.Layers, knownKeys); err != nil {
+			return fmt.Errorf("gsn: export %s: element %s: %w", m.File, e.ID, err)
+		}
+	}
+	if err := layerKeys(m.Extra, headerKeys); err != nil {
+		return fmt.Errorf("gsn: export %s: module header: %w", m.File, err)
+	}
+	return nil
+}
+
+func layerKeys(ls []Layer, known []string) error {
+	seen := map[string]bool{}
+	for _, l := range ls {
+		if slices.Contains(known, l.Key) {
+			return fmt.Errorf("layer %q has the name of a gsn2x key", l.Key)
+		}
+		if seen[l.Key] {
+			return fmt.Errorf("layer %q is given twice", l.Key)
+		}
+		seen[l.Key] = true
+	}
+	return nil
 }
 
 // annotate returns e with its annotation written into layers and classes (e itself when it has

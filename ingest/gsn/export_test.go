@@ -299,3 +299,18 @@ func assertMatchesSchema(t *testing.T, out []byte) {
 		check("element", e.(map[string]any), schema.Defs["element"].Properties, schema.Defs["element"].Required)
 	}
 }
+
+// TestExportRefuses what gsn2x YAML cannot say.
+func TestExportRefuses(t *testing.T) {
+	for name, m := range map[string]*Module{
+		"element named module": {Elements: []*Element{{ID: "module", Type: Goal}}},
+		"duplicate id":         {Elements: []*Element{{ID: "G1", Type: Goal}, {ID: "G1", Type: Goal}}},
+		"layer named text":     {Elements: []*Element{{ID: "G1", Type: Goal, Layers: []Layer{{Key: "text", Value: StringValue("x")}}}}},
+		"duplicate layer":      {Elements: []*Element{{ID: "G1", Type: Goal, Layers: []Layer{{Key: "a"}, {Key: "a"}}}}},
+		"header key as extra":  {Name: "M", Extra: []Layer{{Key: "brief", Value: StringValue("x")}}},
+	} {
+		if _, err := Export(m, nil); err == nil {
+			t.Errorf("%s: exported", name)
+		}
+	}
+}

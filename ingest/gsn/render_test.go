@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -298,6 +299,60 @@ func TestHTMLText(t *testing.T) {
 	} {
 		if got := htmlText(tc.in, tc.wrap); got != tc.want {
 			t.Errorf("htmlText(%q, %d) = %q, want %q", tc.in, tc.wrap, got, tc.want)
+		}
+	}
+}
+
+// TestRenderEveryCharacter: every ASCII character and a sample of Unicode, in ids and texts, gives
+// well-formed SVG that shows them.
+func TestRenderEveryCharacter(t *testing.T) {
+	requireDot(t)
+	var ascii strings.Builder
+	for r := rune(0x20); r < 0x7f; r++ {
+		ascii.WriteRune(r)
+	}
+	texts := []string{
+		ascii.String(),
+		"\x00\x01\x02\x07\x08\x0b\x0c\x1b\x1f\x7f tabs\tand\r\nCRLF",
+		"Ünïcödé ß ø ĳ Ω Ж ع ש 中文 日本語 한국어 ∀∃∈ ≤≥ → ⇒ 🔒🚀 \u200b\u200e\ufeff \ufffe\uffff",
+		`\N \G \E \H \T \L \n \l \r \\ \`,
+		"&lt; &amp; &#60; &#x3C; &bogus; & ; <b>bold</b> <BR/> </TABLE> ]]> <![CDATA[",
+	}
+	m := &Module{File: "chars", Name: "chars <&> \\N"}
+	root := &Element{ID: "G0", Type: Goal}
+	m.Elements = append(m.Elements, root)
+	for i, s := range texts {
+		id := fmt.Sprintf("Sn%d %s", i, s[:min(len(s), 12)])
+		root.SupportedBy = append(root.SupportedBy, id)
+		m.Elements = append(m.Elements, &Element{ID: id, Type: Solution, Text: s, URL: "https://example.org/" + s})
+	}
+	c, err := NewCase([]*Module{m}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := RenderSVG(context.Background(), c, RenderOptions{Legend: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := parseSVG(t, svg)
+	visible := func(s string) string {
+		return normalizeSpace(strings.Map(func(r rune) rune {
+			switch {
+			case r == '\t' || r == '\r' || r == '\n':
+				return ' '
+			case !xmlChar(r):
+				return '\uFFFD'
+			}
+			return r
+		}, s))
+	}
+	text := normalizeSpace(doc.text)
+	for _, e := range m.Elements[1:] {
+		if !strings.Contains(text, visible(e.Text)) {
+			t.Errorf("SVG lacks %q\nin\n%s", visible(e.Text), doc.text)
+		}
+		if !strings.Contains(text, visible(e.ID)) {
+			t.Errorf("SVG lacks id %q", e.ID)
 		}
 	}
 }

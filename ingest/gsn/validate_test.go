@@ -222,3 +222,48 @@ func TestNewCaseBuilt(t *testing.T) {
 		t.Errorf("empty case: %v", err)
 	}
 }
+
+// TestExtensionErrors: a failed extension still gets the checks across modules, as gsn2x counts
+// the errors and warnings of a template and a faulty instance.
+func TestExtensionErrors(t *testing.T) {
+	const template = "module: {name: tpl}\nG0:\n  supportedBy: [G1, G4]\nG1:\n  undeveloped: true\nG4:\n  supportedBy: [Sn42]\nSn42: {}\n"
+	instance := func(module, develops string) string {
+		return "module:\n  name: inst\n  extends:\n    - module: " + module + "\n      develops: {" + develops + ": [G2]}\nG2:\n  supportedBy: [Sn1]\nSn1: {}\n"
+	}
+	for _, tc := range []struct {
+		name             string
+		instance         string
+		errors, warnings []string
+	}{
+		{"valid", instance("tpl", "G1"), nil, nil},
+		{"missing module", instance("nowhere", "G1"), []string{"C09", "C10"}, []string{"C01"}},
+		{"element of another module", instance("tpl", "G2"), []string{"C10"}, []string{"C01"}},
+		{"missing element", instance("tpl", "G3"), []string{"C10"}, []string{"C01"}},
+		{"developed element", instance("tpl", "G4"), []string{"C10"}, []string{"C01"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseSet(map[string][]byte{"tpl.yaml": []byte(template), "inst.yaml": []byte(tc.instance)})
+			var diags []Diagnostic
+			var e *Error
+			switch {
+			case errors.As(err, &e):
+				diags = e.Diagnostics
+			case err != nil:
+				t.Fatal(err)
+			default:
+				diags = c.Warnings
+			}
+			var errs, warns []string
+			for _, d := range diags {
+				if d.Severity == SeverityError {
+					errs = append(errs, d.Rule)
+				} else {
+					warns = append(warns, d.Rule)
+				}
+			}
+			if strings.Join(errs, ",") != strings.Join(tc.errors, ",") || strings.Join(warns, ",") != strings.Join(tc.warnings, ",") {
+				t.Errorf("errors %v warnings %v, want %v %v\n%v", errs, warns, tc.errors, tc.warnings, err)
+			}
+		})
+	}
+}
