@@ -20,12 +20,14 @@ const (
 	CounterSolution Type = "CounterSolution"
 )
 
-// Types lists every element type, in the order the legend shows them.
-var Types = []Type{Goal, Strategy, Solution, Context, Assumption, Justification, CounterGoal, CounterSolution}
+// Types returns every element type.
+func Types() []Type {
+	return []Type{Goal, Strategy, Solution, Context, Assumption, Justification, CounterGoal, CounterSolution}
+}
 
 // Valid reports whether t is one of Types.
 func (t Type) Valid() bool {
-	for _, v := range Types {
+	for _, v := range Types() {
 		if t == v {
 			return true
 		}

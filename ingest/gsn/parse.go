@@ -54,8 +54,16 @@ func (p *parser) add(rule string, pos Position, element, format string, args ...
 
 func posOf(n *yaml.Node) Position { return Position{Line: n.Line, Column: n.Column} }
 
-func parse(name string, data []byte, ds *diagnostics) *Module {
+func parse(name string, data []byte, ds *diagnostics) (mod *Module) {
 	p := &parser{file: name, module: name, ds: ds, z: normalizer{budget: maxValueNodes}}
+	defer func() {
+		// A bug of the YAML library (or of this parser) must not crash a server handling an
+		// upload: report it as a problem with the file.
+		if r := recover(); r != nil {
+			p.add(RuleSyntax, Position{}, "", "the file could not be read: %v", r)
+			mod = nil
+		}
+	}()
 	m := &Module{File: name, Name: name}
 	if len(data) > MaxFileSize {
 		p.add(RuleSyntax, Position{}, "", "file is %d bytes; the limit is %d", len(data), MaxFileSize)
@@ -292,8 +300,8 @@ var knownKeys = []string{
 func isKnownKey(k string) bool { return slices.Contains(knownKeys, k) }
 
 func typeNames() string {
-	s := make([]string, len(Types))
-	for i, t := range Types {
+	s := make([]string, len(Types()))
+	for i, t := range Types() {
 		s[i] = string(t)
 	}
 	return strings.Join(s, ", ")

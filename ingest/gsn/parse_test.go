@@ -197,6 +197,8 @@ func TestParseErrors(t *testing.T) {
 		{"extends not a list", "module:\n  name: M\n  extends: {module: T}\nG1: {}\n", RuleValue, "", 3, "extends"},
 		{"extends unknown key", "module:\n  name: M\n  extends:\n    - module: T\n      develop: {G1: [G2]}\nG2: {}\n", RuleValue, "", 5, "unknown key"},
 		{"alias bomb", aliasBomb(), RuleValue, "G1", 0, "too many nodes"},
+		{"layer with a key twice", "G1:\n  layer: {a: 1, a: 2}\n", RuleValue, "G1", 2, `has the key "a" twice`},
+		{"layer with a list as key", "G1:\n  layer: {[a]: 1}\n", RuleValue, "G1", 2, "not a scalar"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("bad.gsn.yaml", []byte(tc.src))

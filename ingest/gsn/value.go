@@ -3,6 +3,7 @@ package gsn
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -247,6 +248,19 @@ func (z *normalizer) node(n *yaml.Node, depth int) (*yaml.Node, error) {
 				return nil, err
 			}
 			c.Content = append(c.Content, cx)
+		}
+		if n.Kind == yaml.MappingNode {
+			seen := map[string]bool{}
+			for i := 0; i < len(c.Content); i += 2 {
+				k := c.Content[i]
+				if k.Kind != yaml.ScalarNode {
+					return nil, &valueError{"has a key that is not a scalar"}
+				}
+				if seen[k.Value] {
+					return nil, &valueError{fmt.Sprintf("has the key %q twice", k.Value)}
+				}
+				seen[k.Value] = true
+			}
 		}
 	default:
 		return nil, &valueError{"is not a YAML value"}
