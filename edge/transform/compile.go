@@ -43,7 +43,15 @@ const mask = "****"
 func Compile(cfg Config, opts ...Option) (*Plan, error) {
 	o := options{keys: EnvFileKeys{}, now: time.Now}
 	for _, f := range opts {
-		f(&o)
+		if f != nil {
+			f(&o)
+		}
+	}
+	if o.keys == nil {
+		o.keys = EnvFileKeys{}
+	}
+	if o.now == nil {
+		o.now = time.Now
 	}
 	ps := &problems{file: o.file, root: o.node}
 	if o.path != "" {

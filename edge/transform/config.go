@@ -22,7 +22,8 @@ type Config struct {
 	IgnoredFields []string `yaml:"ignored_fields"`
 
 	// BlockedKeyPatterns are regular expressions on field names; a matching field's whole
-	// value is masked.
+	// value is masked (also for keys of objects inside arrays). Fields that are generalised or
+	// pseudonymised are left to those transforms, and ignored fields are never masked.
 	BlockedKeyPatterns []string `yaml:"blocked_key_patterns"`
 	// BlockedValues are regular expressions on string values; each match is masked.
 	BlockedValues []string `yaml:"blocked_values"`

@@ -2,6 +2,8 @@ package transform_test
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -114,5 +116,27 @@ func TestEnvFileKeys(t *testing.T) {
 		if strings.Contains(err.Error(), "SECRET") {
 			t.Errorf("error quotes the key file: %v", err)
 		}
+	}
+}
+
+// TestPlanNeverPrintsKeys: printing a compiled plan shows neither the base key nor the
+// derived epoch key.
+func TestPlanNeverPrintsKeys(t *testing.T) {
+	p := compile(t, transform.Config{Pseudonymize: &transform.Pseudonymize{Fields: []string{"u"}, KeyRef: "env:EDGE_HMAC_KEY", KeyID: "k", Rotation: "quarterly"}})
+	apply(t, p, map[string]any{"u": "x"}) // derive the epoch key
+	epochKey, err := hkdf.Key(sha256.New, testKey, []byte("sectwin/edge/pseudonymize/v1"), "sectwin/edge/pseudonymize/v1|k|2026q1", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
+		out := fmt.Sprintf(verb, p)
+		for _, leak := range [][]byte{testKey, epochKey} {
+			if strings.Contains(out, string(leak)) || strings.Contains(out, hex.EncodeToString(leak[:8])) || strings.Contains(out, fmt.Sprint(leak[:8])[1:12]) {
+				t.Errorf("%s of a plan shows key bytes: %s", verb, out)
+			}
+		}
+	}
+	if got := p.String(); got != "transform.Plan{allowlist, 0 generalized, 1 pseudonymized, 0 drop rules, bound false}" {
+		t.Errorf("String = %q", got)
 	}
 }

@@ -1,17 +1,3 @@
-// Package transform minimises edge records before they leave the edge: a fail-closed field
-// allowlist, key and value masking, generalisation (IP prefixes, time buckets, geohash or a
-// metric grid, numeric buckets), keyed pseudonyms with epoch rotation, drop rules and
-// per-unit contribution bounding. A pipeline's YAML Config (see docs/edge-privacy design
-// note, section 1) is validated and compiled once, at start-up, into a Plan:
-//
-//	plan, err := transform.Compile(cfg, transform.WithKeys(transform.EnvFileKeys{}))
-//	out, dropped, err := plan.Apply(rec)
-//
-// Apply runs the stages in the design's order: allowlist → key/value masking → generalise →
-// pseudonymise → drop/bound. (Drop rules and the bound's privacy unit read the record as
-// decoded, before any transform, so a rule can test a field that is not kept; a record they
-// drop is dropped before its fields are processed.) Summaries are counts only: which keys
-// were redacted is never reported, since that leaks information.
 package transform
 
 import (
@@ -329,3 +315,22 @@ func number(v any) (float64, bool) {
 	}
 	return f, true
 }
+
+// String describes the plan by what it does, never by its keys.
+func (p *Plan) String() string {
+	if p == nil {
+		return "transform.Plan(nil)"
+	}
+	allow := "allowlist"
+	if p.allowAll {
+		allow = "all fields"
+	}
+	pseudo := 0
+	if p.pseudo != nil {
+		pseudo = len(p.pseudo.fields)
+	}
+	return fmt.Sprintf("transform.Plan{%s, %d generalized, %d pseudonymized, %d drop rules, bound %v}", allow, len(p.gens), pseudo, len(p.drops), p.bound != nil)
+}
+
+// GoString is String, so that %#v shows no internals either.
+func (p *Plan) GoString() string { return p.String() }
