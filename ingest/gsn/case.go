@@ -177,7 +177,7 @@ func newCase(modules []*Module, opts Options, ds *diagnostics) (*Case, error) {
 	c.load(ds)
 	if ds.errors == 0 {
 		for _, m := range modules {
-			validateModule(ds, m, c.byID, opts)
+			validateModule(ds, m, c.byID, opts, false)
 		}
 	}
 	if ds.errors == 0 {

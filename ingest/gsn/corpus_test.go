@@ -88,6 +88,15 @@ func TestCorpusValidates(t *testing.T) {
 			sort.Strings(names)
 			label := strings.Join(names, "+")
 			t.Run(label, func(t *testing.T) {
+				for name, data := range g { // each file on its own, as gsn2x validates single files
+					m, err := Parse(name, data)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, d := range m.Validate(Options{ExtendedCheck: true}) {
+						t.Errorf("%s: %s", name, d)
+					}
+				}
 				c, err := ParseSetOptions(g, Options{ExtendedCheck: true})
 				if err != nil {
 					t.Fatalf("ParseSet: %v", err)

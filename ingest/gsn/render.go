@@ -211,12 +211,12 @@ func (r *renderer) view(m *Module) {
 var typeShapes = map[Type]string{
 	Goal:            `shape=box`,
 	Strategy:        `shape=parallelogram`,
-	Solution:        `shape=circle`,
+	Solution:        `shape=circle, margin=0.01`,
 	Context:         `shape=box`,
 	Assumption:      `shape=ellipse`,
 	Justification:   `shape=ellipse`,
 	CounterGoal:     `shape=box, peripheries=2`,
-	CounterSolution: `shape=circle, peripheries=2`,
+	CounterSolution: `shape=circle, margin=0.01, peripheries=2`,
 }
 
 // gsn2x's CSS class names for the element types.
@@ -270,7 +270,13 @@ func (r *renderer) node(e *Element) {
 	l.WriteString(`<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">`)
 	fmt.Fprintf(&l, `<TR><TD ALIGN="LEFT"><B>%s</B></TD></TR>`, htmlText(e.ID, 0))
 	if e.Text != "" {
-		wrap := 40
+		wrap := 40 // boxes; circles and parallelograms grow in both directions, so narrower
+		switch e.Type {
+		case Solution, CounterSolution:
+			wrap = 20
+		case Strategy:
+			wrap = 30
+		}
 		if e.CharWrap != nil && *e.CharWrap > 0 {
 			wrap = *e.CharWrap
 		} else if m := r.c.modOf[e.ID]; m != nil && m.CharWrap != nil && *m.CharWrap > 0 {

@@ -36,7 +36,7 @@ func (m *Module) Validate(opts Options) []Diagnostic {
 			all[e.ID] = e
 		}
 	}
-	validateModule(ds, m, all, opts)
+	validateModule(ds, m, all, opts, true)
 	return ds.list
 }
 
@@ -55,8 +55,9 @@ func moduleDiag(ds *diagnostics, sev Severity, rule string, m *Module, id, forma
 func isGoalOrStrategy(t Type) bool { return t == Goal || t == Strategy }
 
 // validateModule applies the V rules to m; all holds every element of the case, for the types of
-// referenced elements.
-func validateModule(ds *diagnostics, m *Module, all map[string]*Element, opts Options) {
+// referenced elements. alone says m is validated without the other modules of its case, so that a
+// reference to an element not in all may be to one of them.
+func validateModule(ds *diagnostics, m *Module, all map[string]*Element, opts Options, alone bool) {
 	challenged := map[string]bool{} // elements some element challenges (not relations)
 	for _, e := range all {
 		if e.Challenges != nil && !e.Challenges.Relation {
@@ -103,7 +104,7 @@ func validateModule(ds *diagnostics, m *Module, all map[string]*Element, opts Op
 		if len(e.ACP) > 0 {
 			connected := []string{id}
 			for _, r := range slices.Concat(e.SupportedBy, e.InContextOf) {
-				if all[r] != nil {
+				if all[r] != nil || alone {
 					connected = append(connected, r)
 				}
 			}

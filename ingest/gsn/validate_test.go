@@ -132,7 +132,7 @@ func TestRules(t *testing.T) {
 // TestValidateModule: the per-file rules on one module alone leave references to other modules to
 // the case.
 func TestValidateModule(t *testing.T) {
-	m := mustParse(t, "sub.yaml", "G3:\n  supportedBy: [Sn1]\n  inContextOf: [J1]\n")
+	m := mustParse(t, "sub.yaml", "G3:\n  supportedBy: [Sn1]\n  inContextOf: [J1]\n  acp: {ACP1: [J1, Sn1]}\n")
 	if ds := m.Validate(Options{}); len(ds) != 0 {
 		t.Errorf("diagnostics for a module referring to others: %v", ds)
 	}
