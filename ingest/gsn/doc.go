@@ -28,8 +28,9 @@
 // references resolve (C11 hints at a list written as one string), C04 no supportedBy cycle, C06
 // and C07 unique module names and ids, C08 everything reachable from the top, C09 and C10
 // extended modules and elements exist and are undeveloped, C12–C16 challenge targets exist and
-// are related. Like gsn2x, later stages run only when earlier ones found no error. Errors refuse
-// the case (an *Error lists every diagnostic); warnings are kept in Case.Warnings.
+// are related. Like gsn2x, later stages run only when earlier ones found no error (a failed
+// extension excepted, as in gsn2x). Errors refuse the case (an *Error lists every diagnostic);
+// warnings are kept in Case.Warnings.
 // Diagnostic.String prints gsn2x's format, "Error: (module) V04: Element G1 has ...".
 //
 // # Writing
@@ -37,7 +38,7 @@
 // Export writes a module back as gsn2x YAML in a canonical form: ids as they are, known keys in a
 // fixed order, lists of ids in flow style, layers after them in their order, nodeType wherever
 // the id's prefix does not give the type, one blank line between elements. Comments and the
-// original formatting are not kept; the model is: parsing an export gives an equal Module
+// original layout are not kept, but the model is: parsing an export gives an equal Module
 // (Module.Equal), and exporting that gives the same bytes. Annotations add status to the export:
 // the layers sectwinStatus and sectwinReasons and a class st-supported, st-undermined, st-unknown
 // or st-undeveloped, which StatusCSS colours in gsn2x's own SVG.
