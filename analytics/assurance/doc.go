@@ -67,16 +67,22 @@
 // # Defeaters and the grounded labelling
 //
 // The attack graph has the defeaters and the claims as arguments: a refutation claim
-// attacks the defeaters it refutes, a defeater attacks what it challenges, and a claim
-// counts as an attacker while it is SUPPORTED. A defeater is IN when no attacker counts and
-// OUT when some attacker counts; the grounded labelling is the least fixpoint of these
-// rules, computed per strongly connected component of the dependency graph: outside attack
-// cycles every defeater is IN or OUT; on cycles the component is iterated from "all
-// undecided", and what stays undecided is UNDEC. Whether a refutation claim counts may itself
-// hinge on an undecided defeater: it is then undecided too (its status is not SUPPORTED,
-// yet it is not treated as "not counting"). Triage short-cuts the labelling: REFUTED
-// defeaters, and ACCEPTED_RESIDUAL ones before their acceptance expires, are OUT whatever
-// their attackers. A defeater whose every refutation is not SUPPORTED is IN.
+// attacks the defeaters it refutes, and a defeater attacks what it challenges (and through
+// SUPPORTED_BY, everything above). A claim stands IN (counts as an attacker) while it is
+// SUPPORTED, OUT when it would not be SUPPORTED even if every undecided defeater were OUT,
+// and undecided otherwise: each element carries its status as a lower bound (undecided
+// defeaters harming) and, internally, this upper bound. A defeater is IN when every
+// refutation is OUT, OUT when some refutation is IN, and UNDEC otherwise. The grounded
+// labelling is the least fixpoint of these rules. It is computed per strongly connected
+// component of the dependency graph, in dependency order: a defeater outside attack cycles
+// is labelled directly from its refutations' final standing; a component with attack
+// cycles starts from "all undecided" and iterates until no defeater can be decided, and
+// what stays undecided is UNDEC. So a defeater is UNDEC on a cycle, and also when a
+// refutation of it hinges on an UNDEC defeater elsewhere. Triage short-cuts the
+// labelling: REFUTED defeaters, and ACCEPTED_RESIDUAL ones before their acceptance expires,
+// are OUT whatever their refutations. Defeaters attack defeaters only through refutation
+// claims (a defeater cannot challenge a defeater), which keeps one kind of argument per
+// role and matches GSN's counter-claims.
 //
 // # Confidence
 //
@@ -117,6 +123,9 @@
 //     effect when sustained: only a rebutting defeater can make its target UNDERMINED.
 //     An untriaged undercutting or undermining defeater gives UNKNOWN (DEFEATER_OPEN) at
 //     any severity; a severe one cannot weigh more than the same defeater confirmed.
+//   - "Attackers count only while SUPPORTED" is read three-valued: a refutation that is not
+//     SUPPORTED only because of an undecided defeater is undecided, not OUT, as grounded
+//     semantics requires (otherwise the labelling would depend on evaluation order).
 //   - A sustained defeater still goes OUT when a refutation claim becomes SUPPORTED; an
 //     OPEN defeater refuted by a SUPPORTED claim (a VEX not_affected) is OUT, untriaged or
 //     not. A refutation that holds wins over a residual acceptance (OUT, not residual).
