@@ -73,4 +73,15 @@
 // exiting, including by SIGKILL. Within the process a mutex serializes all
 // methods, so concurrent Reserve calls can never overspend. [Verify] reads a
 // file without taking the lock, for inspection tools.
+//
+// # Beyond the design document
+//
+// Replay re-checks the rules, not only the hashes: a chain recomputed by
+// someone who can write the file still fails if a reservation exceeded its
+// budget, a commit has no reservation or a guarantee changed after
+// reservations. δ is budgeted as an exact rational next to ε (a zero δ cap
+// admits only pure ε-DP). The w-event check covers every run of W windows
+// containing the reserved window, so late reservations into past windows
+// are safe. Dropped torn lines leave a chained "recover" entry, and a
+// failed write makes the Ledger refuse everything until it is reopened.
 package budget

@@ -89,4 +89,14 @@
 // the data, and with min_units > 0 the suppression pattern is not covered by
 // the stated ε. Each release carries a [Statement] of its guarantee,
 // mechanism, ε, δ, L0, L∞, bounds and threshold.
+//
+// # Beyond the design document
+//
+// Besides the two sampler refinements and the draw limit above: the
+// randomness error is sticky; partition totals and unit totals use exact,
+// overflow-checked 128-bit accumulation with the noisy result saturated
+// (post-processing) instead of refusing data-dependently on overflow;
+// DP-Mean centres its sum on the midpoint of the bounds, halving the sum's
+// sensitivity; a failed release is never retried; and epsilon decodes from
+// JSON and text from its decimal digits, never through float64.
 package dp
