@@ -14,7 +14,8 @@ type Config struct {
 
 	// AllowFields fails closed: only these fields are kept, an empty list keeps none, and
 	// fields not named are always dropped. "name.*" keeps every field under name. Fields named
-	// in Pseudonymize and Generalize are kept too, transformed.
+	// in Pseudonymize and Generalize are kept too, transformed. A wildcard keeps the names
+	// under it as they come: do not use one where field names may carry personal data.
 	AllowFields []string `yaml:"allow_fields"`
 	// AllowAllFields opts out of the allowlist: every field is kept (and still masked).
 	AllowAllFields bool `yaml:"allow_all_fields"`
