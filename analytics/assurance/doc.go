@@ -138,4 +138,6 @@
 //     support or context of their own; they may be challenged.
 //   - Update reports every changed result, not only status changes (reasons, confidence
 //     and NextReevalAt are stored too); StatusChange.StatusChanged tells them apart.
+//     Update also returns an error: inputs are validated (kinds, reason codes, ranges)
+//     and an invalid batch is refused whole.
 package assurance

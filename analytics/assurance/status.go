@@ -136,7 +136,7 @@ var codePhrases = [numCodes]string{
 	InferenceChallenged: "undercutting defeater challenges the inference",
 	EvidenceChallenged:  "undermining defeater challenges the evidence",
 	DefeaterOpen:        "defeater is untriaged or undecided",
-	SuspectLink:         "supporting element changed since its link was reviewed (parent, child)",
+	SuspectLink:         "link not reviewed since the supporting element changed (link ends)",
 	NotDeveloped:        "argument is not developed",
 	AssumptionUnknown:   "whether context or assumption holds is unknown",
 	ResidualAccepted:    "defeater is accepted as residual risk",
