@@ -87,7 +87,8 @@ func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// mergeCulprits returns the sorted union of sorted, duplicate-free lists.
+// mergeCulprits returns the sorted union of sorted, duplicate-free lists, merging them
+// pairwise in rounds (O(m log k) for k lists of m culprits in all).
 func mergeCulprits(parts [][]string) []string {
 	base := parts[0]
 	others := 0
@@ -96,36 +97,49 @@ func mergeCulprits(parts [][]string) []string {
 			others++
 		}
 	}
-	switch {
-	case others == 0:
+	if others == 0 {
 		return base
-	case len(parts) == 2:
-		a, b := parts[0], parts[1]
-		out := make([]string, 0, len(a)+len(b))
-		i, j := 0, 0
-		for i < len(a) && j < len(b) {
-			switch c := strings.Compare(a[i], b[j]); {
-			case c < 0:
-				out = append(out, a[i])
-				i++
-			case c > 0:
-				out = append(out, b[j])
-				j++
-			default:
-				out = append(out, a[i])
-				i++
-				j++
-			}
+	}
+	for len(parts) > 1 {
+		next := parts[:0:0]
+		for i := 0; i+1 < len(parts); i += 2 {
+			next = append(next, merge2(parts[i], parts[i+1]))
 		}
-		out = append(out, a[i:]...)
-		return append(out, b[j:]...)
+		if len(parts)%2 == 1 {
+			next = append(next, parts[len(parts)-1])
+		}
+		parts = next
 	}
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
+	return parts[0]
+}
+
+// merge2 returns the sorted union of two sorted, duplicate-free lists, reusing one of them
+// when the other adds nothing.
+func merge2(a, b []string) []string {
+	if sameSlice(a, b) || len(b) == 0 {
+		return a
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch c := strings.Compare(a[i], b[j]); {
+		case c < 0:
+			out = append(out, a[i])
+			i++
+		case c > 0:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 // earliest returns the earlier of two instants, zero meaning none.

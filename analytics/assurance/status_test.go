@@ -384,3 +384,32 @@ func TestMessagesNameCulprits(t *testing.T) {
 		t.Errorf("message %q, want %q", got, want)
 	}
 }
+
+func TestNames(t *testing.T) {
+	tests := []struct {
+		got, want string
+	}{
+		{KindAssumption.String(), "Assumption"}, {Kind(0).String(), "Kind(0)"},
+		{ModeKOfN.String(), "K_OF_N"}, {Mode(9).String(), "Mode(9)"},
+		{Undermining.String(), "undermining"}, {DefeaterKind(0).String(), "DefeaterKind(0)"},
+		{AcceptedResidual.String(), "ACCEPTED_RESIDUAL"}, {DefeaterState(7).String(), "DefeaterState(7)"},
+		{LevelCritical.String(), "critical"}, {Level(8).String(), "Level(8)"},
+		{Undeveloped.String(), "UNDEVELOPED"}, {Status(0).String(), ""}, {Status(9).String(), "Status(9)"},
+		{SuspectLink.String(), "SUSPECT_LINK"}, {Code(0).String(), "Code(0)"},
+		{Undec.String(), "UNDEC"}, {Label(0).String(), ""}, {Label(5).String(), "Label(5)"},
+	}
+	for _, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("name %q, want %q", tc.got, tc.want)
+		}
+	}
+	if _, err := Status(9).MarshalText(); err == nil {
+		t.Error("invalid status marshalled")
+	}
+	if _, err := Label(9).MarshalText(); err == nil {
+		t.Error("invalid label marshalled")
+	}
+	if !(Severity{Level: LevelHigh}).High() || !(Severity{KEV: true}).High() || (Severity{Level: LevelMedium}).High() {
+		t.Error("Severity.High")
+	}
+}
