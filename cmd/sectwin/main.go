@@ -6,6 +6,8 @@
 //	sectwin apply -f twin.yaml [--prune] [--dry-run]
 //	sectwin ingest FILE... [--twin T] [--wait]
 //	sectwin worker                ingest workers alone, against a server's NATS
+//	sectwin edge [check|budget] --config edge.yaml
+//	                              the edge collector, its config check and its budget ledger
 //	sectwin version
 package main
 
@@ -42,6 +44,7 @@ func commands() []command {
 		{"apply", "apply a declarative twin manifest (-f twin.yaml) through the server", runApply},
 		{"ingest", "upload SBOMs and scan reports to a server (FILE... [--twin T] [--wait])", runIngest},
 		{"worker", "run ingest workers alone, against a server's NATS", runWorker},
+		{"edge", "the edge collector: run it, check its config, show its budget ledger (--config edge.yaml)", runEdge},
 		{"report", "run an attack-path report on a server (attack-paths --twin T --format html|md|json --out F)", runReport},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintln(out, "sectwin", version)

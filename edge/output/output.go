@@ -29,6 +29,9 @@ type Message struct {
 	Subject  string
 	Data     []byte // one JSON document
 	Manifest audit.Manifest
+	// Link names the twin element the release describes: label and key (audit.HeaderLinkLabel
+	// and audit.HeaderLinkKey); nil for none.
+	Link *[2]string
 }
 
 // Output is one destination.
@@ -149,6 +152,10 @@ func (n *NATS) Name() string { return n.cfg.Name }
 // Send implements Output.
 func (n *NATS) Send(ctx context.Context, m Message) error {
 	msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: m.Manifest.Header()}
+	if m.Link != nil {
+		msg.Header.Set(audit.HeaderLinkLabel, m.Link[0])
+		msg.Header.Set(audit.HeaderLinkKey, m.Link[1])
+	}
 	id := fmt.Sprintf("%s-%d", n.run, n.seq.Add(1))
 	backoff := 100 * time.Millisecond
 	for {

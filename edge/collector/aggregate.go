@@ -1,0 +1,270 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sectwin/sectwin/edge/audit"
+	"github.com/sectwin/sectwin/edge/budget"
+	"github.com/sectwin/sectwin/edge/decode"
+	"github.com/sectwin/sectwin/edge/dp"
+)
+
+// aggregator is one pipeline's aggregate lane: a tumbling window of DP metrics over the
+// declared partitions.
+type aggregator struct {
+	name       string
+	p          Pipeline
+	length     time.Duration
+	partitions []string
+	declared   map[string]bool
+	metrics    []dp.MetricConfig
+	guarantee  dp.Guarantee
+	policy     budget.Policy
+	noise      dp.Source
+
+	mu  sync.Mutex
+	cur *window
+}
+
+// window is one open window: a dp.Window per metric.
+type window struct {
+	start, end time.Time
+	metrics    []*dp.Window
+}
+
+func newAggregator(name string, p Pipeline, noise dp.Source, now time.Time) (*aggregator, error) {
+	a := p.Aggregate
+	length, err := time.ParseDuration(a.Window)
+	if err != nil {
+		return nil, err
+	}
+	dims := make([][]string, len(a.GroupBy))
+	for i, f := range a.GroupBy {
+		dims[i] = a.Partitions[f]
+	}
+	parts := []string{""}
+	if len(dims) > 0 {
+		if parts, err = dp.CrossPartitions(dims...); err != nil {
+			return nil, err
+		}
+	}
+	g, err := a.Budget.policy()
+	if err != nil {
+		return nil, err
+	}
+	capEps, _ := dp.EpsilonFromFloat(a.Budget.Epsilon)
+	ag := &aggregator{name: name, p: p, length: length, partitions: parts, declared: map[string]bool{}, guarantee: g, noise: noise,
+		policy: budget.Policy{Stream: name, Unit: p.PrivacyUnit, Guarantee: g, Cap: capEps}}
+	for _, k := range parts {
+		ag.declared[k] = true
+	}
+	for _, m := range a.Metrics {
+		mc, err := m.dp()
+		if err != nil {
+			return nil, err
+		}
+		ag.metrics = append(ag.metrics, mc)
+	}
+	if ag.noise == nil {
+		ag.noise = dp.NewCryptoSource()
+	}
+	ag.cur, err = ag.open(now.Truncate(length))
+	return ag, err
+}
+
+func (a *aggregator) open(start time.Time) (*window, error) {
+	w := &window{start: start, end: start.Add(a.length)}
+	for _, m := range a.metrics {
+		dw, err := dp.NewWindow(dp.WindowSpec{Metric: m, Partitions: a.partitions, MinUnits: a.p.Aggregate.MinUnits,
+			Guarantee: a.guarantee, Start: w.start, End: w.end}, a.noise)
+		if err != nil {
+			return nil, err
+		}
+		w.metrics = append(w.metrics, dw)
+	}
+	return w, nil
+}
+
+// errOutOfDomain marks a record the aggregates cannot take: no privacy unit, an undeclared
+// partition, or a value that is not a number.
+var errOutOfDomain = errors.New("record outside the declared aggregate domain")
+
+// add adds a (transformed) record to the open window.
+func (a *aggregator) add(rec decode.Record) error {
+	unit, ok := rec.Text(a.p.PrivacyUnit)
+	if !ok || unit == "" {
+		return errOutOfDomain
+	}
+	keys := make([]string, len(a.p.Aggregate.GroupBy))
+	for i, f := range a.p.Aggregate.GroupBy {
+		v, ok := rec.Text(f)
+		if !ok {
+			return errOutOfDomain
+		}
+		keys[i] = v
+	}
+	part := strings.Join(keys, dp.PartitionSeparator)
+	if !a.declared[part] {
+		return errOutOfDomain
+	}
+	values := make([]int64, len(a.metrics))
+	for i, m := range a.metrics {
+		if m.Algo == dp.AlgoCount {
+			values[i] = 1
+			continue
+		}
+		v, err := fixedPoint(rec[a.p.Aggregate.Metrics[i].Field], m.Scale)
+		if err != nil {
+			return errOutOfDomain
+		}
+		values[i] = v
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, w := range a.cur.metrics {
+		if err := w.Add(unit, part, values[i]); err != nil {
+			return fmt.Errorf("%w: %w", errOutOfDomain, err)
+		}
+	}
+	return nil
+}
+
+// fixedPoint reads a decoded number (json.Number or numeric text) as an integer of scale units,
+// rounding half away from zero; values beyond int64 saturate (the window clamps them anyway).
+func fixedPoint(v any, scale int64) (int64, error) {
+	if scale <= 0 {
+		scale = 1
+	}
+	s, ok := decode.ScalarText(v)
+	if !ok {
+		return 0, errOutOfDomain
+	}
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	if !ok {
+		return 0, errOutOfDomain
+	}
+	r.Mul(r, new(big.Rat).SetInt64(scale))
+	f, _ := r.Float64()
+	switch {
+	case math.IsNaN(f):
+		return 0, errOutOfDomain
+	case f >= math.MaxInt64:
+		return math.MaxInt64, nil
+	case f <= math.MinInt64:
+		return math.MinInt64, nil
+	}
+	return int64(math.Round(f)), nil
+}
+
+// rollover closes the open window when now has passed its end (or always, for the zero time)
+// and returns it; the next window opens at now's window start.
+func (a *aggregator) rollover(now time.Time) *window {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !now.IsZero() && now.Before(a.cur.end) {
+		return nil
+	}
+	old := a.cur
+	next, err := a.open(now.Truncate(a.length))
+	if err != nil || now.IsZero() {
+		next = nil
+	}
+	a.cur = next
+	if a.cur == nil {
+		// After the final release (or a failure to open) the lane takes nothing more.
+		a.cur = &window{start: old.end, end: old.end}
+	}
+	return old
+}
+
+// release reserves each metric's budget (fsynced), releases the window with noise, sends every
+// partition, and commits the reservation. An exhausted budget refuses the release: nothing
+// leaves, and the refusal is logged and counted.
+func (c *Collector) release(ctx context.Context, a *aggregator, w *window) {
+	if len(w.metrics) == 0 {
+		return
+	}
+	keyID := c.plans[a.name].KeyID()
+	idx := w.start.UnixNano() / a.length.Nanoseconds()
+	for i, dw := range w.metrics {
+		st := dw.Statement()
+		req := budget.RequestFor(a.name, a.p.PrivacyUnit, budget.Window{Index: idx, Start: w.start, End: w.end}, st, keyID)
+		req.ConfigHash = c.cfg.Hash()
+		ticket, err := c.ledger.Reserve(ctx, req)
+		if err != nil {
+			var ex *budget.ExhaustedError
+			if errors.As(err, &ex) || errors.Is(err, budget.ErrBudgetExhausted) {
+				c.n.refused.Add(1)
+				c.log.Warn().Str("pipeline", a.name).Str("metric", st.Metric).Time("window_start", w.start).
+					Str("suppressed", "budget_exhausted").Err(err).Msg("release refused: the privacy budget is exhausted")
+				continue
+			}
+			c.log.Error().Err(err).Str("pipeline", a.name).Msg("release refused: the budget ledger failed")
+			continue
+		}
+		rel, err := dw.Release()
+		if err != nil {
+			// The reservation stays: an orphaned reservation counts as spent, failing closed.
+			c.log.Error().Err(err).Str("pipeline", a.name).Str("metric", st.Metric).Msg("release failed after its budget was reserved")
+			continue
+		}
+		m := audit.Manifest{Site: c.cfg.Site, Pipeline: a.name, Kind: audit.KindAggregate, ConfigHash: c.cfg.Hash(), KeyID: keyID,
+			Mechanism: string(st.Algo) + "/" + st.Mechanism, Epsilon: st.Epsilon.String(), Delta: st.Delta,
+			Guarantee: st.Guarantee.String(), LedgerEntry: ticket.Hash}
+		metric := a.p.Aggregate.Metrics[i]
+		for _, pv := range rel.Partitions {
+			doc := aggregateDoc{Metric: metric.Name, Algo: string(st.Algo), Partition: partitionMap(a.p.Aggregate.GroupBy, pv.Key),
+				WindowStart: w.start.UTC(), WindowEnd: w.end.UTC(), Value: float64(pv.Value) / float64(max(st.Scale, 1)),
+				Units: pv.Units, Suppressed: pv.Suppressed, Statement: rel.Statement}
+			data, err := json.Marshal(doc)
+			if err != nil {
+				continue
+			}
+			var link *[2]string
+			if l := a.p.Link; l != nil && l.Key != "" {
+				link = &[2]string{l.Label, l.Key}
+			}
+			if c.send(ctx, a.name, a.p, audit.KindAggregate, data, m, link) {
+				c.n.aggregates.Add(1)
+			}
+		}
+		if _, err := c.ledger.Commit(ctx, ticket); err != nil {
+			c.log.Error().Err(err).Str("pipeline", a.name).Msg("commit of a released window failed; the reservation counts as spent")
+		}
+	}
+}
+
+// aggregateDoc is the JSON document of one released partition (ingest/edge.Aggregate reads it).
+type aggregateDoc struct {
+	Metric      string            `json:"metric"`
+	Algo        string            `json:"algo"`
+	Partition   map[string]string `json:"partition"`
+	WindowStart time.Time         `json:"window_start"`
+	WindowEnd   time.Time         `json:"window_end"`
+	Value       float64           `json:"value"`
+	Units       int64             `json:"units,omitempty"`
+	Suppressed  bool              `json:"suppressed,omitempty"`
+	Statement   dp.Statement      `json:"statement"`
+}
+
+func partitionMap(fields []string, key string) map[string]string {
+	out := make(map[string]string, len(fields))
+	if len(fields) == 0 {
+		return out
+	}
+	vals := strings.Split(key, dp.PartitionSeparator)
+	for i, f := range fields {
+		if i < len(vals) {
+			out[f] = vals[i]
+		}
+	}
+	return out
+}

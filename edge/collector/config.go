@@ -1,0 +1,512 @@
+// Package collector is the edge collector behind `sectwin edge`: it reads telemetry from its
+// inputs, decodes it, minimises each record (edge/transform), and releases either the minimised
+// records (the real-time lane) or differentially private aggregates of a window (the aggregate
+// lane, edge/dp, with every release reserved in the budget ledger, edge/budget, before it
+// leaves). Everything released carries a privacy manifest (edge/audit).
+//
+// Docs: docs/edge.md.
+package collector
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sectwin/sectwin/edge/decode"
+	"github.com/sectwin/sectwin/edge/dp"
+	"github.com/sectwin/sectwin/edge/secret"
+	"github.com/sectwin/sectwin/edge/transform"
+	"github.com/sectwin/sectwin/graph"
+)
+
+// Version is the config version this collector reads.
+const Version = 1
+
+// MaxConfigBytes bounds a config file.
+const MaxConfigBytes = 1 << 20
+
+// Config is an edge.yaml.
+type Config struct {
+	Version int    `yaml:"version"`
+	Site    string `yaml:"site"` // this collector's site, in subjects and manifests
+	Twin    string `yaml:"twin"` // the twin its releases belong to
+	// DeadLetter is the local file malformed and oversized records are written to (their
+	// input, line, reason and size; their raw bytes only with DeadLetterRaw).
+	DeadLetter    string `yaml:"dead_letter"`
+	DeadLetterRaw bool   `yaml:"dead_letter_raw"`
+	// Ledger is the privacy budget ledger file; required when a pipeline aggregates.
+	Ledger         string              `yaml:"ledger"`
+	MaxRecordBytes int                 `yaml:"max_record_bytes"`
+	Inputs         []InputConfig       `yaml:"inputs"`
+	Outputs        []OutputConfig      `yaml:"outputs"`
+	Pipelines      map[string]Pipeline `yaml:"pipelines"`
+
+	file  string
+	hash  string
+	nodes map[string]*yaml.Node // pipeline name → its node, for line numbers
+}
+
+// Hash is the SHA-256 of the config file: the config hash in every privacy manifest.
+func (c *Config) Hash() string { return c.hash }
+
+// InputConfig is one input.
+type InputConfig struct {
+	Name     string `yaml:"name"`
+	Type     string `yaml:"type"` // stdin, file, http or mqtt
+	Decoder  string `yaml:"decoder"`
+	Pipeline string `yaml:"pipeline"`
+	// file
+	Path      string `yaml:"path"`
+	FromStart bool   `yaml:"from_start"`
+	// http
+	Listen   string `yaml:"listen"`
+	HTTPPath string `yaml:"http_path"`
+	TokenRef string `yaml:"token_ref"`
+	// mqtt
+	Broker      string   `yaml:"broker"`
+	Topics      []string `yaml:"topics"`
+	QoS         int      `yaml:"qos"`
+	ClientID    string   `yaml:"client_id"`
+	Username    string   `yaml:"username"`
+	PasswordRef string   `yaml:"password_ref"`
+}
+
+// OutputConfig is one output.
+type OutputConfig struct {
+	Name        string `yaml:"name"`
+	Type        string `yaml:"type"` // stdout or nats
+	URL         string `yaml:"url"`
+	TokenRef    string `yaml:"token_ref"`
+	User        string `yaml:"user"`
+	PasswordRef string `yaml:"password_ref"`
+	CredsFile   string `yaml:"creds_file"`
+	CAFile      string `yaml:"ca_file"`
+}
+
+// Pipeline is one pipeline: the transforms of edge/transform inline, then where releases go.
+type Pipeline struct {
+	transform.Config `yaml:",inline"`
+	// Outputs names the outputs releases go to; empty means all of them.
+	Outputs []string `yaml:"outputs"`
+	// Link names the twin element releases describe.
+	Link *Link `yaml:"link"`
+	// ReleaseEvents releases each minimised record. It defaults to true without an aggregate
+	// section and false with one (a record released as it is would bypass the DP of the
+	// aggregates).
+	ReleaseEvents *bool      `yaml:"release_events"`
+	Aggregate     *Aggregate `yaml:"aggregate"`
+}
+
+// Link names the twin element (a Zone, Service, Host or DataStore) a pipeline's releases
+// describe: a fixed key, or the value of a record field (before transforms).
+type Link struct {
+	Label string `yaml:"label"`
+	Key   string `yaml:"key"`
+	Field string `yaml:"field"`
+}
+
+// Aggregate is a pipeline's aggregate lane: DP metrics per window over declared public
+// partitions.
+type Aggregate struct {
+	// Window is the length of the tumbling windows (processing time), such as 15m.
+	Window string `yaml:"window"`
+	// GroupBy are the record fields (after transforms) that form a partition, in order.
+	GroupBy []string `yaml:"group_by"`
+	// Partitions declares, for each GroupBy field, its public values; records with other
+	// values are counted and dropped. Every combination is released, zeros included.
+	Partitions map[string][]string `yaml:"partitions"`
+	Metrics    []Metric            `yaml:"metrics"`
+	// MinUnits suppresses partitions with fewer distinct units (defence in depth, not DP).
+	MinUnits int64        `yaml:"min_units"`
+	Budget   BudgetConfig `yaml:"budget"`
+}
+
+// Metric is one DP metric, such as {name: bytes, algo: DP-Sum, field: bytes, epsilon: 1.0,
+// bounds: [0, 100]}.
+type Metric struct {
+	Name    string  `yaml:"name"`
+	Algo    string  `yaml:"algo"`
+	Field   string  `yaml:"field"` // the value summed or averaged; none for DP-Count
+	Epsilon float64 `yaml:"epsilon"`
+	Bounds  []int64 `yaml:"bounds"`
+	// MaxPartitions is L0; MaxContributions is L∞ for DP-Count.
+	MaxPartitions    int64 `yaml:"max_partitions"`
+	MaxContributions int64 `yaml:"max_contributions"`
+	Scale            int64 `yaml:"scale"`
+}
+
+// BudgetConfig is the budget of a pipeline's privacy unit.
+type BudgetConfig struct {
+	Epsilon float64 `yaml:"epsilon"` // the total ε the guarantee allows
+	// Guarantee is event, w_event or unit; W is the window count of w_event.
+	Guarantee string `yaml:"guarantee"`
+	W         int64  `yaml:"w"`
+}
+
+// Problem is one thing wrong with a config, with its file, line and field path.
+type Problem struct {
+	File    string
+	Line    int
+	Path    string
+	Message string
+}
+
+func (p Problem) String() string {
+	loc := p.File
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	if p.Path != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, p.Path, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", loc, p.Message)
+}
+
+// ConfigError lists every problem found in a config.
+type ConfigError struct{ Problems []Problem }
+
+func (e *ConfigError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	lineRE    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	inputKind = []string{"stdin", "file", "http", "mqtt"}
+)
+
+// Parse reads and validates a config: YAML syntax, unknown fields and wrong types first (with
+// their lines), then every value, including compiling each pipeline's transforms (which loads
+// their keys: a missing key file is an error naming it).
+func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*transform.Plan, error) {
+	ps := &problems{file: file}
+	if len(data) > MaxConfigBytes {
+		ps.add(0, "", "config is %d bytes; the limit is %d", len(data), MaxConfigBytes)
+		return nil, nil, ps.err()
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		ps.yamlErr(err)
+		return nil, nil, ps.err()
+	}
+	if len(root.Content) == 0 {
+		ps.add(0, "", "the config is empty; start from docs/edge.md")
+		return nil, nil, ps.err()
+	}
+	cfg := &Config{file: file, nodes: map[string]*yaml.Node{}}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := decodeStrict(dec, cfg); err != nil {
+		ps.yamlErr(err)
+		return nil, nil, ps.err()
+	}
+	sum := sha256.Sum256(data)
+	cfg.hash = hex.EncodeToString(sum[:])
+	top := root.Content[0]
+	lineOf := func(key string) int {
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			if top.Content[i].Value == key {
+				return top.Content[i].Line
+			}
+		}
+		return 0
+	}
+	if pipes := child(top, "pipelines"); pipes != nil {
+		for i := 0; i+1 < len(pipes.Content); i += 2 {
+			cfg.nodes[pipes.Content[i].Value] = pipes.Content[i+1]
+		}
+	}
+	itemLine := func(section string, i int) int {
+		if n := child(top, section); n != nil && i < len(n.Content) {
+			return n.Content[i].Line
+		}
+		return lineOf(section)
+	}
+
+	if cfg.Version != Version {
+		ps.add(lineOf("version"), "version", "must be %d (got %d)", Version, cfg.Version)
+	}
+	if !nameRE.MatchString(cfg.Site) {
+		ps.add(lineOf("site"), "site", "required: 1-64 lower-case letters, digits, '-' or '_'")
+	}
+	if !nameRE.MatchString(cfg.Twin) {
+		ps.add(lineOf("twin"), "twin", "required: the name of the twin releases belong to")
+	}
+	if cfg.DeadLetter == "" {
+		ps.add(0, "dead_letter", "required: a local file for malformed records")
+	}
+	if cfg.MaxRecordBytes < 0 || cfg.MaxRecordBytes > 64<<20 {
+		ps.add(lineOf("max_record_bytes"), "max_record_bytes", "must be 0 (1 MiB) to 64 MiB")
+	}
+	if len(cfg.Pipelines) == 0 {
+		ps.add(0, "pipelines", "at least one pipeline is required")
+	}
+	outputs := map[string]bool{}
+	for i, o := range cfg.Outputs {
+		at, line := fmt.Sprintf("outputs[%d]", i), itemLine("outputs", i)
+		switch {
+		case !nameRE.MatchString(o.Name):
+			ps.add(line, at+".name", "required: 1-64 lower-case letters, digits, '-' or '_'")
+		case outputs[o.Name]:
+			ps.add(line, at+".name", "output %s is declared twice", o.Name)
+		}
+		outputs[o.Name] = true
+		switch o.Type {
+		case "stdout":
+		case "nats":
+			if o.URL == "" {
+				ps.add(line, at+".url", "required for a nats output, such as nats://127.0.0.1:4222")
+			}
+			for _, ref := range []struct{ field, ref string }{{"token_ref", o.TokenRef}, {"password_ref", o.PasswordRef}} {
+				if ref.ref != "" {
+					if err := secret.CheckRef(ref.ref); err != nil {
+						ps.add(line, at+"."+ref.field, "%v", err)
+					}
+				}
+			}
+		default:
+			ps.add(line, at+".type", "must be stdout or nats (got %q)", o.Type)
+		}
+	}
+	if len(cfg.Outputs) == 0 {
+		ps.add(0, "outputs", "at least one output is required (stdout or nats)")
+	}
+	inputs := map[string]bool{}
+	for i, in := range cfg.Inputs {
+		at, line := fmt.Sprintf("inputs[%d]", i), itemLine("inputs", i)
+		if !nameRE.MatchString(in.Name) {
+			ps.add(line, at+".name", "required: 1-64 lower-case letters, digits, '-' or '_'")
+		} else if inputs[in.Name] {
+			ps.add(line, at+".name", "input %s is declared twice", in.Name)
+		}
+		inputs[in.Name] = true
+		if !slices.Contains(decode.Names(), in.Decoder) {
+			ps.add(line, at+".decoder", "must be one of %s (got %q)", strings.Join(decode.Names(), ", "), in.Decoder)
+		}
+		if _, ok := cfg.Pipelines[in.Pipeline]; !ok {
+			ps.add(line, at+".pipeline", "names no pipeline (got %q)", in.Pipeline)
+		}
+		switch in.Type {
+		case "stdin":
+		case "file":
+			if in.Path == "" {
+				ps.add(line, at+".path", "required for a file input")
+			}
+		case "http":
+			if in.Listen == "" {
+				ps.add(line, at+".listen", "required for an http input, such as 127.0.0.1:9400")
+			}
+			if err := secret.CheckRef(in.TokenRef); err != nil {
+				ps.add(line, at+".token_ref", "required for an http input: %v", err)
+			}
+		case "mqtt":
+			if in.Broker == "" || len(in.Topics) == 0 {
+				ps.add(line, at, "an mqtt input needs a broker (tcp://host:1883) and topics")
+			}
+			if in.QoS < 0 || in.QoS > 2 {
+				ps.add(line, at+".qos", "must be 0, 1 or 2")
+			}
+			if in.PasswordRef != "" {
+				if err := secret.CheckRef(in.PasswordRef); err != nil {
+					ps.add(line, at+".password_ref", "%v", err)
+				}
+			}
+		default:
+			ps.add(line, at+".type", "must be one of %s (got %q)", strings.Join(inputKind, ", "), in.Type)
+		}
+	}
+	if len(cfg.Inputs) == 0 {
+		ps.add(0, "inputs", "at least one input is required")
+	}
+	plans := map[string]*transform.Plan{}
+	names := make([]string, 0, len(cfg.Pipelines))
+	for name := range cfg.Pipelines {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		p := cfg.Pipelines[name]
+		at := "pipelines." + name
+		node := cfg.nodes[name]
+		line := 0
+		if node != nil {
+			line = node.Line
+		}
+		if !nameRE.MatchString(name) {
+			ps.add(line, at, "a pipeline name is 1-64 lower-case letters, digits, '-' or '_'")
+		}
+		for _, o := range p.Outputs {
+			if !outputs[o] {
+				ps.add(line, at+".outputs", "names no output (got %q)", o)
+			}
+		}
+		if l := p.Link; l != nil {
+			switch {
+			case !slices.Contains(graph.EdgeLinkLabels, l.Label):
+				ps.add(line, at+".link.label", "must be one of %s", strings.Join(graph.EdgeLinkLabels, ", "))
+			case (l.Key == "") == (l.Field == ""):
+				ps.add(line, at+".link", "give exactly one of key (a fixed element) or field (a record field naming it)")
+			}
+		}
+		if a := p.Aggregate; a != nil {
+			checkAggregate(ps, line, at+".aggregate", p, a)
+			if cfg.Ledger == "" {
+				ps.add(line, at+".aggregate", "aggregates need a budget ledger: set ledger to a local file")
+			}
+		}
+		opts := []transform.Option{transform.WithSource(file, at, node)}
+		if keys != nil {
+			opts = append(opts, transform.WithKeys(keys))
+		}
+		plan, err := transform.Compile(p.Config, opts...)
+		if err != nil {
+			var ce *transform.ConfigError
+			if errors.As(err, &ce) {
+				for _, tp := range ce.Problems {
+					ps.list = append(ps.list, Problem{File: file, Line: tp.Line, Path: tp.Path, Message: tp.Message})
+				}
+			} else {
+				ps.add(line, at, "%v", err)
+			}
+			continue
+		}
+		plans[name] = plan
+	}
+	if err := ps.err(); err != nil {
+		return nil, nil, err
+	}
+	return cfg, plans, nil
+}
+
+func checkAggregate(ps *problems, line int, at string, p Pipeline, a *Aggregate) {
+	if d, err := time.ParseDuration(a.Window); err != nil || d < time.Second || d > 7*24*time.Hour {
+		ps.add(line, at+".window", "must be a duration from 1s to 168h, such as 15m (got %q)", a.Window)
+	}
+	if p.PrivacyUnit == "" {
+		ps.add(line, at, "aggregates need the pipeline's privacy_unit: the field whose value DP protects")
+	}
+	for _, f := range a.GroupBy {
+		if len(a.Partitions[f]) == 0 {
+			ps.add(line, at+".partitions."+f, "declare the public values of group_by field %s", f)
+		}
+	}
+	for f := range a.Partitions {
+		if !slices.Contains(a.GroupBy, f) {
+			ps.add(line, at+".partitions."+f, "is not a group_by field")
+		}
+	}
+	if len(a.Metrics) == 0 {
+		ps.add(line, at+".metrics", "at least one metric is required")
+	}
+	seen := map[string]bool{}
+	for i, m := range a.Metrics {
+		mat := fmt.Sprintf("%s.metrics[%d]", at, i)
+		if _, err := m.dp(); err != nil {
+			ps.add(line, mat, "%v", err)
+		}
+		if m.Algo != string(dp.AlgoCount) && m.Field == "" {
+			ps.add(line, mat+".field", "%s needs the field whose values it aggregates", m.Algo)
+		}
+		if seen[m.Name] {
+			ps.add(line, mat+".name", "metric %s is declared twice", m.Name)
+		}
+		seen[m.Name] = true
+	}
+	if _, err := a.Budget.policy(); err != nil {
+		ps.add(line, at+".budget", "%v", err)
+	}
+}
+
+func (m Metric) dp() (dp.MetricConfig, error) {
+	eps, err := dp.EpsilonFromFloat(m.Epsilon)
+	if err != nil {
+		return dp.MetricConfig{}, err
+	}
+	c := dp.MetricConfig{Name: m.Name, Algo: dp.Algo(m.Algo), Epsilon: eps, Bounds: m.Bounds, MaxPartitions: m.MaxPartitions,
+		MaxContributionsPerPartition: m.MaxContributions, Scale: m.Scale}
+	if err := c.Validate(); err != nil {
+		return dp.MetricConfig{}, err
+	}
+	return c, nil
+}
+
+func (b BudgetConfig) policy() (dp.Guarantee, error) {
+	if _, err := dp.EpsilonFromFloat(b.Epsilon); err != nil {
+		return dp.Guarantee{}, fmt.Errorf("epsilon: %w", err)
+	}
+	g := dp.Guarantee{Kind: dp.GuaranteeKind(b.Guarantee), W: b.W}
+	if err := g.Validate(); err != nil {
+		return dp.Guarantee{}, fmt.Errorf("guarantee must be event, w_event (with w) or unit: %w", err)
+	}
+	return g, nil
+}
+
+type problems struct {
+	file string
+	list []Problem
+}
+
+func (ps *problems) add(line int, path, format string, args ...any) {
+	ps.list = append(ps.list, Problem{File: ps.file, Line: line, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// yamlErr splits the YAML library's errors into lines.
+func (ps *problems) yamlErr(err error) {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	for _, m := range msgs {
+		m = strings.TrimSpace(m)
+		if g := lineRE.FindStringSubmatch(m); g != nil {
+			var line int
+			fmt.Sscan(g[1], &line)
+			ps.add(line, "", "%s", g[2])
+			continue
+		}
+		ps.add(0, "", "%s", m)
+	}
+}
+
+func (ps *problems) err() error {
+	if len(ps.list) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(ps.list, func(a, b Problem) int { return a.Line - b.Line })
+	return &ConfigError{Problems: ps.list}
+}
+
+// decodeStrict decodes, turning a panic of the YAML library into an error.
+func decodeStrict(dec *yaml.Decoder, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("YAML decoder failed: %v", r)
+		}
+	}()
+	return dec.Decode(v)
+}
+
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
