@@ -48,6 +48,10 @@ bench-ingest: ## the ingest pipeline against a raw UNWIND write of the same rows
 bench-graphql: ## GraphQL vs hand-written Cypher latency on a synthetic twin; flags in BENCH_GRAPHQL_FLAGS
 	@scripts/with-neo4j.sh go run ./bench/graphql $(BENCH_GRAPHQL_FLAGS)
 
+.PHONY: bench-edge
+bench-edge: ## the edge record pipeline over 10^6 events against a bare decode→encode passthrough; prints edge_vs_passthrough_ratio
+	@go run ./bench/edge $(BENCH_EDGE_FLAGS)
+
 .PHONY: bench-attackpaths
 bench-attackpaths: ## attack paths at 100k and 1M nodes: projection, top-10 via engine and GraphQL, report run; flags in BENCH_ATTACKPATHS_FLAGS
 	@NEO4J_HEAP=$${NEO4J_HEAP:-2g} NEO4J_PAGECACHE=$${NEO4J_PAGECACHE:-3g} scripts/with-neo4j.sh go run ./bench/attackpaths $(BENCH_ATTACKPATHS_FLAGS)
