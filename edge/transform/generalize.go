@@ -124,7 +124,8 @@ func generalizeIP(s string, v4, v6 int) (any, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return p.String(), true
+	var buf [64]byte
+	return string(p.AppendTo(buf[:0])), true
 }
 
 // timeLayouts are the timestamp forms generalised, tried in order.
