@@ -9,6 +9,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/sectwin/sectwin/edge/aggregator"
 	"github.com/sectwin/sectwin/edge/budget"
 	"github.com/sectwin/sectwin/edge/collector"
 	"github.com/sectwin/sectwin/edge/transform"
@@ -20,6 +21,8 @@ const edgeUsage = `usage:
   sectwin edge check --config edge.yaml    validate a config and print every problem with its line
   sectwin edge budget --config edge.yaml   show the privacy budget ledger and verify its hash chain
                       [--ledger FILE]      (or name the ledger file directly)
+  sectwin edge aggregate --config aggregate.yaml
+                                           the regional aggregator of a cohort's secure aggregation
 
 docs/edge.md describes the config.`
 
@@ -27,7 +30,7 @@ docs/edge.md describes the config.`
 // settings: an edge site has only its edge.yaml.
 func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sub := "run"
-	if len(args) > 0 && (args[0] == "check" || args[0] == "budget" || args[0] == "run") {
+	if len(args) > 0 && (args[0] == "check" || args[0] == "budget" || args[0] == "run" || args[0] == "aggregate") {
 		sub, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("edge "+sub, flag.ContinueOnError)
@@ -56,6 +59,9 @@ func runEdge(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data, err := os.ReadFile(*configPath)
 	if err != nil {
 		return fmt.Errorf("edge: %w", err)
+	}
+	if sub == "aggregate" {
+		return edgeAggregate(ctx, *configPath, data, *logLevel, *logFormat, stdout, stderr)
 	}
 	var keys transform.Keys = transform.EnvFileKeys{}
 	if sub == "budget" {
@@ -129,4 +135,23 @@ type noKeys struct{}
 
 func (noKeys) Load(string) (transform.Secret, error) {
 	return transform.NewSecret([]byte("not a key: the budget command pseudonymises nothing")), nil
+}
+
+// edgeAggregate runs the regional aggregator.
+func edgeAggregate(ctx context.Context, path string, data []byte, level, format string, stdout, stderr io.Writer) error {
+	cfg, err := aggregator.Parse(path, data)
+	if err != nil {
+		return fmt.Errorf("edge aggregate: %w", err)
+	}
+	log, err := logging.New(stderr, level, format)
+	if err != nil {
+		return usageError{err}
+	}
+	a, err := aggregator.New(ctx, cfg, stdout, log.With().Str("site", cfg.Site).Logger())
+	if err != nil {
+		return fmt.Errorf("edge aggregate: %w", err)
+	}
+	defer a.Close()
+	log.Info().Str("config", path).Int("pipelines", len(cfg.Pipelines)).Msg("edge aggregator started")
+	return a.Run(ctx)
 }

@@ -322,3 +322,147 @@ RETURN events, aggs, count(d), [one.mechanism, one.epsilon, one.guarantee, one.k
 		t.Errorf("the stored aggregate's manifest: %s", manifest)
 	}
 }
+
+// TestEdgeSecureAggregation runs three collectors of one cohort and their regional aggregator
+// as separate processes over a sectwin server's NATS: the aggregator releases the cohort's
+// per-port counts (ε 20 per collector, so the noise is zero with overwhelming probability) and
+// never a collector's own.
+func TestEdgeSecureAggregation(t *testing.T) {
+	testenv.Migrated(t) // the server needs Neo4j
+	bin := buildSectwin(t)
+	dataDir := t.TempDir()
+	natsPort := freePort(t)
+	p := startServe(t, dataDir, os.Getenv("NEO4J_URI"), "--nats-port", fmt.Sprint(natsPort))
+	p.waitStatus(t, "/readyz", 200)
+	tokenFile := filepath.Join(dataDir, "nats", "token")
+	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
+	aggregate := `
+      window: 1h
+      group_by: [dst_port]
+      partitions: {dst_port: ["22", "443"]}
+      metrics:
+        - {name: sources, algo: DP-Count, epsilon: 20}
+      budget: {epsilon: 20, guarantee: event}
+      secure_aggregation: {cohort: district-7, member: %d, members: [1, 2, 3], threshold: 2, output: region, timeout: 60s}`
+	dir := t.TempDir()
+	aggCfg := filepath.Join(dir, "aggregate.yaml")
+	err := os.WriteFile(aggCfg, []byte(fmt.Sprintf(`version: 1
+site: district-7-aggregator
+twin: city-traffic
+ledger: %s
+phase_timeout: 20s
+nats: {name: rounds, type: nats, url: "%s", token_ref: "file:%s"}
+outputs: [{name: out, type: stdout}]
+pipelines:
+  flows:
+    aggregate:`+aggregate+"\n", filepath.Join(dir, "regional-ledger.jsonl"), natsURL, tokenFile, 1)), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg := exec.Command(bin, "edge", "aggregate", "--config", aggCfg, "--log-format", "json")
+	aggOut, err := agg.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aggErr bytes.Buffer
+	agg.Stderr = &aggErr
+	if err := agg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = agg.Process.Kill(); _ = agg.Wait() }()
+	time.Sleep(time.Second) // let it subscribe
+
+	// Collector k sees 2k sources on port 22 and k on port 443.
+	type run struct {
+		out, errOut string
+		err         error
+	}
+	done := make(chan run, 3)
+	for k := 1; k <= 3; k++ {
+		cdir := t.TempDir()
+		cfg := filepath.Join(cdir, "edge.yaml")
+		err := os.WriteFile(cfg, []byte(fmt.Sprintf(`version: 1
+site: depot-%d
+twin: city-traffic
+dead_letter: %s
+ledger: %s
+inputs: [{name: flows, type: stdin, decoder: json, pipeline: flows}]
+outputs: [{name: region, type: nats, url: "%s", token_ref: "file:%s"}]
+pipelines:
+  flows:
+    privacy_unit: src_ip
+    allow_fields: [src_ip, dst_port]
+    aggregate:`+aggregate+"\n", k, filepath.Join(cdir, "dead"), filepath.Join(cdir, "ledger.jsonl"), natsURL, tokenFile, k)), 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in strings.Builder
+		for i := range 3 * k {
+			port := 22
+			if i >= 2*k {
+				port = 443
+			}
+			fmt.Fprintf(&in, `{"src_ip":"10.%d.0.%d","dst_port":%d}`+"\n", k, i, port)
+		}
+		go func() {
+			out, errOut, err := runEdgeBinary(t, bin, in.String(), nil, "edge", "--config", cfg, "--log-format", "json")
+			done <- run{out, errOut, err}
+		}()
+	}
+	for range 3 {
+		r := <-done
+		if r.err != nil || strings.Contains(r.errOut, "not in the cohort's sum") {
+			t.Errorf("collector: %v\n%s", r.err, r.errOut)
+		}
+	}
+	lines := make(chan string, 4)
+	go func() {
+		buf := make([]byte, 1<<16)
+		var acc strings.Builder
+		for {
+			n, err := aggOut.Read(buf)
+			acc.Write(buf[:n])
+			for {
+				s := acc.String()
+				i := strings.IndexByte(s, '\n')
+				if i < 0 {
+					break
+				}
+				lines <- s[:i]
+				acc.Reset()
+				acc.WriteString(s[i+1:])
+			}
+			if err != nil {
+				close(lines)
+				return
+			}
+		}
+	}()
+	got := map[string]float64{}
+	timeout := time.After(60 * time.Second)
+	for len(got) < 2 {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("aggregator ended: %s", aggErr.String())
+			}
+			var doc struct {
+				Partition  map[string]string
+				Value      float64
+				Collectors int
+			}
+			if err := json.Unmarshal([]byte(l), &doc); err != nil {
+				t.Fatalf("aggregator output %q: %v", l, err)
+			}
+			if doc.Collectors != 3 {
+				t.Errorf("release over %d collectors, want 3: %s", doc.Collectors, l)
+			}
+			got[doc.Partition["dst_port"]] = doc.Value
+		case <-timeout:
+			t.Fatalf("no release from the aggregator; its log:\n%s", aggErr.String())
+		}
+	}
+	if got["22"] != 2+4+6 || got["443"] != 1+2+3 {
+		t.Errorf("released %v, want the cohort's sums 22: 12, 443: 6", got)
+	}
+}

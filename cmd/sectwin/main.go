@@ -6,8 +6,9 @@
 //	sectwin apply -f twin.yaml [--prune] [--dry-run]
 //	sectwin ingest FILE... [--twin T] [--wait]
 //	sectwin worker                ingest workers alone, against a server's NATS
-//	sectwin edge [check|budget] --config edge.yaml
-//	                              the edge collector, its config check and its budget ledger
+//	sectwin edge [check|budget|aggregate] --config F
+//	                              the edge collector, its config check, its budget ledger, and
+//	                              the regional aggregator of a cohort
 //	sectwin version
 package main
 

@@ -13,8 +13,11 @@ import (
 
 	"github.com/sectwin/sectwin/edge/audit"
 	"github.com/sectwin/sectwin/edge/budget"
+	"github.com/sectwin/sectwin/edge/cohort"
 	"github.com/sectwin/sectwin/edge/decode"
 	"github.com/sectwin/sectwin/edge/dp"
+	"github.com/sectwin/sectwin/edge/output"
+	"github.com/sectwin/sectwin/edge/secagg"
 )
 
 // aggregator is one pipeline's aggregate lane: a tumbling window of DP metrics over the
@@ -194,6 +197,8 @@ func (c *Collector) release(ctx context.Context, a *aggregator, w *window) {
 	}
 	keyID := c.plans[a.name].KeyID()
 	idx := w.start.UnixNano() / a.length.Nanoseconds()
+	var masked []int64 // the secure-aggregation vector: every metric's partitions, in order
+	var tickets []budget.Ticket
 	for i, dw := range w.metrics {
 		st := dw.Statement()
 		req := budget.RequestFor(a.name, a.p.PrivacyUnit, budget.Window{Index: idx, Start: w.start, End: w.end}, st, keyID)
@@ -216,6 +221,13 @@ func (c *Collector) release(ctx context.Context, a *aggregator, w *window) {
 			c.log.Error().Err(err).Str("pipeline", a.name).Str("metric", st.Metric).Msg("release failed after its budget was reserved")
 			continue
 		}
+		if a.p.Aggregate.SecureAggregation != nil {
+			for _, pv := range rel.Partitions {
+				masked = append(masked, pv.Value)
+			}
+			tickets = append(tickets, ticket)
+			continue
+		}
 		m := audit.Manifest{Site: c.cfg.Site, Pipeline: a.name, Kind: audit.KindAggregate, ConfigHash: c.cfg.Hash(), KeyID: keyID,
 			Mechanism: string(st.Algo) + "/" + st.Mechanism, Epsilon: st.Epsilon.String(), Delta: st.Delta,
 			Guarantee: st.Guarantee.String(), LedgerEntry: ticket.Hash}
@@ -236,10 +248,44 @@ func (c *Collector) release(ctx context.Context, a *aggregator, w *window) {
 				c.n.aggregates.Add(1)
 			}
 		}
-		if _, err := c.ledger.Commit(ctx, ticket); err != nil {
-			c.log.Error().Err(err).Str("pipeline", a.name).Msg("commit of a released window failed; the reservation counts as spent")
+		c.commit(ctx, a.name, ticket)
+	}
+	if sa := a.p.Aggregate.SecureAggregation; sa != nil && len(tickets) == len(w.metrics) {
+		// Every metric's budget is reserved and its noise drawn: send the values masked. A
+		// refused metric leaves the vector incomplete, and the collector sits the round out.
+		c.secureRound(ctx, a, sa, idx, masked)
+		for _, t := range tickets {
+			c.commit(ctx, a.name, t)
 		}
 	}
+}
+
+func (c *Collector) commit(ctx context.Context, pipeline string, t budget.Ticket) {
+	if _, err := c.ledger.Commit(ctx, t); err != nil {
+		c.log.Error().Err(err).Str("pipeline", pipeline).Msg("commit of a released window failed; the reservation counts as spent")
+	}
+}
+
+// secureRound takes part in the cohort's round for this window with the noisy values.
+func (c *Collector) secureRound(ctx context.Context, a *aggregator, sa *SecureAggregation, idx int64, values []int64) {
+	out, _ := c.outputs[sa.Output].(*output.NATS)
+	if out == nil {
+		return
+	}
+	timeout := 60 * time.Second
+	if d, err := time.ParseDuration(sa.Timeout); err == nil && d > 0 {
+		timeout = d
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	round := RoundID(a.name, idx)
+	p := sa.Params(round, len(values))
+	if err := cohort.RunClient(ctx, out.Conn(), p, secagg.ClientID(sa.Member), secagg.FromInt64s(values)); err != nil {
+		c.n.sendFailures.Add(1)
+		c.log.Warn().Err(err).Str("pipeline", a.name).Str("round", round).Msg("secure aggregation: this collector's window is not in the cohort's sum")
+		return
+	}
+	c.n.aggregates.Add(int64(len(values)))
 }
 
 // aggregateDoc is the JSON document of one released partition (ingest/edge.Aggregate reads it).

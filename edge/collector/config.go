@@ -21,7 +21,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sectwin/sectwin/edge/decode"
+	"github.com/sectwin/sectwin/edge/cohort"
 	"github.com/sectwin/sectwin/edge/dp"
+	"github.com/sectwin/sectwin/edge/secagg"
 	"github.com/sectwin/sectwin/edge/secret"
 	"github.com/sectwin/sectwin/edge/transform"
 	"github.com/sectwin/sectwin/graph"
@@ -127,6 +129,45 @@ type Aggregate struct {
 	// MinUnits suppresses partitions with fewer distinct units (defence in depth, not DP).
 	MinUnits int64        `yaml:"min_units"`
 	Budget   BudgetConfig `yaml:"budget"`
+	// SecureAggregation sends each window's noisy values, masked, to the cohort's regional
+	// aggregator (`sectwin edge aggregate`) instead of releasing them: it learns only the
+	// cohort's sum.
+	SecureAggregation *SecureAggregation `yaml:"secure_aggregation"`
+}
+
+// SecureAggregation places a collector in a cohort. Members and Threshold must be the same in
+// every member's config and in the aggregator's.
+type SecureAggregation struct {
+	Cohort    string `yaml:"cohort"`
+	Member    int    `yaml:"member"` // this collector's id in the cohort, 1…
+	Members   []int  `yaml:"members"`
+	Threshold int    `yaml:"threshold"` // the fewest survivors a round needs; more than half the members
+	// Output is the nats output whose server carries the rounds.
+	Output string `yaml:"output"`
+	// Timeout bounds one round from this collector's side; 0 means 60 s.
+	Timeout string `yaml:"timeout"`
+}
+
+// Params are the round parameters of a window of this aggregate, of length values per round.
+func (s *SecureAggregation) Params(round string, length int) secagg.Params {
+	members := make([]secagg.ClientID, len(s.Members))
+	for i, m := range s.Members {
+		members[i] = secagg.ClientID(m)
+	}
+	return secagg.Params{Cohort: s.Cohort, Round: round, Members: members, Threshold: s.Threshold, Length: length}
+}
+
+// RoundID names the round of a pipeline's window: one subject token.
+func RoundID(pipeline string, windowIndex int64) string { return fmt.Sprintf("%s-w%d", pipeline, windowIndex) }
+
+// Length is the number of values a window of this aggregate releases: each metric's partitions,
+// metric by metric.
+func (a *Aggregate) Length() int {
+	n := 1
+	for _, f := range a.GroupBy {
+		n *= len(a.Partitions[f])
+	}
+	return n * len(a.Metrics)
 }
 
 // Metric is one DP metric, such as {name: bytes, algo: DP-Sum, field: bytes, epsilon: 1.0,
@@ -365,6 +406,11 @@ func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*
 			if cfg.Ledger == "" {
 				ps.add(line, at+".aggregate", "aggregates need a budget ledger: set ledger to a local file")
 			}
+			if sa := p.Aggregate.SecureAggregation; sa != nil {
+				if i := slices.IndexFunc(cfg.Outputs, func(o OutputConfig) bool { return o.Name == sa.Output }); i < 0 || cfg.Outputs[i].Type != "nats" {
+					ps.add(line, at+".aggregate.secure_aggregation.output", "must name a nats output (got %q)", sa.Output)
+				}
+			}
 		}
 		opts := []transform.Option{transform.WithSource(file, at, node)}
 		if keys != nil {
@@ -426,6 +472,27 @@ func checkAggregate(ps *problems, line int, at string, p Pipeline, a *Aggregate)
 	}
 	if _, err := a.Budget.policy(); err != nil {
 		ps.add(line, at+".budget", "%v", err)
+	}
+	if sa := a.SecureAggregation; sa != nil {
+		checkSecureAggregation(ps, line, at+".secure_aggregation", sa, a.Length())
+	}
+}
+
+func checkSecureAggregation(ps *problems, line int, at string, sa *SecureAggregation, length int) {
+	if err := cohortName(sa.Cohort); err != nil {
+		ps.add(line, at+".cohort", "%v", err)
+	}
+	if !slices.Contains(sa.Members, sa.Member) {
+		ps.add(line, at+".member", "must be one of members")
+	}
+	if sa.Timeout != "" {
+		if d, err := time.ParseDuration(sa.Timeout); err != nil || d <= 0 {
+			ps.add(line, at+".timeout", "must be a positive duration such as 60s")
+		}
+	}
+	p := sa.Params("check", max(length, 1))
+	if err := p.Validate(); err != nil {
+		ps.add(line, at, "%v", err)
 	}
 }
 
@@ -510,3 +577,5 @@ func child(n *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
+
+func cohortName(s string) error { return cohort.CheckName("cohort", s) }

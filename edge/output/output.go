@@ -149,6 +149,9 @@ func DialNATS(ctx context.Context, cfg NATSConfig) (*NATS, error) {
 // Name implements Output.
 func (n *NATS) Name() string { return n.cfg.Name }
 
+// Conn is the output's connection, which secure-aggregation rounds share.
+func (n *NATS) Conn() *nats.Conn { return n.nc }
+
 // Send implements Output.
 func (n *NATS) Send(ctx context.Context, m Message) error {
 	msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: m.Manifest.Header()}
