@@ -20,8 +20,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/sectwin/sectwin/edge/decode"
 	"github.com/sectwin/sectwin/edge/cohort"
+	"github.com/sectwin/sectwin/edge/decode"
 	"github.com/sectwin/sectwin/edge/dp"
 	"github.com/sectwin/sectwin/edge/secagg"
 	"github.com/sectwin/sectwin/edge/secret"
@@ -158,7 +158,9 @@ func (s *SecureAggregation) Params(round string, length int) secagg.Params {
 }
 
 // RoundID names the round of a pipeline's window: one subject token.
-func RoundID(pipeline string, windowIndex int64) string { return fmt.Sprintf("%s-w%d", pipeline, windowIndex) }
+func RoundID(pipeline string, windowIndex int64) string {
+	return fmt.Sprintf("%s-w%d", pipeline, windowIndex)
+}
 
 // Length is the number of values a window of this aggregate releases: each metric's partitions,
 // metric by metric.
