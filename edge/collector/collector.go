@@ -160,6 +160,15 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if m := c.cfg.Metrics; m != nil {
+		metricsCtx, stopMetrics := context.WithCancel(ctx)
+		defer stopMetrics()
+		go func() {
+			if err := c.serveMetrics(metricsCtx, m); err != nil {
+				cancel(fmt.Errorf("metrics on %s: %w", m.Listen, err))
+			}
+		}()
+	}
 	var wg sync.WaitGroup
 	for i, in := range inputs {
 		ic := c.cfg.Inputs[i]

@@ -47,6 +47,8 @@ type Config struct {
 	// Ledger is the privacy budget ledger file; required when a pipeline aggregates.
 	Ledger         string              `yaml:"ledger"`
 	MaxRecordBytes int                 `yaml:"max_record_bytes"`
+	// Metrics, when set, serves the collector's counters for Prometheus.
+	Metrics *MetricsConfig `yaml:"metrics"`
 	Inputs         []InputConfig       `yaml:"inputs"`
 	Outputs        []OutputConfig      `yaml:"outputs"`
 	Pipelines      map[string]Pipeline `yaml:"pipelines"`
@@ -295,6 +297,14 @@ func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*
 	}
 	if len(cfg.Pipelines) == 0 {
 		ps.add(0, "pipelines", "at least one pipeline is required")
+	}
+	if m := cfg.Metrics; m != nil {
+		if m.Listen == "" {
+			ps.add(lineOf("metrics"), "metrics.listen", "required, such as 127.0.0.1:9464")
+		}
+		if err := secret.CheckRef(m.TokenRef); err != nil {
+			ps.add(lineOf("metrics"), "metrics.token_ref", "required (metrics need authentication): %v", err)
+		}
 	}
 	outputs := map[string]bool{}
 	for i, o := range cfg.Outputs {
