@@ -45,13 +45,13 @@ type Config struct {
 	DeadLetter    string `yaml:"dead_letter"`
 	DeadLetterRaw bool   `yaml:"dead_letter_raw"`
 	// Ledger is the privacy budget ledger file; required when a pipeline aggregates.
-	Ledger         string              `yaml:"ledger"`
-	MaxRecordBytes int                 `yaml:"max_record_bytes"`
+	Ledger         string `yaml:"ledger"`
+	MaxRecordBytes int    `yaml:"max_record_bytes"`
 	// Metrics, when set, serves the collector's counters for Prometheus.
-	Metrics *MetricsConfig `yaml:"metrics"`
-	Inputs         []InputConfig       `yaml:"inputs"`
-	Outputs        []OutputConfig      `yaml:"outputs"`
-	Pipelines      map[string]Pipeline `yaml:"pipelines"`
+	Metrics   *MetricsConfig      `yaml:"metrics"`
+	Inputs    []InputConfig       `yaml:"inputs"`
+	Outputs   []OutputConfig      `yaml:"outputs"`
+	Pipelines map[string]Pipeline `yaml:"pipelines"`
 
 	file  string
 	hash  string
