@@ -144,3 +144,53 @@ func TestBenchEventsArePipelined(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// BenchmarkPipelineVsPassthrough alternates chunks of events between the pipeline and the
+// passthrough, so both see the same machine load, and reports their throughput ratio
+// (pipeline events/s ÷ passthrough events/s) as "ratio". One op is one event of each.
+func BenchmarkPipelineVsPassthrough(b *testing.B) {
+	ratioBench(b, compile(b, benchConfig), benchEvents(benchLines))
+}
+
+func ratioBench(b *testing.B, plan *transform.Plan, data []byte) {
+	piped := decode.NewJSON(&loopReader{data: data}, decode.Options{})
+	bare := decode.NewJSON(&loopReader{data: data}, decode.Options{})
+	var enc decode.Encoder
+	var buf []byte
+	ctx := context.Background()
+	var tPiped, tBare time.Duration
+	const chunk = 1000
+	run := func(d decode.Decoder, p *transform.Plan, n int) time.Duration {
+		start := time.Now()
+		for range n {
+			rec, err := d.Next(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if p != nil {
+				if rec, _, err = p.Apply(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if buf, err = enc.Append(buf[:0], rec); err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Discard.Write(append(buf, '\n'))
+		}
+		return time.Since(start)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i += chunk {
+		n := min(chunk, b.N-i)
+		if (i/chunk)%2 == 0 {
+			tPiped += run(piped, plan, n)
+			tBare += run(bare, nil, n)
+		} else {
+			tBare += run(bare, nil, n)
+			tPiped += run(piped, plan, n)
+		}
+	}
+	b.ReportMetric(tBare.Seconds()/tPiped.Seconds(), "ratio")
+	b.ReportMetric(float64(b.N)/tPiped.Seconds(), "pipeline-events/s")
+	b.ReportMetric(float64(b.N)/tBare.Seconds(), "passthrough-events/s")
+}

@@ -58,7 +58,7 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 		ps.prefix = []seg{raw(o.path)}
 	}
 	c := &compiler{ps: ps}
-	exact := map[string]class{} // every field the config names
+	exact := map[string]field{} // every field the config names
 	p := &Plan{now: o.now, allowAll: cfg.AllowAllFields}
 
 	// Fields.
@@ -78,7 +78,7 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 		case strings.Contains(f, "*"):
 			ps.add(at, nil, "only a trailing .* is a wildcard")
 		default:
-			exact[f] |= cAllowed
+			setClass(exact, f, cAllowed)
 		}
 	}
 	ignored := map[string]bool{}
@@ -88,7 +88,7 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 			continue
 		}
 		ignored[f] = true
-		exact[f] |= cAllowed | cIgnored
+		setClass(exact, f, cAllowed|cIgnored)
 	}
 
 	// Masking.
@@ -123,7 +123,7 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 			return
 		}
 		special[field] = by
-		exact[field] |= cAllowed | cSpecial
+		setClass(exact, field, cAllowed|cSpecial)
 	}
 	for _, field := range sortedKeys(cfg.Generalize) {
 		at := []seg{key("generalize"), key(field)}
@@ -140,14 +140,29 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 			claim(append(at, key("lon_field")), g.lonField, "generalized (as "+field+"'s longitude)")
 		}
 		p.gens = append(p.gens, g)
+		if g.lonField != "" {
+			p.pairs = append(p.pairs, g)
+			for _, name := range []string{field, g.lonField} {
+				f := exact[name]
+				f.pair = true
+				exact[name] = f
+			}
+		} else {
+			f := exact[field]
+			f.gen = g
+			exact[field] = f
+		}
 	}
 
 	// Pseudonymisation.
 	if cfg.Pseudonymize != nil {
 		if ps2 := c.pseudonymizer(cfg.Pseudonymize, o.keys); ps2 != nil {
 			p.pseudo = ps2
-			for i, f := range ps2.fields {
-				claim([]seg{key("pseudonymize"), key("fields"), idx(i)}, f, "pseudonymized")
+			for i, name := range ps2.fields {
+				claim([]seg{key("pseudonymize"), key("fields"), idx(i)}, name, "pseudonymized")
+				f := exact[name]
+				f.pseudo = true
+				exact[name] = f
 			}
 		}
 	}
@@ -166,12 +181,13 @@ func Compile(cfg Config, opts ...Option) (*Plan, error) {
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
-	for f, cl := range exact {
-		if p.blockedKeys != nil && p.blockedKeys.MatchString(f) {
-			exact[f] = cl | cKeyBlocked
+	for name, f := range exact {
+		if p.blockedKeys != nil && p.blockedKeys.MatchString(name) {
+			f.c |= cKeyBlocked
+			exact[name] = f
 		}
 	}
-	p.classes.Store(&exact)
+	p.fields.Store(&exact)
 	return p, nil
 }
 
@@ -466,6 +482,12 @@ func (c *compiler) bounder(b *Bound, unit string) *bounder {
 		return nil
 	}
 	return newBounder(b.MaxRecords, w, maxUnits)
+}
+
+func setClass(m map[string]field, name string, c class) {
+	f := m[name]
+	f.c |= c
+	m[name] = f
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sectwin/sectwin/edge/decode"
@@ -32,30 +33,15 @@ type generalizer struct {
 	gridM    float64
 	lonField string
 	buckets  []float64
+	memo     atomic.Pointer[timeMemo]
 }
 
-func (g *generalizer) apply(rec decode.Record, t *tally) {
-	if g.lonField != "" {
-		g.applyPair(rec, t)
-		return
-	}
-	v, ok := rec[g.field]
-	if !ok || v == nil {
-		return
-	}
-	var nv any
+// value generalises a field's value; ok is false when it cannot be.
+func (g *generalizer) value(v any) (any, bool) {
 	if g.kind == genGeo {
-		nv, ok = g.geo(v, 0)
-	} else {
-		nv, ok = g.each(v)
+		return g.geo(v, 0)
 	}
-	if !ok {
-		rec[g.field] = mask
-		t.genFailed++
-		return
-	}
-	rec[g.field] = nv
-	t.generalized++
+	return g.each(v)
 }
 
 // each generalises a scalar, or each element of a list (masking elements that fail).
@@ -150,8 +136,7 @@ func (g *generalizer) time(v any) (any, bool) {
 			tb, okB := g.timeText(b)
 			return ta + "/" + tb, okA && okB
 		}
-		s, ok := g.timeText(x)
-		return s, ok
+		return g.timeString(x)
 	case json.Number:
 		s, ok := g.epoch(string(x))
 		return json.Number(s), ok
@@ -163,41 +148,88 @@ func (g *generalizer) time(v any) (any, bool) {
 	return nil, false
 }
 
+// looksEpoch tells a number written as text from a date.
+func looksEpoch(s string) bool {
+	if len(s) >= 10 && s[4] == '-' && s[7] == '-' {
+		return false // YYYY-MM-DD...
+	}
+	c := s[0]
+	return (c >= '0' && c <= '9' || c == '-') && !strings.ContainsAny(s, ":T ") && strings.Count(s, "-") <= 1
+}
+
 func (g *generalizer) timeText(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", false
 	}
-	if c := s[0]; (c >= '0' && c <= '9' || c == '-') && !strings.ContainsAny(s, ":T ") && strings.Count(s, "-") <= 1 {
+	if looksEpoch(s) {
 		return g.epoch(s) // epoch seconds (or ms, µs, ns) as text
 	}
+	t, layout, ok := g.bucketTime(s)
+	if !ok {
+		return "", false
+	}
+	var buf [64]byte
+	return string(t.AppendFormat(buf[:0], layout)), true
+}
+
+// timeMemo is the last timestamp string a generalizer wrote. Events come roughly in time
+// order, so most fall in the same bucket as the one before and reuse its (boxed) string.
+type timeMemo struct {
+	ns     int64
+	offset int
+	layout string
+	out    any
+}
+
+// timeString is timeText for a whole field value, memoised.
+func (g *generalizer) timeString(s string) (any, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || looksEpoch(s) {
+		return g.timeText(s)
+	}
+	t, layout, ok := g.bucketTime(s)
+	if !ok {
+		return nil, false
+	}
+	ns := t.UnixNano()
+	_, offset := t.Zone()
+	if m := g.memo.Load(); m != nil && m.ns == ns && m.offset == offset && m.layout == layout {
+		return m.out, true
+	}
+	var buf [64]byte
+	out := any(string(t.AppendFormat(buf[:0], layout)))
+	g.memo.Store(&timeMemo{ns: ns, offset: offset, layout: layout, out: out})
+	return out, true
+}
+
+// bucketTime parses a date and returns the start of its bucket, in the date's zone, and the
+// layout to write it in.
+func (g *generalizer) bucketTime(s string) (time.Time, string, bool) {
 	for _, l := range timeLayouts {
 		t, err := time.Parse(l.layout, s)
 		if err != nil {
 			continue
 		}
 		if t.Year() < 1678 || t.Year() > 2261 { // outside int64 nanoseconds
-			return "", false
+			return time.Time{}, "", false
 		}
 		t2 := time.Unix(0, floorDiv(t.UnixNano(), int64(g.bucket))).In(t.Location())
 		sub := g.bucket%time.Second != 0
-		var layout string
 		switch {
 		case l.layout == "2006-01-02" && g.bucket%(24*time.Hour) == 0:
-			layout = "2006-01-02"
+			return t2, "2006-01-02", true
 		case l.zoned && sub:
-			layout = time.RFC3339Nano
+			return t2, time.RFC3339Nano, true
 		case l.zoned:
-			layout = time.RFC3339
+			return t2, time.RFC3339, true
 		case sub:
-			layout = "2006-01-02T15:04:05.999999999"
+			return t2, "2006-01-02T15:04:05.999999999", true
 		default:
-			layout = "2006-01-02T15:04:05"
+			return t2, "2006-01-02T15:04:05", true
 		}
-		var buf [64]byte
-		return string(t2.AppendFormat(buf[:0], layout)), true
 	}
-	return "", false
+	return time.Time{}, "", false
 }
 
 // epoch truncates an epoch timestamp written as a decimal number. Its unit is read from its
@@ -377,12 +409,12 @@ func (g *generalizer) geo(v any, depth int) (any, bool) {
 }
 
 // applyPair generalises a latitude field together with its longitude field. A pair with a
-// part missing or unreadable is masked.
-func (g *generalizer) applyPair(rec decode.Record, t *tally) {
+// part missing or unreadable is masked. It reports whether the pair was generalised.
+func (g *generalizer) applyPair(rec decode.Record, t *tally) bool {
 	latV, hasLat := rec[g.field]
 	lonV, hasLon := rec[g.lonField]
 	if latV == nil && lonV == nil {
-		return
+		return false
 	}
 	lat, ok1 := number(latV)
 	lon, ok2 := number(lonV)
@@ -396,16 +428,17 @@ func (g *generalizer) applyPair(rec decode.Record, t *tally) {
 				t.genFailed++
 			}
 		}
-		return
+		return false
 	}
 	t.generalized++
 	if g.geohash > 0 {
 		rec[g.field] = geohash(lat, lon, g.geohash)
 		delete(rec, g.lonField)
-		return
+		return true
 	}
 	latC, lonC := g.grid(lat, lon)
 	rec[g.field], rec[g.lonField] = sameType(latV, coord(latC)), sameType(lonV, coord(lonC))
+	return true
 }
 
 func sameType(orig any, text string) any {
@@ -483,33 +516,33 @@ func allDigits(s string) bool {
 
 const geohashAlphabet = "0123456789bcdefghjkmnpqrstuvwxyz"
 
-// geohash encodes a point with precision characters (1..12): bits alternate longitude and
-// latitude, five to a base-32 character.
+// geohash encodes a point with precision characters (1..12): longitude and latitude bits
+// interleaved, longitude first, five to a base-32 character. Each coordinate is quantised to
+// 30 bits, which is what bisecting its range 30 times gives.
 func geohash(lat, lon float64, precision int) string {
-	latLo, latHi, lonLo, lonHi := -90.0, 90.0, -180.0, 180.0
-	out := make([]byte, precision)
-	even := true
-	for n := 0; n < precision; n++ {
-		ch := 0
-		for bit := 4; bit >= 0; bit-- {
-			if even {
-				if mid := (lonLo + lonHi) / 2; lon >= mid {
-					ch |= 1 << bit
-					lonLo = mid
-				} else {
-					lonHi = mid
-				}
-			} else {
-				if mid := (latLo + latHi) / 2; lat >= mid {
-					ch |= 1 << bit
-					latLo = mid
-				} else {
-					latHi = mid
-				}
-			}
-			even = !even
-		}
-		out[n] = geohashAlphabet[ch]
+	la := quantize30((lat + 90) / 180)
+	lo := quantize30((lon + 180) / 360)
+	bits := spread(lo)<<1 | spread(la) // 60 bits: lon, lat, lon, lat, ... from the top
+	var buf [12]byte
+	for i := range precision {
+		buf[i] = geohashAlphabet[(bits>>(55-5*uint(i)))&31]
 	}
-	return string(out)
+	return string(buf[:precision])
+}
+
+// quantize30 maps [0, 1] to 0..2^30-1.
+func quantize30(f float64) uint64 {
+	q := uint64(math.Max(0, math.Floor(f*(1<<30))))
+	return min(q, 1<<30-1)
+}
+
+// spread puts the 30 bits of x at the even bit positions 0, 2, ..., 58.
+func spread(x uint64) uint64 {
+	x &= 1<<30 - 1
+	x = (x | x<<16) & 0x0000_FFFF_0000_FFFF
+	x = (x | x<<8) & 0x00FF_00FF_00FF_00FF
+	x = (x | x<<4) & 0x0F0F_0F0F_0F0F_0F0F
+	x = (x | x<<2) & 0x3333_3333_3333_3333
+	x = (x | x<<1) & 0x5555_5555_5555_5555
+	return x
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,16 @@ import (
 
 // class is what the config says about a field name.
 type class uint8
+
+// field is what a plan does to one field: its class and, for special fields, the
+// generalizer (nil if none) and whether it is pseudonymised. Fields of a lat/lon pair are
+// handled together, after the other fields.
+type field struct {
+	c      class
+	gen    *generalizer
+	pseudo bool
+	pair   bool
+}
 
 const (
 	cAllowed    class = 1 << iota // kept
@@ -33,15 +44,17 @@ type Plan struct {
 	blockedKeys, blockedValues, allowedValues *regexp.Regexp
 	redactAll, summary                        bool
 
-	gens   []*generalizer
+	gens   []*generalizer // all, for String
+	pairs  []*generalizer // those with a lon_field
 	pseudo *pseudonymizer
 	drops  []dropRule
 	bound  *bounder
 	unit   string
 
-	// classes maps field names to classes: every name the config lists, and names learned
-	// from records (up to maxLearned). It is copied on write, so reads take no lock.
-	classes atomic.Pointer[map[string]class]
+	// fields maps field names to what to do with them: every name the config lists, and
+	// names learned from records (up to maxLearned). It is copied on write, so reads take no
+	// lock.
+	fields  atomic.Pointer[map[string]field]
 	learnMu sync.Mutex
 	learned int
 
@@ -52,10 +65,10 @@ type Plan struct {
 // hostile input cannot grow it; other names are classified on every record.
 const maxLearned = 2048
 
-func (p *Plan) classify(k string) class {
-	m := *p.classes.Load()
-	if c, ok := m[k]; ok {
-		return c
+func (p *Plan) classify(k string) field {
+	m := *p.fields.Load()
+	if f, ok := m[k]; ok {
+		return f
 	}
 	var c class
 	if p.allowAll {
@@ -71,24 +84,24 @@ func (p *Plan) classify(k string) class {
 	if c&cAllowed != 0 && p.blockedKeys != nil && p.blockedKeys.MatchString(k) {
 		c |= cKeyBlocked
 	}
-	p.learn(k, c)
-	return c
+	p.learn(k, field{c: c})
+	return field{c: c}
 }
 
-// learn remembers a field name's class.
-func (p *Plan) learn(k string, c class) {
+// learn remembers a field name's plan.
+func (p *Plan) learn(k string, f field) {
 	p.learnMu.Lock()
 	defer p.learnMu.Unlock()
-	old := *p.classes.Load()
+	old := *p.fields.Load()
 	if _, ok := old[k]; ok || p.learned >= maxLearned {
 		return
 	}
-	m := make(map[string]class, len(old)+1)
-	for name, cl := range old {
-		m[name] = cl
+	m := make(map[string]field, len(old)+1)
+	for name, f := range old {
+		m[name] = f
 	}
-	m[k] = c
-	p.classes.Store(&m)
+	m[k] = f
+	p.fields.Store(&m)
 	p.learned++
 }
 
@@ -119,16 +132,38 @@ func (p *Plan) Apply(rec decode.Record) (out decode.Record, dropped bool, err er
 		return nil, true, nil
 	}
 	var t tally
+	var ek *epochKey // this record's pseudonym key, fetched on first use
 	for k, v := range rec {
-		c := p.classify(k)
+		f := p.classify(k)
 		switch {
-		case c&cAllowed == 0:
+		case f.c&cAllowed == 0:
 			delete(rec, k)
 			t.removed++
-		case c&cIgnored != 0:
+		case f.c&cIgnored != 0:
 			t.ignored++
-		case c&cSpecial != 0:
-		case c&cKeyBlocked != 0:
+		case f.c&cSpecial != 0:
+			if f.pair || v == nil {
+				continue
+			}
+			if f.gen != nil {
+				nv, ok := f.gen.value(v)
+				if !ok {
+					rec[k] = mask
+					t.genFailed++
+					continue
+				}
+				v = nv
+				t.generalized++
+			}
+			if f.pseudo {
+				if ek == nil {
+					ek = p.pseudo.key(now)
+				}
+				v = ek.apply(v)
+				t.pseudonymized++
+			}
+			rec[k] = v
+		case f.c&cKeyBlocked != 0:
 			if v != nil {
 				rec[k] = mask
 				t.keysMasked++
@@ -145,11 +180,14 @@ func (p *Plan) Apply(rec decode.Record) (out decode.Record, dropped bool, err er
 			}
 		}
 	}
-	for _, g := range p.gens {
-		g.apply(rec, &t)
-	}
-	if p.pseudo != nil {
-		p.pseudo.apply(rec, now, &t)
+	for _, g := range p.pairs {
+		if g.applyPair(rec, &t) && p.pseudo != nil && (*p.fields.Load())[g.field].pseudo {
+			if ek == nil {
+				ek = p.pseudo.key(now)
+			}
+			rec[g.field] = ek.apply(rec[g.field])
+			t.pseudonymized++
+		}
 	}
 	if p.summary {
 		rec["redaction.redacted.count"] = t.removed
@@ -302,6 +340,10 @@ func (p *Plan) Stats() Stats {
 
 // number reads a numeric value (json.Number, float64, int, int64, or a numeric string).
 func number(v any) (float64, bool) {
+	if n, ok := v.(json.Number); ok { // the common case, without ScalarText's switch
+		f, err := strconv.ParseFloat(string(n), 64)
+		return f, err == nil && !math.IsInf(f, 0)
+	}
 	text, ok := decode.ScalarText(v)
 	if !ok {
 		return 0, false

@@ -98,29 +98,17 @@ func (p *pseudonymizer) key(t time.Time) *epochKey {
 	return k
 }
 
-func (p *pseudonymizer) apply(rec decode.Record, now time.Time, t *tally) {
-	var k *epochKey
-	for _, f := range p.fields {
-		v, ok := rec[f]
-		if !ok || v == nil {
-			continue
-		}
-		if k == nil {
-			k = p.key(now)
-		}
-		if list, ok := v.([]any); ok {
-			for i, e := range list {
-				if e == nil {
-					continue
-				}
+// apply pseudonymises a value: a scalar, or each element of a list.
+func (k *epochKey) apply(v any) any {
+	if list, ok := v.([]any); ok {
+		for i, e := range list {
+			if e != nil {
 				list[i] = k.pseudonym(e)
 			}
-			t.pseudonymized++
-			continue
 		}
-		rec[f] = k.pseudonym(v)
-		t.pseudonymized++
+		return list
 	}
+	return k.pseudonym(v)
 }
 
 // pseudonym is "<key id><epoch>:<base64url(HMAC(value)[:16])>" for a scalar, and the mask for

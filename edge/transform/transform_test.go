@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"sync"
@@ -473,5 +474,65 @@ func TestApplyUnsupportedValue(t *testing.T) {
 	}
 	if out, dropped, err := p.Apply(nil); err != nil || dropped || len(out) != 0 {
 		t.Errorf("nil record: %v %v %v", out, dropped, err)
+	}
+}
+
+// TestGeohashBisection: the encoder agrees with the textbook bisection on random points.
+func TestGeohashBisection(t *testing.T) {
+	bisect := func(lat, lon float64, precision int) string {
+		const alphabet = "0123456789bcdefghjkmnpqrstuvwxyz"
+		latLo, latHi, lonLo, lonHi := -90.0, 90.0, -180.0, 180.0
+		var out []byte
+		even := true
+		for len(out) < precision {
+			ch := 0
+			for bit := 4; bit >= 0; bit-- {
+				if even {
+					if mid := (lonLo + lonHi) / 2; lon >= mid {
+						ch |= 1 << bit
+						lonLo = mid
+					} else {
+						lonHi = mid
+					}
+				} else {
+					if mid := (latLo + latHi) / 2; lat >= mid {
+						ch |= 1 << bit
+						latLo = mid
+					} else {
+						latHi = mid
+					}
+				}
+				even = !even
+			}
+			out = append(out, alphabet[ch])
+		}
+		return string(out)
+	}
+	p := compile(t, transform.Config{Generalize: map[string]transform.Generalize{"pos": {Geohash: intp(12)}}})
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		lat, lon := r.Float64()*180-90, r.Float64()*360-180
+		got := apply(t, p, decode.Record{"pos": []any{lon, lat}})["pos"]
+		if want := bisect(lat, lon, 12); got != want {
+			t.Fatalf("(%v, %v): %v, bisection %s", lat, lon, got, want)
+		}
+	}
+}
+
+// TestGeneralizeThenPseudonymize: a field both generalised and pseudonymised gets the
+// pseudonym of its generalised value; one that cannot be generalised stays masked.
+func TestGeneralizeThenPseudonymize(t *testing.T) {
+	both := compile(t, transform.Config{
+		Generalize:   map[string]transform.Generalize{"ip": ip(24, 48), "lat": {Geohash: intp(5), LonField: "lon"}},
+		Pseudonymize: &transform.Pseudonymize{Fields: []string{"ip", "lat"}, KeyRef: "env:EDGE_HMAC_KEY", KeyID: "k"},
+	})
+	only := compile(t, transform.Config{Pseudonymize: &transform.Pseudonymize{Fields: []string{"ip", "lat"}, KeyRef: "env:EDGE_HMAC_KEY", KeyID: "k"}})
+	got := apply(t, both, decode.Record{"ip": "10.1.2.3", "lat": n("42.6"), "lon": n("-5.6")})
+	want := apply(t, only, decode.Record{"ip": "10.1.2.0/24", "lat": "ezs42"})
+	if !same(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := apply(t, both, decode.Record{"ip": "nope", "lat": "x", "lon": n("1")}); !same(got, decode.Record{"ip": "****", "lat": "****", "lon": "****"}) {
+		t.Errorf("unparseable: %v", got)
 	}
 }
