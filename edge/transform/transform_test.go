@@ -536,3 +536,13 @@ func TestGeneralizeThenPseudonymize(t *testing.T) {
 		t.Errorf("unparseable: %v", got)
 	}
 }
+
+func TestKeyID(t *testing.T) {
+	p := compile(t, transform.Config{Pseudonymize: &transform.Pseudonymize{Fields: []string{"u"}, KeyRef: "env:EDGE_HMAC_KEY", KeyID: "k", Rotation: "quarterly"}})
+	if got := p.KeyID(); got != "k2026q1" {
+		t.Errorf("KeyID = %q, want k2026q1", got)
+	}
+	if got := compile(t, transform.Config{}).KeyID(); got != "" {
+		t.Errorf("KeyID without pseudonyms = %q", got)
+	}
+}
