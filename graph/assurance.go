@@ -1,0 +1,428 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+)
+
+// Assurance cases in the graph (docs/assurance.md): an AssuranceCase node per case and twin,
+// one GsnElement node per element (Goals, Strategies, Solutions, Contexts, Assumptions,
+// Justifications and Defeaters, told apart by type), SUPPORTED_BY, IN_CONTEXT_OF, CHALLENGES
+// and REFUTES relationships between them, ABOUT relationships to the twin elements claims are
+// about, and append-only StatusChange nodes for the history.
+
+// Labels of assurance cases.
+const (
+	LabelAssuranceCase = "AssuranceCase"
+	LabelGsnElement    = "GsnElement"
+	LabelStatusChange  = "StatusChange"
+)
+
+// ErrBadCase marks a case the graph refuses as it is (a link to an unknown element, an ABOUT
+// target of an unknown kind).
+var ErrBadCase = errors.New("bad assurance case")
+
+// AssuranceCase is one case as stored.
+type AssuranceCase struct {
+	Twin, ID, Name string
+	Version        int // incremented by each import
+	SourceFormat   string
+	SourceHash     string // SHA-256 of the imported files
+	Source         string // the imported document (gsn2x YAML files as JSON), kept for export
+	ImportedAt     time.Time
+	ImportedBy     string
+	Elements       []CaseElement
+}
+
+// CaseElement is one element of a case and its outgoing links.
+type CaseElement struct {
+	ID, Type, Module, Text string
+	Undeveloped            bool
+	Mode                   string // ALL, ANY or K_OF_N (Goals and Strategies)
+	K                      int
+	Evidence               string // a Solution's evidence spec (JSON); a Context or Assumption's predicate
+	Defeater               *CaseDefeater
+	SupportedBy            []string
+	InContextOf            []string
+	Challenges             []string // a defeater's targets
+	Refutes                []string // defeaters this claim refutes
+	About                  []NodeRef
+	// Layers are gsn2x keys sectwin does not interpret, as JSON, kept for the round trip.
+	Layers string
+}
+
+// CaseDefeater is a defeater's kind and triage.
+type CaseDefeater struct {
+	Kind, State, Severity string
+	KEV                   bool
+	Probability           float64
+	Approver, Rationale   string
+	Expires               time.Time
+}
+
+// CaseStatus is an element's computed status.
+type CaseStatus struct {
+	Element      string
+	Status       string
+	Reasons      string // JSON of the reasons (code, message, culprits)
+	Confidence   float64
+	At           time.Time
+	NextReevalAt time.Time
+}
+
+// StatusChange is one entry of the status history.
+type StatusChange struct {
+	Twin, Case, Element string
+	From, To            string
+	Reasons             string // JSON
+	Cause               string // JSON: the inputs or expiries that caused it
+	At                  time.Time
+}
+
+// SaveAssuranceCase stores a case whole, replacing the previous version of the same case id in
+// one transaction: elements no longer in it are deleted (with their links), statuses of kept
+// elements are kept. It returns the new version. A link to an element not in the case, or an
+// ABOUT target that the twin does not have, refuses the whole case.
+func (db *DB) SaveAssuranceCase(ctx context.Context, c AssuranceCase) (int, error) {
+	ids := make(map[string]bool, len(c.Elements))
+	for _, e := range c.Elements {
+		ids[e.ID] = true
+	}
+	var elems, links, abouts []map[string]any
+	for _, e := range c.Elements {
+		row := map[string]any{"id": e.ID, "props": map[string]any{
+			"type": e.Type, "module": e.Module, "text": e.Text, "undeveloped": e.Undeveloped, "mode": e.Mode, "k": e.K,
+			"evidence": e.Evidence, "layers": e.Layers,
+		}}
+		if d := e.Defeater; d != nil {
+			props := row["props"].(map[string]any)
+			props["defeaterKind"], props["defeaterState"], props["severity"], props["kev"] = d.Kind, d.State, d.Severity, d.KEV
+			props["probability"], props["approver"], props["rationale"] = d.Probability, d.Approver, d.Rationale
+			if !d.Expires.IsZero() {
+				props["acceptanceExpires"] = d.Expires.UTC()
+			}
+		}
+		elems = append(elems, row)
+		for rel, targets := range map[string][]string{"SUPPORTED_BY": e.SupportedBy, "IN_CONTEXT_OF": e.InContextOf,
+			"CHALLENGES": e.Challenges, "REFUTES": e.Refutes} {
+			for i, t := range targets {
+				if !ids[t] {
+					return 0, fmt.Errorf("%w: element %s: %s %s is not an element of case %s", ErrBadCase, e.ID, rel, t, c.ID)
+				}
+				links = append(links, map[string]any{"from": e.ID, "to": t, "rel": rel, "i": i})
+			}
+		}
+		for _, a := range e.About {
+			k, ok := KindOf(a.Label)
+			if !ok {
+				return 0, fmt.Errorf("%w: element %s is about a %s, which is not a twin element", ErrBadCase, e.ID, a.Label)
+			}
+			abouts = append(abouts, map[string]any{"from": e.ID, "label": a.Label, "keyProp": k.Key, "key": a.Key})
+		}
+	}
+	out, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		rec, err := single(ctx, tx, `OPTIONAL MATCH (t:Twin {name: $twin}) RETURN t IS NOT NULL`, map[string]any{"twin": c.Twin})
+		if err != nil {
+			return nil, err
+		}
+		if rec.Values[0] != true {
+			return nil, fmt.Errorf("%w: %s", ErrTwinNotFound, c.Twin)
+		}
+		rec, err = single(ctx, tx, `MERGE (c:AssuranceCase {twin: $twin, id: $id})
+SET c.name = $name, c.version = coalesce(c.version, 0) + 1, c.sourceFormat = $format, c.sourceHash = $hash,
+    c.source = $source, c.importedAt = $at, c.importedBy = $by
+RETURN c.version`, map[string]any{"twin": c.Twin, "id": c.ID, "name": c.Name, "format": c.SourceFormat, "hash": c.SourceHash,
+			"source": c.Source, "at": c.ImportedAt.UTC(), "by": c.ImportedBy})
+		if err != nil {
+			return nil, err
+		}
+		version := int(rec.Values[0].(int64))
+		p := map[string]any{"twin": c.Twin, "case": c.ID, "ids": slices.Collect(func(yield func(string) bool) {
+			for id := range ids {
+				if !yield(id) {
+					return
+				}
+			}
+		})}
+		// Elements gone from the case go, with every link.
+		if err := run(ctx, tx, `MATCH (e:GsnElement {twin: $twin, case: $case}) WHERE NOT e.id IN $ids DETACH DELETE e`, p); err != nil {
+			return nil, err
+		}
+		// Links are rewritten whole: the case's structure is what this version says.
+		if err := run(ctx, tx, `MATCH (e:GsnElement {twin: $twin, case: $case})-[r:SUPPORTED_BY|IN_CONTEXT_OF|CHALLENGES|REFUTES|ABOUT]->() DELETE r`, p); err != nil {
+			return nil, err
+		}
+		for chunk := range slices.Chunk(elems, chunkSize) {
+			if err := run(ctx, tx, `MATCH (c:AssuranceCase {twin: $twin, id: $case})
+UNWIND $rows AS row
+MERGE (e:GsnElement {twin: $twin, case: $case, id: row.id})
+SET e += row.props
+MERGE (c)-[:HAS]->(e)`, map[string]any{"twin": c.Twin, "case": c.ID, "rows": chunk}); err != nil {
+				return nil, err
+			}
+		}
+		for _, rel := range []string{"SUPPORTED_BY", "IN_CONTEXT_OF", "CHALLENGES", "REFUTES"} {
+			var rows []map[string]any
+			for _, l := range links {
+				if l["rel"] == rel {
+					rows = append(rows, l)
+				}
+			}
+			for chunk := range slices.Chunk(rows, chunkSize) {
+				if err := run(ctx, tx, fmt.Sprintf(`UNWIND $rows AS row
+MATCH (a:GsnElement {twin: $twin, case: $case, id: row.from}), (b:GsnElement {twin: $twin, case: $case, id: row.to})
+MERGE (a)-[r:%s]->(b) SET r.i = row.i`, rel), map[string]any{"twin": c.Twin, "case": c.ID, "rows": chunk}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		byLabel := map[string][]map[string]any{}
+		for _, a := range abouts {
+			byLabel[a["label"].(string)] = append(byLabel[a["label"].(string)], a)
+		}
+		for label, rows := range byLabel {
+			k, _ := KindOf(label)
+			rec, err := single(ctx, tx, fmt.Sprintf(`UNWIND $rows AS row
+MATCH (a:GsnElement {twin: $twin, case: $case, id: row.from})
+OPTIONAL MATCH (t:%s {twin: $twin, %s: row.key})
+FOREACH (_ IN CASE WHEN t IS NULL THEN [] ELSE [1] END | MERGE (a)-[:ABOUT]->(t))
+RETURN [row IN collect(CASE WHEN t IS NULL THEN row.from + ' → ' + row.key END) WHERE row IS NOT NULL]`, label, k.Key),
+				map[string]any{"twin": c.Twin, "case": c.ID, "rows": rows})
+			if err != nil {
+				return nil, err
+			}
+			if missing := stringList(rec.Values[0]); len(missing) > 0 {
+				return nil, fmt.Errorf("%w: the twin has no %s %v (elements about them: fix the case or the twin)", ErrBadCase, label, missing)
+			}
+		}
+		return version, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("save assurance case %s of twin %s: %w", c.ID, c.Twin, err)
+	}
+	return out.(int), nil
+}
+
+// AssuranceCaseByID reads a case back with its elements and links, in id order.
+func (db *DB) AssuranceCaseByID(ctx context.Context, twin, id string) (AssuranceCase, error) {
+	recs, err := db.collect(ctx, `MATCH (c:AssuranceCase {twin: $twin, id: $id})
+OPTIONAL MATCH (c)-[:HAS]->(e:GsnElement)
+WITH c, e ORDER BY e.id
+RETURN c.name, c.version, c.sourceFormat, c.sourceHash, c.source, c.importedAt, c.importedBy,
+  collect(CASE WHEN e IS NULL THEN null ELSE {
+    id: e.id, type: e.type, module: e.module, text: e.text, undeveloped: e.undeveloped, mode: e.mode, k: e.k,
+    evidence: e.evidence, layers: e.layers, defeaterKind: e.defeaterKind, defeaterState: e.defeaterState,
+    severity: e.severity, kev: e.kev, probability: e.probability, approver: e.approver, rationale: e.rationale,
+    acceptanceExpires: e.acceptanceExpires,
+    supportedBy: [(e)-[r:SUPPORTED_BY]->(x) | [r.i, x.id]], inContextOf: [(e)-[r:IN_CONTEXT_OF]->(x) | [r.i, x.id]],
+    challenges: [(e)-[r:CHALLENGES]->(x) | [r.i, x.id]], refutes: [(e)-[r:REFUTES]->(x) | [r.i, x.id]],
+    about: [(e)-[:ABOUT]->(t) | [labels(t)[0], properties(t)]]} END)`,
+		map[string]any{"twin": twin, "id": id})
+	if err != nil {
+		return AssuranceCase{}, err
+	}
+	if len(recs) == 0 {
+		return AssuranceCase{}, fmt.Errorf("assurance case %s of twin %s: %w", id, twin, ErrNotFound)
+	}
+	v := recs[0].Values
+	c := AssuranceCase{Twin: twin, ID: id, Name: asString(v[0]), Version: int(asInt(v[1])), SourceFormat: asString(v[2]),
+		SourceHash: asString(v[3]), Source: asString(v[4]), ImportedBy: asString(v[6])}
+	if t, ok := v[5].(time.Time); ok {
+		c.ImportedAt = t
+	}
+	for _, raw := range asList(v[7]) {
+		m, _ := raw.(map[string]any)
+		e := CaseElement{ID: asString(m["id"]), Type: asString(m["type"]), Module: asString(m["module"]), Text: asString(m["text"]),
+			Undeveloped: m["undeveloped"] == true, Mode: asString(m["mode"]), K: int(asInt(m["k"])), Evidence: asString(m["evidence"]),
+			Layers: asString(m["layers"]), SupportedBy: ordered(m["supportedBy"]), InContextOf: ordered(m["inContextOf"]),
+			Challenges: ordered(m["challenges"]), Refutes: ordered(m["refutes"])}
+		if k := asString(m["defeaterKind"]); k != "" {
+			d := &CaseDefeater{Kind: k, State: asString(m["defeaterState"]), Severity: asString(m["severity"]), KEV: m["kev"] == true,
+				Approver: asString(m["approver"]), Rationale: asString(m["rationale"])}
+			if p := asFloat(m["probability"]); p != nil {
+				d.Probability = *p
+			}
+			if t, ok := m["acceptanceExpires"].(time.Time); ok {
+				d.Expires = t
+			}
+			e.Defeater = d
+		}
+		for _, a := range asList(m["about"]) {
+			pair := asList(a)
+			if len(pair) != 2 {
+				continue
+			}
+			label := asString(pair[0])
+			props, _ := pair[1].(map[string]any)
+			if k, ok := KindOf(label); ok {
+				e.About = append(e.About, NodeRef{Label: label, Key: asString(props[k.Key])})
+			}
+		}
+		slices.SortFunc(e.About, func(a, b NodeRef) int { return compareRefs(a, b) })
+		c.Elements = append(c.Elements, e)
+	}
+	return c, nil
+}
+
+// ordered reads [[i, id], …] pairs back into ids in their written order.
+func ordered(v any) []string {
+	pairs := asList(v)
+	slices.SortFunc(pairs, func(a, b any) int {
+		x, y := asList(a), asList(b)
+		if len(x) < 2 || len(y) < 2 {
+			return 0
+		}
+		return int(asInt(x[0]) - asInt(y[0]))
+	})
+	var out []string
+	for _, p := range pairs {
+		if pair := asList(p); len(pair) == 2 {
+			out = append(out, asString(pair[1]))
+		}
+	}
+	return out
+}
+
+func compareRefs(a, b NodeRef) int {
+	if a.Label != b.Label {
+		if a.Label < b.Label {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case a.Key < b.Key:
+		return -1
+	case a.Key > b.Key:
+		return 1
+	}
+	return 0
+}
+
+func asList(v any) []any { l, _ := v.([]any); return l }
+
+func asInt(v any) int64 { i, _ := v.(int64); return i }
+
+// SaveCaseStatuses stores computed statuses and appends the status changes, in one
+// transaction, so that the current status and its history never disagree.
+func (db *DB) SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []CaseStatus, changes []StatusChange) error {
+	rows := make([]map[string]any, len(statuses))
+	for i, s := range statuses {
+		row := map[string]any{"id": s.Element, "status": s.Status, "reasons": s.Reasons, "confidence": s.Confidence, "at": s.At.UTC()}
+		if !s.NextReevalAt.IsZero() {
+			row["next"] = s.NextReevalAt.UTC()
+		}
+		rows[i] = row
+	}
+	hist := make([]map[string]any, len(changes))
+	for i, ch := range changes {
+		hist[i] = map[string]any{"element": ch.Element, "from": ch.From, "to": ch.To, "reasons": ch.Reasons, "cause": ch.Cause, "at": ch.At.UTC()}
+	}
+	_, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		for chunk := range slices.Chunk(rows, chunkSize) {
+			if err := run(ctx, tx, `UNWIND $rows AS row
+MATCH (e:GsnElement {twin: $twin, case: $case, id: row.id})
+SET e.status = row.status, e.reasons = row.reasons, e.confidence = row.confidence, e.statusAt = row.at, e.nextReevalAt = row.next`,
+				map[string]any{"twin": twin, "case": caseID, "rows": chunk}); err != nil {
+				return nil, err
+			}
+		}
+		for chunk := range slices.Chunk(hist, chunkSize) {
+			if err := run(ctx, tx, `UNWIND $rows AS row
+CREATE (:StatusChange {twin: $twin, case: $case, element: row.element, from: row.from, to: row.to, reasons: row.reasons,
+  cause: row.cause, at: row.at})`, map[string]any{"twin": twin, "case": caseID, "rows": chunk}); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("save statuses of assurance case %s: %w", caseID, err)
+	}
+	return nil
+}
+
+// CaseStatuses reads the stored status of every element of a case.
+func (db *DB) CaseStatuses(ctx context.Context, twin, caseID string) ([]CaseStatus, error) {
+	recs, err := db.collect(ctx, `MATCH (e:GsnElement {twin: $twin, case: $case}) WHERE e.status IS NOT NULL
+RETURN e.id, e.status, e.reasons, e.confidence, e.statusAt, e.nextReevalAt ORDER BY e.id`, map[string]any{"twin": twin, "case": caseID})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CaseStatus, 0, len(recs))
+	for _, r := range recs {
+		s := CaseStatus{Element: asString(r.Values[0]), Status: asString(r.Values[1]), Reasons: asString(r.Values[2])}
+		if c := asFloat(r.Values[3]); c != nil {
+			s.Confidence = *c
+		}
+		s.At, _ = r.Values[4].(time.Time)
+		s.NextReevalAt, _ = r.Values[5].(time.Time)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// StatusHistory returns an element's status changes, newest first (at most limit).
+func (db *DB) StatusHistory(ctx context.Context, twin, caseID, element string, limit int) ([]StatusChange, error) {
+	recs, err := db.collect(ctx, `MATCH (s:StatusChange {twin: $twin, case: $case, element: $element})
+RETURN s.from, s.to, s.reasons, s.cause, s.at ORDER BY s.at DESC LIMIT $limit`,
+		map[string]any{"twin": twin, "case": caseID, "element": element, "limit": limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StatusChange, 0, len(recs))
+	for _, r := range recs {
+		ch := StatusChange{Twin: twin, Case: caseID, Element: element, From: asString(r.Values[0]), To: asString(r.Values[1]),
+			Reasons: asString(r.Values[2]), Cause: asString(r.Values[3])}
+		ch.At, _ = r.Values[4].(time.Time)
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// AssuranceCases lists a twin's cases by id.
+func (db *DB) AssuranceCases(ctx context.Context, twin string) ([]AssuranceCase, error) {
+	recs, err := db.collect(ctx, `MATCH (c:AssuranceCase {twin: $twin})
+RETURN c.id, c.name, c.version, c.sourceFormat, c.importedAt, c.importedBy ORDER BY c.id`, map[string]any{"twin": twin})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AssuranceCase, 0, len(recs))
+	for _, r := range recs {
+		c := AssuranceCase{Twin: twin, ID: asString(r.Values[0]), Name: asString(r.Values[1]), Version: int(asInt(r.Values[2])),
+			SourceFormat: asString(r.Values[3]), ImportedBy: asString(r.Values[5])}
+		c.ImportedAt, _ = r.Values[4].(time.Time)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// DeleteAssuranceCase removes a case, its elements and its history.
+func (db *DB) DeleteAssuranceCase(ctx context.Context, twin, caseID string) (bool, error) {
+	out, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		rec, err := single(ctx, tx, `OPTIONAL MATCH (c:AssuranceCase {twin: $twin, id: $case})
+OPTIONAL MATCH (c)-[:HAS]->(e:GsnElement)
+WITH c, collect(e) AS es
+FOREACH (e IN es | DETACH DELETE e)
+WITH c
+OPTIONAL MATCH (s:StatusChange {twin: $twin, case: $case})
+WITH c, collect(s) AS ss
+FOREACH (s IN ss | DELETE s)
+WITH c, c IS NOT NULL AS found
+DETACH DELETE c
+RETURN found`, map[string]any{"twin": twin, "case": caseID})
+		if err != nil {
+			return nil, err
+		}
+		return rec.Values[0] == true, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("delete assurance case %s: %w", caseID, err)
+	}
+	return out.(bool), nil
+}
