@@ -33,10 +33,12 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Artifact() ArtifactResolver
+	AssuranceCase() AssuranceCaseResolver
 	Component() ComponentResolver
 	Credential() CredentialResolver
 	DataStore() DataStoreResolver
 	Finding() FindingResolver
+	GsnElement() GsnElementResolver
 	Host() HostResolver
 	Identity() IdentityResolver
 	IngestJob() IngestJobResolver
@@ -99,6 +101,18 @@ type ComplexityRoot struct {
 	ArtifactEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AssuranceCase struct {
+		Elements   func(childComplexity int) int
+		Export     func(childComplexity int, format *model.CaseFormat, module *string) int
+		ID         func(childComplexity int) int
+		ImportedAt func(childComplexity int) int
+		ImportedBy func(childComplexity int) int
+		Name       func(childComplexity int) int
+		SourceHash func(childComplexity int) int
+		Twin       func(childComplexity int) int
+		Version    func(childComplexity int) int
 	}
 
 	AttackGraphDerivation struct {
@@ -177,6 +191,25 @@ type ComplexityRoot struct {
 		ID              func(childComplexity int) int
 		Technique       func(childComplexity int) int
 		Version         func(childComplexity int) int
+	}
+
+	CaseDefeater struct {
+		Approver    func(childComplexity int) int
+		Expires     func(childComplexity int) int
+		Kev         func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Probability func(childComplexity int) int
+		Rationale   func(childComplexity int) int
+		Severity    func(childComplexity int) int
+		State       func(childComplexity int) int
+	}
+
+	CaseStatusChange struct {
+		At      func(childComplexity int) int
+		Cause   func(childComplexity int) int
+		From    func(childComplexity int) int
+		Reasons func(childComplexity int) int
+		To      func(childComplexity int) int
 	}
 
 	ChangedNode struct {
@@ -328,6 +361,28 @@ type ComplexityRoot struct {
 		Summary            func(childComplexity int) int
 	}
 
+	GsnElement struct {
+		About       func(childComplexity int) int
+		Challenges  func(childComplexity int) int
+		Confidence  func(childComplexity int) int
+		Defeater    func(childComplexity int) int
+		Evidence    func(childComplexity int) int
+		History     func(childComplexity int, last *int) int
+		ID          func(childComplexity int) int
+		InContextOf func(childComplexity int) int
+		K           func(childComplexity int) int
+		Mode        func(childComplexity int) int
+		Module      func(childComplexity int) int
+		Reasons     func(childComplexity int) int
+		Refutes     func(childComplexity int) int
+		Status      func(childComplexity int) int
+		StatusAt    func(childComplexity int) int
+		SupportedBy func(childComplexity int) int
+		Text        func(childComplexity int) int
+		Type        func(childComplexity int) int
+		Undeveloped func(childComplexity int) int
+	}
+
 	Heartbeat struct {
 		At  func(childComplexity int) int
 		Seq func(childComplexity int) int
@@ -443,11 +498,13 @@ type ComplexityRoot struct {
 		ApplyManifest             func(childComplexity int, input model.ApplyManifestInput) int
 		ClearAttackOverride       func(childComplexity int, twin string, from string, to string, rule string) int
 		CreateTwin                func(childComplexity int, input model.CreateTwinInput) int
+		DeleteAssuranceCase       func(childComplexity int, twin string, id string) int
 		DeleteNodes               func(childComplexity int, twin string, nodes []*model.NodeRefInput) int
 		DeleteReportSchedule      func(childComplexity int, twin string, name string) int
 		DeleteTwin                func(childComplexity int, name string) int
 		DeriveAttackGraph         func(childComplexity int, twin string) int
 		GrantTwin                 func(childComplexity int, input model.GrantInput) int
+		ImportAssuranceCase       func(childComplexity int, twin string, id string, name *string, files []*model.CaseFileInput) int
 		Link                      func(childComplexity int, twin string, edges []*model.EdgeInput) int
 		OverrideAttackProbability func(childComplexity int, twin string, from string, to string, rule string, probability float64, reason string) int
 		Ping                      func(childComplexity int) int
@@ -482,6 +539,8 @@ type ComplexityRoot struct {
 	Query struct {
 		Artifact            func(childComplexity int, twin string, digest string) int
 		Artifacts           func(childComplexity int, twin string, where *model.ArtifactFilter, first *int, after *string) int
+		AssuranceCase       func(childComplexity int, twin string, id string) int
+		AssuranceCases      func(childComplexity int, twin string) int
 		AttackOverrides     func(childComplexity int, twin string, includeInactive *bool) int
 		AttackPaths         func(childComplexity int, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, minLikelihood *float64, maxHops *int) int
 		AttackRules         func(childComplexity int) int
@@ -770,6 +829,10 @@ type ArtifactResolver interface {
 	Components(ctx context.Context, obj *graph.Artifact, first *int) ([]*graph.Component, error)
 	Services(ctx context.Context, obj *graph.Artifact, first *int) ([]*graph.Service, error)
 }
+type AssuranceCaseResolver interface {
+	Elements(ctx context.Context, obj *graph.AssuranceCase) ([]*model.GsnElement, error)
+	Export(ctx context.Context, obj *graph.AssuranceCase, format *model.CaseFormat, module *string) (string, error)
+}
 type ComponentResolver interface {
 	Dependencies(ctx context.Context, obj *graph.Component, depth *int, first *int) ([]*model.Dependency, error)
 	Dependents(ctx context.Context, obj *graph.Component, depth *int, first *int) ([]*model.Dependency, error)
@@ -789,6 +852,9 @@ type FindingResolver interface {
 	Targets(ctx context.Context, obj *graph.Finding) ([]graph.Node, error)
 	Vulnerabilities(ctx context.Context, obj *graph.Finding) ([]*graph.Vulnerability, error)
 }
+type GsnElementResolver interface {
+	History(ctx context.Context, obj *model.GsnElement, last *int) ([]*model.CaseStatusChange, error)
+}
 type HostResolver interface {
 	Zones(ctx context.Context, obj *graph.Host) ([]*graph.Zone, error)
 	Services(ctx context.Context, obj *graph.Host) ([]*graph.Service, error)
@@ -807,6 +873,8 @@ type IngestJobResolver interface {
 }
 type MutationResolver interface {
 	Ping(ctx context.Context) (*model.Viewer, error)
+	ImportAssuranceCase(ctx context.Context, twin string, id string, name *string, files []*model.CaseFileInput) (*graph.AssuranceCase, error)
+	DeleteAssuranceCase(ctx context.Context, twin string, id string) (bool, error)
 	DeriveAttackGraph(ctx context.Context, twin string) (*model.AttackGraphDerivation, error)
 	OverrideAttackProbability(ctx context.Context, twin string, from string, to string, rule string, probability float64, reason string) (*model.AttackOverride, error)
 	ClearAttackOverride(ctx context.Context, twin string, from string, to string, rule string) (bool, error)
@@ -838,6 +906,8 @@ type QueryResolver interface {
 	ServerInfo(ctx context.Context) (*model.ServerInfo, error)
 	Node(ctx context.Context, id string) (graph.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]graph.Node, error)
+	AssuranceCases(ctx context.Context, twin string) ([]*graph.AssuranceCase, error)
+	AssuranceCase(ctx context.Context, twin string, id string) (*graph.AssuranceCase, error)
 	AttackPaths(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, minLikelihood *float64, maxHops *int) (*model.AttackPathResult, error)
 	ChokePoints(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, first *int) ([]*model.ChokePoint, error)
 	FixPlan(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, maxActions *int, targetResidualPct *float64) (*model.FixPlan, error)
@@ -1121,6 +1191,66 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ArtifactEdge.Node(childComplexity), true
+
+	case "AssuranceCase.elements":
+		if e.ComplexityRoot.AssuranceCase.Elements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceCase.Elements(childComplexity), true
+	case "AssuranceCase.export":
+		if e.ComplexityRoot.AssuranceCase.Export == nil {
+			break
+		}
+
+		args, err := ec.field_AssuranceCase_export_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.AssuranceCase.Export(childComplexity, args["format"].(*model.CaseFormat), args["module"].(*string)), true
+	case "AssuranceCase.id":
+		if e.ComplexityRoot.AssuranceCase.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceCase.ID(childComplexity), true
+	case "AssuranceCase.importedAt":
+		if e.ComplexityRoot.AssuranceCase.ImportedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceCase.ImportedAt(childComplexity), true
+	case "AssuranceCase.importedBy":
+		if e.ComplexityRoot.AssuranceCase.ImportedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceCase.ImportedBy(childComplexity), true
+	case "AssuranceCase.name":
+		if e.ComplexityRoot.AssuranceCase.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceCase.Name(childComplexity), true
+	case "AssuranceCase.sourceHash":
+		if e.ComplexityRoot.AssuranceCase.SourceHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceCase.SourceHash(childComplexity), true
+	case "AssuranceCase.twin":
+		if e.ComplexityRoot.AssuranceCase.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceCase.Twin(childComplexity), true
+	case "AssuranceCase.version":
+		if e.ComplexityRoot.AssuranceCase.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceCase.Version(childComplexity), true
 
 	case "AttackGraphDerivation.created":
 		if e.ComplexityRoot.AttackGraphDerivation.Created == nil {
@@ -1470,6 +1600,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttackRule.Version(childComplexity), true
+
+	case "CaseDefeater.approver":
+		if e.ComplexityRoot.CaseDefeater.Approver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseDefeater.Approver(childComplexity), true
+	case "CaseDefeater.expires":
+		if e.ComplexityRoot.CaseDefeater.Expires == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseDefeater.Expires(childComplexity), true
+	case "CaseDefeater.kev":
+		if e.ComplexityRoot.CaseDefeater.Kev == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseDefeater.Kev(childComplexity), true
+	case "CaseDefeater.kind":
+		if e.ComplexityRoot.CaseDefeater.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseDefeater.Kind(childComplexity), true
+	case "CaseDefeater.probability":
+		if e.ComplexityRoot.CaseDefeater.Probability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseDefeater.Probability(childComplexity), true
+	case "CaseDefeater.rationale":
+		if e.ComplexityRoot.CaseDefeater.Rationale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseDefeater.Rationale(childComplexity), true
+	case "CaseDefeater.severity":
+		if e.ComplexityRoot.CaseDefeater.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseDefeater.Severity(childComplexity), true
+	case "CaseDefeater.state":
+		if e.ComplexityRoot.CaseDefeater.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseDefeater.State(childComplexity), true
+
+	case "CaseStatusChange.at":
+		if e.ComplexityRoot.CaseStatusChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStatusChange.At(childComplexity), true
+	case "CaseStatusChange.cause":
+		if e.ComplexityRoot.CaseStatusChange.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStatusChange.Cause(childComplexity), true
+	case "CaseStatusChange.from":
+		if e.ComplexityRoot.CaseStatusChange.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStatusChange.From(childComplexity), true
+	case "CaseStatusChange.reasons":
+		if e.ComplexityRoot.CaseStatusChange.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStatusChange.Reasons(childComplexity), true
+	case "CaseStatusChange.to":
+		if e.ComplexityRoot.CaseStatusChange.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStatusChange.To(childComplexity), true
 
 	case "ChangedNode.id":
 		if e.ComplexityRoot.ChangedNode.ID == nil {
@@ -2118,6 +2328,126 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FixPlan.Summary(childComplexity), true
 
+	case "GsnElement.about":
+		if e.ComplexityRoot.GsnElement.About == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.About(childComplexity), true
+	case "GsnElement.challenges":
+		if e.ComplexityRoot.GsnElement.Challenges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Challenges(childComplexity), true
+	case "GsnElement.confidence":
+		if e.ComplexityRoot.GsnElement.Confidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Confidence(childComplexity), true
+	case "GsnElement.defeater":
+		if e.ComplexityRoot.GsnElement.Defeater == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Defeater(childComplexity), true
+	case "GsnElement.evidence":
+		if e.ComplexityRoot.GsnElement.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Evidence(childComplexity), true
+	case "GsnElement.history":
+		if e.ComplexityRoot.GsnElement.History == nil {
+			break
+		}
+
+		args, err := ec.field_GsnElement_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.GsnElement.History(childComplexity, args["last"].(*int)), true
+	case "GsnElement.id":
+		if e.ComplexityRoot.GsnElement.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.ID(childComplexity), true
+	case "GsnElement.inContextOf":
+		if e.ComplexityRoot.GsnElement.InContextOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.InContextOf(childComplexity), true
+	case "GsnElement.k":
+		if e.ComplexityRoot.GsnElement.K == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.K(childComplexity), true
+	case "GsnElement.mode":
+		if e.ComplexityRoot.GsnElement.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Mode(childComplexity), true
+	case "GsnElement.module":
+		if e.ComplexityRoot.GsnElement.Module == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Module(childComplexity), true
+	case "GsnElement.reasons":
+		if e.ComplexityRoot.GsnElement.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Reasons(childComplexity), true
+	case "GsnElement.refutes":
+		if e.ComplexityRoot.GsnElement.Refutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Refutes(childComplexity), true
+	case "GsnElement.status":
+		if e.ComplexityRoot.GsnElement.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Status(childComplexity), true
+	case "GsnElement.statusAt":
+		if e.ComplexityRoot.GsnElement.StatusAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.StatusAt(childComplexity), true
+	case "GsnElement.supportedBy":
+		if e.ComplexityRoot.GsnElement.SupportedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.SupportedBy(childComplexity), true
+	case "GsnElement.text":
+		if e.ComplexityRoot.GsnElement.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Text(childComplexity), true
+	case "GsnElement.type":
+		if e.ComplexityRoot.GsnElement.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Type(childComplexity), true
+	case "GsnElement.undeveloped":
+		if e.ComplexityRoot.GsnElement.Undeveloped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GsnElement.Undeveloped(childComplexity), true
+
 	case "Heartbeat.at":
 		if e.ComplexityRoot.Heartbeat.At == nil {
 			break
@@ -2596,6 +2926,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateTwin(childComplexity, args["input"].(model.CreateTwinInput)), true
+	case "Mutation.deleteAssuranceCase":
+		if e.ComplexityRoot.Mutation.DeleteAssuranceCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAssuranceCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAssuranceCase(childComplexity, args["twin"].(string), args["id"].(string)), true
 	case "Mutation.deleteNodes":
 		if e.ComplexityRoot.Mutation.DeleteNodes == nil {
 			break
@@ -2651,6 +2992,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantTwin(childComplexity, args["input"].(model.GrantInput)), true
+	case "Mutation.importAssuranceCase":
+		if e.ComplexityRoot.Mutation.ImportAssuranceCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importAssuranceCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportAssuranceCase(childComplexity, args["twin"].(string), args["id"].(string), args["name"].(*string), args["files"].([]*model.CaseFileInput)), true
 	case "Mutation.link":
 		if e.ComplexityRoot.Mutation.Link == nil {
 			break
@@ -2899,6 +3251,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Artifacts(childComplexity, args["twin"].(string), args["where"].(*model.ArtifactFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.assuranceCase":
+		if e.ComplexityRoot.Query.AssuranceCase == nil {
+			break
+		}
+
+		args, err := ec.field_Query_assuranceCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AssuranceCase(childComplexity, args["twin"].(string), args["id"].(string)), true
+	case "Query.assuranceCases":
+		if e.ComplexityRoot.Query.AssuranceCases == nil {
+			break
+		}
+
+		args, err := ec.field_Query_assuranceCases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AssuranceCases(childComplexity, args["twin"].(string)), true
 	case "Query.attackOverrides":
 		if e.ComplexityRoot.Query.AttackOverrides == nil {
 			break
@@ -4396,6 +4770,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AttackProbabilityInput", ec.unmarshalInputAttackProbabilityInput),
 			graphql.NewInputUnmarshaler("AttackSelector", ec.unmarshalInputAttackSelector),
 			graphql.NewInputUnmarshaler("AttackStepInput", ec.unmarshalInputAttackStepInput),
+			graphql.NewInputUnmarshaler("CaseFileInput", ec.unmarshalInputCaseFileInput),
 			graphql.NewInputUnmarshaler("ComponentFilter", ec.unmarshalInputComponentFilter),
 			graphql.NewInputUnmarshaler("ComponentInput", ec.unmarshalInputComponentInput),
 			graphql.NewInputUnmarshaler("ComponentOrder", ec.unmarshalInputComponentOrder),
@@ -4515,6 +4890,103 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../../schema/assurance.graphqls", Input: `# Assurance cases (docs/assurance.md): GSN arguments about a twin, imported from gsn2x YAML,
+# stored whole per version, exported back as gsn2x YAML, JSON or a status-coloured SVG.
+
+type AssuranceCase {
+  id: ID!
+  twin: String!
+  name: String!
+  "Incremented by each import of the case."
+  version: Int!
+  importedAt: Time!
+  importedBy: String!
+  "SHA-256 of the imported files."
+  sourceHash: String!
+  elements: [GsnElement!]!
+  "The case as gsn2x YAML (one document per module, joined), versioned JSON, or SVG, with each element's status."
+  export(format: CaseFormat = GSN2X, module: String): String!
+}
+
+enum CaseFormat {
+  GSN2X
+  JSON
+  SVG
+}
+
+type GsnElement {
+  id: ID!
+  "Goal, Strategy, Solution, Context, Assumption, Justification or Defeater."
+  type: String!
+  module: String!
+  text: String!
+  undeveloped: Boolean!
+  "ALL, ANY or K_OF_N, for Goals and Strategies."
+  mode: String
+  k: Int
+  "A Solution's evidence spec, or a Context or Assumption's predicate, as JSON."
+  evidence: String
+  "Global ids of the twin elements the claim is about."
+  about: [ID!]!
+  supportedBy: [String!]!
+  inContextOf: [String!]!
+  "A defeater's targets."
+  challenges: [String!]!
+  "The defeaters this claim refutes."
+  refutes: [String!]!
+  defeater: CaseDefeater
+  "SUPPORTED, UNDERMINED, UNKNOWN or UNDEVELOPED, once evaluated."
+  status: String
+  "The reasons of the status, as JSON: code, message and culprits."
+  reasons: String
+  confidence: Float
+  statusAt: Time
+  "Status changes, newest first."
+  history(last: Int = 20): [CaseStatusChange!]!
+}
+
+type CaseDefeater {
+  "rebutting, undercutting or undermining."
+  kind: String!
+  "OPEN, SUSTAINED, REFUTED or ACCEPTED_RESIDUAL."
+  state: String!
+  severity: String!
+  kev: Boolean!
+  probability: Float!
+  approver: String
+  rationale: String
+  expires: Time
+}
+
+type CaseStatusChange {
+  from: String!
+  to: String!
+  reasons: String!
+  cause: String!
+  at: Time!
+}
+
+"One file of a gsn2x case: its name (as other modules' uses name it) and its YAML."
+input CaseFileInput {
+  name: String!
+  content: String!
+}
+
+extend type Query {
+  assuranceCases(twin: String!): [AssuranceCase!]!
+  assuranceCase(twin: String!, id: ID!): AssuranceCase
+}
+
+extend type Mutation {
+  """
+  Imports a gsn2x case (its modules, one file each): validated with gsn2x's rules and sectwin's
+  (evidence specs, subjects, defeaters), and stored whole as the case's next version, or refused
+  whole with BAD_USER_INPUT whose extensions list each problem with its element.
+  """
+  importAssuranceCase(twin: String!, id: ID!, name: String, files: [CaseFileInput!]!): AssuranceCase!
+  deleteAssuranceCase(twin: String!, id: ID!): Boolean!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/attackpaths.graphqls", Input: `# Attack-path analytics (docs/attack-paths.md): the most likely ways from entry points to crown
 # jewels over the attack graph that versioned rules derive from the twin, with choke points, a
 # fix plan, blast radius and what-if simulation. Every query needs full read access to the twin.
@@ -6019,6 +6491,30 @@ func (ec *executionContext) childFields_ArtifactEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ArtifactEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_AssuranceCase(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AssuranceCase_id(ctx, field)
+	case "twin":
+		return ec.fieldContext_AssuranceCase_twin(ctx, field)
+	case "name":
+		return ec.fieldContext_AssuranceCase_name(ctx, field)
+	case "version":
+		return ec.fieldContext_AssuranceCase_version(ctx, field)
+	case "importedAt":
+		return ec.fieldContext_AssuranceCase_importedAt(ctx, field)
+	case "importedBy":
+		return ec.fieldContext_AssuranceCase_importedBy(ctx, field)
+	case "sourceHash":
+		return ec.fieldContext_AssuranceCase_sourceHash(ctx, field)
+	case "elements":
+		return ec.fieldContext_AssuranceCase_elements(ctx, field)
+	case "export":
+		return ec.fieldContext_AssuranceCase_export(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssuranceCase", field.Name)
+}
+
 func (ec *executionContext) childFields_AttackGraphDerivation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "twin":
@@ -6173,6 +6669,44 @@ func (ec *executionContext) childFields_AttackRule(ctx context.Context, field gr
 		return ec.fieldContext_AttackRule_baseProbability(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AttackRule", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseDefeater(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_CaseDefeater_kind(ctx, field)
+	case "state":
+		return ec.fieldContext_CaseDefeater_state(ctx, field)
+	case "severity":
+		return ec.fieldContext_CaseDefeater_severity(ctx, field)
+	case "kev":
+		return ec.fieldContext_CaseDefeater_kev(ctx, field)
+	case "probability":
+		return ec.fieldContext_CaseDefeater_probability(ctx, field)
+	case "approver":
+		return ec.fieldContext_CaseDefeater_approver(ctx, field)
+	case "rationale":
+		return ec.fieldContext_CaseDefeater_rationale(ctx, field)
+	case "expires":
+		return ec.fieldContext_CaseDefeater_expires(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseDefeater", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_CaseStatusChange_from(ctx, field)
+	case "to":
+		return ec.fieldContext_CaseStatusChange_to(ctx, field)
+	case "reasons":
+		return ec.fieldContext_CaseStatusChange_reasons(ctx, field)
+	case "cause":
+		return ec.fieldContext_CaseStatusChange_cause(ctx, field)
+	case "at":
+		return ec.fieldContext_CaseStatusChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseStatusChange", field.Name)
 }
 
 func (ec *executionContext) childFields_ChangedNode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6471,6 +7005,50 @@ func (ec *executionContext) childFields_FixPlan(ctx context.Context, field graph
 		return ec.fieldContext_FixPlan_summary(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FixPlan", field.Name)
+}
+
+func (ec *executionContext) childFields_GsnElement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GsnElement_id(ctx, field)
+	case "type":
+		return ec.fieldContext_GsnElement_type(ctx, field)
+	case "module":
+		return ec.fieldContext_GsnElement_module(ctx, field)
+	case "text":
+		return ec.fieldContext_GsnElement_text(ctx, field)
+	case "undeveloped":
+		return ec.fieldContext_GsnElement_undeveloped(ctx, field)
+	case "mode":
+		return ec.fieldContext_GsnElement_mode(ctx, field)
+	case "k":
+		return ec.fieldContext_GsnElement_k(ctx, field)
+	case "evidence":
+		return ec.fieldContext_GsnElement_evidence(ctx, field)
+	case "about":
+		return ec.fieldContext_GsnElement_about(ctx, field)
+	case "supportedBy":
+		return ec.fieldContext_GsnElement_supportedBy(ctx, field)
+	case "inContextOf":
+		return ec.fieldContext_GsnElement_inContextOf(ctx, field)
+	case "challenges":
+		return ec.fieldContext_GsnElement_challenges(ctx, field)
+	case "refutes":
+		return ec.fieldContext_GsnElement_refutes(ctx, field)
+	case "defeater":
+		return ec.fieldContext_GsnElement_defeater(ctx, field)
+	case "status":
+		return ec.fieldContext_GsnElement_status(ctx, field)
+	case "reasons":
+		return ec.fieldContext_GsnElement_reasons(ctx, field)
+	case "confidence":
+		return ec.fieldContext_GsnElement_confidence(ctx, field)
+	case "statusAt":
+		return ec.fieldContext_GsnElement_statusAt(ctx, field)
+	case "history":
+		return ec.fieldContext_GsnElement_history(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GsnElement", field.Name)
 }
 
 func (ec *executionContext) childFields_Heartbeat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7325,6 +7903,28 @@ func (ec *executionContext) field_Artifact_services_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_AssuranceCase_export_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "format",
+		func(ctx context.Context, v any) (*model.CaseFormat, error) {
+			return ec.unmarshalOCaseFormat2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseFormat(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["format"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "module",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["module"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Component_artifacts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7411,6 +8011,20 @@ func (ec *executionContext) field_Component_vulnerabilities_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_GsnElement_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_applyManifest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7474,6 +8088,28 @@ func (ec *executionContext) field_Mutation_createTwin_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteAssuranceCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
 	return args, nil
 }
 
@@ -7560,6 +8196,44 @@ func (ec *executionContext) field_Mutation_grantTwin_args(ctx context.Context, r
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importAssuranceCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "files",
+		func(ctx context.Context, v any) ([]*model.CaseFileInput, error) {
+			return ec.unmarshalNCaseFileInput2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseFileInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["files"] = arg3
 	return args, nil
 }
 
@@ -8040,6 +8714,42 @@ func (ec *executionContext) field_Query_artifacts_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_assuranceCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_assuranceCases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
 	return args, nil
 }
 
@@ -10051,6 +10761,243 @@ func (ec *executionContext) fieldContext_ArtifactEdge_node(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _AssuranceCase_id(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceCase", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AssuranceCase_twin(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceCase", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceCase_name(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceCase", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceCase_version(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceCase", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AssuranceCase_importedAt(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_importedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImportedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_importedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceCase", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AssuranceCase_importedBy(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_importedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImportedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_importedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceCase", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceCase_sourceHash(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_sourceHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SourceHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_sourceHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceCase", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceCase_elements(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_elements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AssuranceCase().Elements(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GsnElement) graphql.Marshaler {
+			return ec.marshalNGsnElement2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_elements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssuranceCase",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GsnElement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AssuranceCase_export(ctx context.Context, field graphql.CollectedField, obj *graph.AssuranceCase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceCase_export(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.AssuranceCase().Export(ctx, obj, fc.Args["format"].(*model.CaseFormat), fc.Args["module"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceCase_export(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AssuranceCase",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_AssuranceCase_export_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AttackGraphDerivation_twin(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11468,6 +12415,305 @@ func (ec *executionContext) _AttackRule_baseProbability(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_AttackRule_baseProbability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CaseDefeater_kind(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseDefeater_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseDefeater_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseDefeater_state(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseDefeater_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseDefeater_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseDefeater_severity(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseDefeater_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseDefeater_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseDefeater_kev(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseDefeater_kev(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kev, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseDefeater_kev(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CaseDefeater_probability(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseDefeater_probability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Probability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseDefeater_probability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CaseDefeater_approver(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseDefeater_approver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approver, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaseDefeater_approver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseDefeater_rationale(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseDefeater_rationale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rationale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaseDefeater_rationale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseDefeater_expires(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseDefeater_expires(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expires, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaseDefeater_expires(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CaseStatusChange_from(ctx context.Context, field graphql.CollectedField, obj *model.CaseStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStatusChange_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStatusChange_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseStatusChange_to(ctx context.Context, field graphql.CollectedField, obj *model.CaseStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStatusChange_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStatusChange_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseStatusChange_reasons(ctx context.Context, field graphql.CollectedField, obj *model.CaseStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStatusChange_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStatusChange_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseStatusChange_cause(ctx context.Context, field graphql.CollectedField, obj *model.CaseStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStatusChange_cause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cause, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStatusChange_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *model.CaseStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStatusChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStatusChange", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ChangedNode_id(ctx context.Context, field graphql.CollectedField, obj *model.ChangedNode) (ret graphql.Marshaler) {
@@ -14132,6 +15378,473 @@ func (ec *executionContext) fieldContext_FixPlan_summary(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("FixPlan", field, false, false, "String")
 }
 
+func (ec *executionContext) _GsnElement_id(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GsnElement_type(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_module(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_module(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Module, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_module(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_text(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_undeveloped(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_undeveloped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Undeveloped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_undeveloped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _GsnElement_mode(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_k(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_k(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.K, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_k(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GsnElement_evidence(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_about(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_about(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.About, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_about(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GsnElement_supportedBy(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_supportedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupportedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_supportedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_inContextOf(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_inContextOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InContextOf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_inContextOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_challenges(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_challenges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Challenges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_challenges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_refutes(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_refutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_refutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_defeater(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_defeater(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Defeater, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaseDefeater) graphql.Marshaler {
+			return ec.marshalOCaseDefeater2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseDefeater(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_defeater(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GsnElement",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseDefeater(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GsnElement_status(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_reasons(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "String")
+}
+
+func (ec *executionContext) _GsnElement_confidence(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_confidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_confidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "Float")
+}
+
+func (ec *executionContext) _GsnElement_statusAt(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_statusAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_statusAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GsnElement", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GsnElement_history(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GsnElement_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.GsnElement().History(ctx, obj, fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CaseStatusChange) graphql.Marshaler {
+			return ec.marshalNCaseStatusChange2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseStatusChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GsnElement_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GsnElement",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseStatusChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_GsnElement_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Heartbeat_seq(ctx context.Context, field graphql.CollectedField, obj *model.Heartbeat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15973,6 +17686,94 @@ func (ec *executionContext) fieldContext_Mutation_ping(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_importAssuranceCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importAssuranceCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportAssuranceCase(ctx, fc.Args["twin"].(string), fc.Args["id"].(string), fc.Args["name"].(*string), fc.Args["files"].([]*model.CaseFileInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.AssuranceCase) graphql.Marshaler {
+			return ec.marshalNAssuranceCase2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAssuranceCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importAssuranceCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssuranceCase(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importAssuranceCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteAssuranceCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteAssuranceCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteAssuranceCase(ctx, fc.Args["twin"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteAssuranceCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteAssuranceCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_deriveAttackGraph(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17334,6 +19135,94 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_assuranceCases(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_assuranceCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AssuranceCases(ctx, fc.Args["twin"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*graph.AssuranceCase) graphql.Marshaler {
+			return ec.marshalNAssuranceCase2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAssuranceCaseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_assuranceCases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssuranceCase(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_assuranceCases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_assuranceCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_assuranceCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AssuranceCase(ctx, fc.Args["twin"].(string), fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.AssuranceCase) graphql.Marshaler {
+			return ec.marshalOAssuranceCase2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAssuranceCase(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_assuranceCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssuranceCase(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_assuranceCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24909,6 +26798,55 @@ func UnmarshalAttackStepInput(ctx context.Context, raw any) (model.AttackStepInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCaseFileInput(ctx context.Context, obj any) (model.CaseFileInput, error) {
+	var it model.CaseFileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCaseFileInput unmarshals raw into the CaseFileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCaseFileInput(ctx context.Context, raw any) (model.CaseFileInput, error) {
+	var out model.CaseFileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CaseFileInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputComponentFilter(ctx context.Context, obj any) (model.ComponentFilter, error) {
 	var it model.ComponentFilter
 	if obj == nil {
@@ -27126,6 +29064,81 @@ func (ec *executionContext) _ArtifactEdge(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var assuranceCaseImplementors = []string{"AssuranceCase"}
+
+func (ec *executionContext) _AssuranceCase(ctx context.Context, sel ast.SelectionSet, obj *graph.AssuranceCase) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assuranceCaseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssuranceCase")
+		case "id":
+			out.Values[i] = ec._AssuranceCase_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "twin":
+			out.Values[i] = ec._AssuranceCase_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._AssuranceCase_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._AssuranceCase_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "importedAt":
+			out.Values[i] = ec._AssuranceCase_importedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "importedBy":
+			out.Values[i] = ec._AssuranceCase_importedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sourceHash":
+			out.Values[i] = ec._AssuranceCase_sourceHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "elements":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssuranceCase_elements(ctx, field, obj)
+				})
+		case "export":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AssuranceCase_export(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var attackGraphDerivationImplementors = []string{"AttackGraphDerivation"}
 
 func (ec *executionContext) _AttackGraphDerivation(ctx context.Context, sel ast.SelectionSet, obj *model.AttackGraphDerivation) graphql.Marshaler {
@@ -27587,6 +29600,127 @@ func (ec *executionContext) _AttackRule(ctx context.Context, sel ast.SelectionSe
 			}
 		case "baseProbability":
 			out.Values[i] = ec._AttackRule_baseProbability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseDefeaterImplementors = []string{"CaseDefeater"}
+
+func (ec *executionContext) _CaseDefeater(ctx context.Context, sel ast.SelectionSet, obj *model.CaseDefeater) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseDefeaterImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseDefeater")
+		case "kind":
+			out.Values[i] = ec._CaseDefeater_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._CaseDefeater_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._CaseDefeater_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kev":
+			out.Values[i] = ec._CaseDefeater_kev(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "probability":
+			out.Values[i] = ec._CaseDefeater_probability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approver":
+			out.Values[i] = ec._CaseDefeater_approver(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rationale":
+			out.Values[i] = ec._CaseDefeater_rationale(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "expires":
+			out.Values[i] = ec._CaseDefeater_expires(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseStatusChangeImplementors = []string{"CaseStatusChange"}
+
+func (ec *executionContext) _CaseStatusChange(ctx context.Context, sel ast.SelectionSet, obj *model.CaseStatusChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseStatusChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseStatusChange")
+		case "from":
+			out.Values[i] = ec._CaseStatusChange_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._CaseStatusChange_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasons":
+			out.Values[i] = ec._CaseStatusChange_reasons(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cause":
+			out.Values[i] = ec._CaseStatusChange_cause(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._CaseStatusChange_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -28571,6 +30705,130 @@ func (ec *executionContext) _FixPlan(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var gsnElementImplementors = []string{"GsnElement"}
+
+func (ec *executionContext) _GsnElement(ctx context.Context, sel ast.SelectionSet, obj *model.GsnElement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, gsnElementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GsnElement")
+		case "id":
+			out.Values[i] = ec._GsnElement_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._GsnElement_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "module":
+			out.Values[i] = ec._GsnElement_module(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "text":
+			out.Values[i] = ec._GsnElement_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "undeveloped":
+			out.Values[i] = ec._GsnElement_undeveloped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mode":
+			out.Values[i] = ec._GsnElement_mode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "k":
+			out.Values[i] = ec._GsnElement_k(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "evidence":
+			out.Values[i] = ec._GsnElement_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "about":
+			out.Values[i] = ec._GsnElement_about(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "supportedBy":
+			out.Values[i] = ec._GsnElement_supportedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inContextOf":
+			out.Values[i] = ec._GsnElement_inContextOf(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "challenges":
+			out.Values[i] = ec._GsnElement_challenges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refutes":
+			out.Values[i] = ec._GsnElement_refutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "defeater":
+			out.Values[i] = ec._GsnElement_defeater(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._GsnElement_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reasons":
+			out.Values[i] = ec._GsnElement_reasons(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "confidence":
+			out.Values[i] = ec._GsnElement_confidence(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "statusAt":
+			out.Values[i] = ec._GsnElement_statusAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "history":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._GsnElement_history(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var heartbeatImplementors = []string{"Heartbeat"}
 
 func (ec *executionContext) _Heartbeat(ctx context.Context, sel ast.SelectionSet, obj *model.Heartbeat) graphql.Marshaler {
@@ -29329,6 +31587,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "importAssuranceCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importAssuranceCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteAssuranceCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteAssuranceCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "deriveAttackGraph":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deriveAttackGraph(ctx, field)
@@ -29644,6 +31916,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_nodes(ctx, field)
+				})
+		case "assuranceCases":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_assuranceCases(ctx, field)
+				})
+		case "assuranceCase":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_assuranceCase(ctx, field)
 				})
 		case "attackPaths":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -31916,6 +34200,30 @@ func (ec *executionContext) unmarshalNArtifactInput2ᚕmapᚄ(ctx context.Contex
 	return res, nil
 }
 
+func (ec *executionContext) marshalNAssuranceCase2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAssuranceCaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*graph.AssuranceCase) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAssuranceCase2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAssuranceCase(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAssuranceCase2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAssuranceCase(ctx context.Context, sel ast.SelectionSet, v *graph.AssuranceCase) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AssuranceCase!")
+		return graphql.Null
+	}
+	return ec._AssuranceCase(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAttackGraphDerivation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackGraphDerivation(ctx context.Context, sel ast.SelectionSet, v *model.AttackGraphDerivation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AttackGraphDerivation!")
@@ -32064,6 +34372,49 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCaseFileInput2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseFileInputᚄ(ctx context.Context, v any) ([]*model.CaseFileInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.CaseFileInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCaseFileInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseFileInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNCaseFileInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseFileInput(ctx context.Context, v any) (*model.CaseFileInput, error) {
+	res, err := ec.unmarshalInputCaseFileInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCaseStatusChange2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseStatusChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseStatusChange2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseStatusChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCaseStatusChange2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseStatusChange(ctx context.Context, sel ast.SelectionSet, v *model.CaseStatusChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseStatusChange!")
+		return graphql.Null
+	}
+	return ec._CaseStatusChange(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNChangedNode2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐChangedNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChangedNode) graphql.Marshaler {
@@ -32549,6 +34900,30 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 func (ec *executionContext) unmarshalNGrantInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGrantInput(ctx context.Context, v any) (model.GrantInput, error) {
 	res, err := ec.unmarshalInputGrantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGsnElement2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElementᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GsnElement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGsnElement2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGsnElement2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElement(ctx context.Context, sel ast.SelectionSet, v *model.GsnElement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GsnElement!")
+		return graphql.Null
+	}
+	return ec._GsnElement(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNHeartbeat2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐHeartbeat(ctx context.Context, sel ast.SelectionSet, v *model.Heartbeat) graphql.Marshaler {
@@ -33796,6 +36171,13 @@ func (ec *executionContext) unmarshalOArtifactFilter2ᚖgithubᚗcomᚋsectwin�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOAssuranceCase2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAssuranceCase(ctx context.Context, sel ast.SelectionSet, v *graph.AssuranceCase) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AssuranceCase(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOAttackExposureInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackExposureInput(ctx context.Context, v any) (*model.AttackExposureInput, error) {
 	if v == nil {
 		return nil, nil
@@ -33856,6 +36238,29 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCaseDefeater2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseDefeater(ctx context.Context, sel ast.SelectionSet, v *model.CaseDefeater) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CaseDefeater(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCaseFormat2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseFormat(ctx context.Context, v any) (*model.CaseFormat, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.CaseFormat)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCaseFormat2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseFormat(ctx context.Context, sel ast.SelectionSet, v *model.CaseFormat) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOComponent2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐComponent(ctx context.Context, sel ast.SelectionSet, v *graph.Component) graphql.Marshaler {

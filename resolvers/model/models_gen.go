@@ -184,6 +184,33 @@ type AttackStepInput struct {
 	Rule *string `json:"rule,omitempty"`
 }
 
+type CaseDefeater struct {
+	// rebutting, undercutting or undermining.
+	Kind string `json:"kind"`
+	// OPEN, SUSTAINED, REFUTED or ACCEPTED_RESIDUAL.
+	State       string     `json:"state"`
+	Severity    string     `json:"severity"`
+	Kev         bool       `json:"kev"`
+	Probability float64    `json:"probability"`
+	Approver    *string    `json:"approver,omitempty"`
+	Rationale   *string    `json:"rationale,omitempty"`
+	Expires     *time.Time `json:"expires,omitempty"`
+}
+
+// One file of a gsn2x case: its name (as other modules' uses name it) and its YAML.
+type CaseFileInput struct {
+	Name    string `json:"name"`
+	Content string `json:"content"`
+}
+
+type CaseStatusChange struct {
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Reasons string    `json:"reasons"`
+	Cause   string    `json:"cause"`
+	At      time.Time `json:"at"`
+}
+
 type ChangedNode struct {
 	// Global id, for Query.node.
 	ID   string `json:"id"`
@@ -619,6 +646,63 @@ type ZoneEdge struct {
 type ZoneFilter struct {
 	NamePrefix *string `json:"namePrefix,omitempty"`
 	Internet   *bool   `json:"internet,omitempty"`
+}
+
+type CaseFormat string
+
+const (
+	CaseFormatGsn2x CaseFormat = "GSN2X"
+	CaseFormatJSON  CaseFormat = "JSON"
+	CaseFormatSVG   CaseFormat = "SVG"
+)
+
+var AllCaseFormat = []CaseFormat{
+	CaseFormatGsn2x,
+	CaseFormatJSON,
+	CaseFormatSVG,
+}
+
+func (e CaseFormat) IsValid() bool {
+	switch e {
+	case CaseFormatGsn2x, CaseFormatJSON, CaseFormatSVG:
+		return true
+	}
+	return false
+}
+
+func (e CaseFormat) String() string {
+	return string(e)
+}
+
+func (e *CaseFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CaseFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CaseFormat", str)
+	}
+	return nil
+}
+
+func (e CaseFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CaseFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CaseFormat) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type ComponentOrderField string
