@@ -87,7 +87,7 @@ func (x *exporter) document() document {
 		Props: []property{{Name: "type", Value: "plan"}, nsProp("case-id", c.ID)},
 	}
 	if c.PlanHref != "" {
-		ap.Rlinks = []rlink{{Href: c.PlanHref, MediaType: "application/json"}}
+		ap.Rlinks = []rlink{{Href: c.PlanHref}}
 	}
 	resources = append([]resource{ap}, resources...)
 
