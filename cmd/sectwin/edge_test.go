@@ -364,13 +364,18 @@ pipelines:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var aggErr bytes.Buffer
-	agg.Stderr = &aggErr
+	aggErr := newLockedBuffer()
+	agg.Stderr = aggErr
 	if err := agg.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = agg.Process.Kill(); _ = agg.Wait() }()
-	time.Sleep(time.Second) // let it subscribe
+	// Collectors speak only once the aggregator listens: core NATS keeps nothing for later.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(aggErr.String(), "serving rounds"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the aggregator did not start serving:\n%s", aggErr.String())
+		}
+	}
 
 	// Collector k sees 2k sources on port 22 and k on port 443.
 	type run struct {

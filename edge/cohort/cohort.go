@@ -168,6 +168,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.NC.Flush(); err != nil {
 		return err
 	}
+	s.Log.Info().Str("cohort", s.Cohort).Msg("secure aggregation: serving rounds")
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {

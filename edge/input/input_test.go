@@ -118,7 +118,8 @@ func TestTailFollowsAppendsRotationAndTruncation(t *testing.T) {
 	c := newCollector()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	tail := &input.Tail{InputName: "file", Path: path, Poll: 20 * time.Millisecond}
+	ready := make(chan struct{})
+	tail := &input.Tail{InputName: "file", Path: path, Poll: 20 * time.Millisecond, Ready: func() { close(ready) }}
 	go func() { done <- tail.Run(ctx, c.emit) }()
 	appendTo := func(s string) {
 		t.Helper()
@@ -131,7 +132,7 @@ func TestTailFollowsAppendsRotationAndTruncation(t *testing.T) {
 		}
 		f.Close()
 	}
-	time.Sleep(100 * time.Millisecond) // let it seek to the end
+	<-ready // positioned at the end: "old" is not read
 	appendTo("one\ntw")
 	time.Sleep(100 * time.Millisecond)
 	appendTo("o\n")

@@ -46,6 +46,8 @@ type Tail struct {
 	FromStart bool
 	MaxBytes  int           // 0 means DefaultMaxRecordBytes
 	Poll      time.Duration // how often to look for more; 0 means 250 ms
+	// Ready, when set, is called once the first file is open and positioned (tests use it).
+	Ready func()
 }
 
 // Name implements Input.
@@ -68,6 +70,7 @@ func (t *Tail) Run(ctx context.Context, emit Emit) error {
 		}
 	}
 	fromStart := t.FromStart
+	ready := t.Ready
 	for {
 		f, err := os.Open(t.Path)
 		if errors.Is(err, os.ErrNotExist) {
@@ -80,7 +83,8 @@ func (t *Tail) Run(ctx context.Context, emit Emit) error {
 		if err != nil {
 			return fmt.Errorf("tail %s: %w", t.Path, err)
 		}
-		err = t.follow(ctx, f, fromStart, emit, wait)
+		err = t.follow(ctx, f, fromStart, emit, wait, ready)
+		ready = nil
 		f.Close()
 		if err != nil {
 			return err
@@ -90,7 +94,7 @@ func (t *Tail) Run(ctx context.Context, emit Emit) error {
 }
 
 // follow reads f until it is rotated or truncated (then returns nil) or ctx ends.
-func (t *Tail) follow(ctx context.Context, f *os.File, fromStart bool, emit Emit, wait func() error) error {
+func (t *Tail) follow(ctx context.Context, f *os.File, fromStart bool, emit Emit, wait func() error, ready func()) error {
 	offset := int64(0)
 	if !fromStart {
 		end, err := f.Seek(0, io.SeekEnd)
@@ -102,6 +106,9 @@ func (t *Tail) follow(ctx context.Context, f *os.File, fromStart bool, emit Emit
 	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("tail %s: %w", t.Path, err)
+	}
+	if ready != nil {
+		ready()
 	}
 	cr := &countingReader{r: f, n: offset}
 	br := bufio.NewReaderSize(cr, 64<<10)
