@@ -142,7 +142,9 @@ type Server struct {
 	Release func(ctx context.Context, res *secagg.Result)
 	// Received, when set, sees every message the aggregator receives (audits and tests).
 	Received func(subject string, data []byte)
-	Log      zerolog.Logger
+	// Ready, when set, is called once the aggregator listens.
+	Ready func()
+	Log   zerolog.Logger
 
 	mu     sync.Mutex
 	rounds map[string]chan []byte
@@ -169,6 +171,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.Log.Info().Str("cohort", s.Cohort).Msg("secure aggregation: serving rounds")
+	if s.Ready != nil {
+		s.Ready()
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {

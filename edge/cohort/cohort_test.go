@@ -48,9 +48,11 @@ func TestRoundOverNATSWithDropouts(t *testing.T) {
 			mu.Unlock()
 		},
 		Release: func(_ context.Context, r *secagg.Result) { results <- r }}
+	listening := make(chan struct{})
+	srv.Ready = func() { close(listening) }
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Run(ctx) }()
-	time.Sleep(100 * time.Millisecond) // let the aggregator subscribe
+	<-listening
 
 	rng := rand.New(rand.NewPCG(7, 7))
 	inputs := map[secagg.ClientID][]uint64{}
