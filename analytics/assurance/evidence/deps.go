@@ -1,0 +1,111 @@
+package evidence
+
+import (
+	"slices"
+	"strings"
+)
+
+// Labels of the twin's nodes evidence reads besides the subjects'.
+const (
+	LabelVulnerability = "Vulnerability"
+	LabelFinding       = "Finding"
+	LabelScanRun       = "ScanRun"
+	LabelAttestation   = "Attestation"
+	LabelEdgeEvent     = "EdgeEvent"
+	LabelEdgeAggregate = "EdgeAggregate"
+	// AnyLabel stands for every node of the twin.
+	AnyLabel = "*"
+)
+
+// Dependency is a node, or every node of a label, whose change may change a spec's result.
+// Twin change events name the nodes written, the two ends of every relationship written
+// included; a leaf is dirty when Matches finds one of them in its spec's dependencies.
+type Dependency struct {
+	Label string `json:"label"`         // a node label, or AnyLabel
+	Key   string `json:"key,omitempty"` // its natural key; empty for every node of Label
+}
+
+// Dependencies lists what a spec reads, sorted by label then key, without repeats (so the same
+// spec always gives the same list). Subjects named by key are exact dependencies; what is
+// reached through relationships whose ends the spec cannot name is a whole label:
+//
+//   - the subject node itself (an artifact given by name: every Artifact, since its current
+//     digest is a new node);
+//   - no_open_vulns: every Artifact (RUNS, CONTAINS), Component (CONTAINS, AFFECTS),
+//     Vulnerability (severity, KEV, EPSS, AFFECTS) and ScanRun;
+//   - scan_fresh: every Artifact and ScanRun;
+//   - sarif_clean: every Artifact, Finding and ScanRun;
+//   - no_runtime_alerts: every Zone and Host (zone membership), EdgeEvent and EdgeAggregate;
+//   - heartbeat: every EdgeEvent and EdgeAggregate;
+//   - attestation: the Attestation by id (every Attestation for a topic), and every Artifact
+//     when the subject has digests (service, artifact);
+//   - cypher_check: AnyLabel: any change in the twin.
+//
+// Time alone changes results too: Result.Expires says when. An invalid spec gives nil.
+func Dependencies(s Spec) []Dependency {
+	if s.Validate() != nil {
+		return nil
+	}
+	var out []Dependency
+	add := func(label, key string) { out = append(out, Dependency{Label: label, Key: key}) }
+	all := func(labels ...string) {
+		for _, l := range labels {
+			add(l, "")
+		}
+	}
+	if s.Subject != nil {
+		ref := s.Subject.Ref()
+		switch {
+		case ref.Label == LabelTwin:
+			add(LabelTwin, "")
+		case ref.Name != "":
+			add(LabelArtifact, "")
+		default:
+			add(ref.Label, ref.Key)
+		}
+	}
+	switch s.Kind {
+	case KindNoOpenVulns:
+		all(LabelArtifact, LabelComponent, LabelVulnerability, LabelScanRun)
+	case KindScanFresh:
+		all(LabelArtifact, LabelScanRun)
+	case KindSARIFClean:
+		all(LabelArtifact, LabelFinding, LabelScanRun)
+	case KindNoRuntimeAlerts:
+		all(LabelZone, LabelHost, LabelEdgeEvent, LabelEdgeAggregate)
+	case KindHeartbeat:
+		all(LabelEdgeEvent, LabelEdgeAggregate)
+	case KindAttestation:
+		add(LabelAttestation, s.Attestation.ID)
+		if l := s.Subject.Ref().Label; l == LabelService || l == LabelArtifact {
+			all(LabelArtifact)
+		}
+	case KindCypherCheck:
+		all(AnyLabel)
+	}
+	// A whole label covers its keyed entries.
+	whole := map[string]bool{}
+	for _, d := range out {
+		if d.Key == "" {
+			whole[d.Label] = true
+		}
+	}
+	out = slices.DeleteFunc(out, func(d Dependency) bool { return d.Key != "" && whole[d.Label] })
+	slices.SortFunc(out, func(a, b Dependency) int {
+		if c := strings.Compare(a.Label, b.Label); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return slices.Compact(out)
+}
+
+// Matches reports whether a change to the node label/key touches one of deps.
+func Matches(deps []Dependency, label, key string) bool {
+	for _, d := range deps {
+		if d.Label == AnyLabel || d.Label == label && (d.Key == "" || d.Key == key) {
+			return true
+		}
+	}
+	return false
+}
