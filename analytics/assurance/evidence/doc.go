@@ -1,6 +1,9 @@
 // Package evidence evaluates declarative evidence specs against the twin and produces the leaf
 // results of analytics/assurance: it is what a Solution's EvidenceSpec means. It reads the twin
 // through the small Store interface (tests use an in-memory fake) and knows nothing of Neo4j.
+// Package graph implements the Store methods the twin's model supports today
+// (DB.ExplainCypher, DB.RunCypher, DB.LatestRelease); the others wait for the twin to record
+// scan runs and attestations.
 //
 // # Specs
 //
