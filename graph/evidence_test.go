@@ -1,7 +1,9 @@
 package graph_test
 
 import (
+	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -199,5 +201,272 @@ func TestEvidenceLatestRelease(t *testing.T) {
 		if err != nil || !got.Equal(c.want) {
 			t.Errorf("LatestRelease(%s, %q) = %v, %v; want %v", c.site, c.pipeline, got, err, c.want)
 		}
+	}
+}
+
+// evidenceTwin writes a small twin: payment-api RUNS pay@sha256:new (IN_ZONE dmz); an older
+// digest sha256:old of pay; component a in both, b in the old one only; CVE-1 (HIGH, KEV)
+// AFFECTS a, first seen at t0+3h; CVE-2 (unrated) AFFECTS b, not_affected; two findings in the
+// new digest from two SARIF runs; runtime events about the service, its zone and another host.
+func evidenceTwin(t *testing.T, db *graph.DB, t0 time.Time) string {
+	t.Helper()
+	twin := testenv.NewTwin(t, db)
+	ctx := t.Context()
+	err := db.AutoCommit(ctx, `
+CREATE (s:Service {twin: $twin, name: 'payment-api'})
+CREATE (n:Artifact {twin: $twin, digest: 'sha256:new', name: 'pay', firstSeen: $t0 + duration('PT2H')})
+CREATE (o:Artifact {twin: $twin, digest: 'sha256:old', name: 'pay', firstSeen: $t0})
+CREATE (:Artifact {twin: $twin, digest: 'sha256:other', name: 'other', firstSeen: $t0})
+CREATE (a:Component {twin: $twin, purl: 'pkg:npm/a@1'}), (b:Component {twin: $twin, purl: 'pkg:npm/b@1'})
+CREATE (z:Zone {twin: $twin, name: 'dmz'}), (:Host {twin: $twin, name: 'h9'})
+CREATE (s)-[:RUNS]->(n), (s)-[:IN_ZONE]->(z), (n)-[:CONTAINS]->(a), (o)-[:CONTAINS]->(a), (o)-[:CONTAINS]->(b)
+CREATE (v1:Vulnerability {twin: $twin, vulnerabilityId: 'CVE-1', severity: 'HIGH', cvssScore: 7.5, epss: 0.2, kev: true})
+CREATE (v2:Vulnerability {twin: $twin, vulnerabilityId: 'CVE-2'})
+CREATE (v1)-[:AFFECTS {status: 'affected', firstSeen: $t0 + duration('PT3H')}]->(a)
+CREATE (v2)-[:AFFECTS {status: 'not_affected'}]->(b)
+CREATE (f1:Finding {twin: $twin, fingerprint: 'f1', ruleId: 'go.sqli', tool: 'Semgrep OSS', severity: 'HIGH', status: 'OPEN'})
+CREATE (f2:Finding {twin: $twin, fingerprint: 'f2', ruleId: 'go.style', tool: 'Semgrep OSS', severity: 'LOW', status: 'OPEN'})
+CREATE (f1)-[:FOUND_IN {sources: ['sarif:s2', 'sarif:s1']}]->(n), (f2)-[:FOUND_IN {sources: ['sarif:s1']}]->(n)`,
+		map[string]any{"twin": twin, "t0": t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.WriteEdgeReleases(ctx, twin, []graph.EdgeRelease{
+		{ID: "e1", Kind: "event", Site: "edge-1", Pipeline: "suricata", ReceivedAt: t0.Add(time.Hour), Data: `{"event_type":"alert"}`,
+			Link: &graph.NodeRef{Label: graph.LabelService, Key: "payment-api"}},
+		{ID: "e2", Kind: "event", Site: "edge-1", Pipeline: "suricata", ReceivedAt: t0.Add(2 * time.Hour), Data: `{"event_type":"Alert"}`,
+			Link: &graph.NodeRef{Label: graph.LabelZone, Key: "dmz"}},
+		{ID: "e3", Kind: "event", Site: "edge-1", Pipeline: "suricata", ReceivedAt: t0.Add(3 * time.Hour), Data: `{"event_type":"flow"}`,
+			Link: &graph.NodeRef{Label: graph.LabelService, Key: "payment-api"}},
+		{ID: "e4", Kind: "event", Site: "edge-1", Pipeline: "suricata", ReceivedAt: t0.Add(4 * time.Hour), Data: `{"event_type":"alert"}`,
+			Link: &graph.NodeRef{Label: graph.LabelHost, Key: "h9"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return twin
+}
+
+func TestEvidenceSubject(t *testing.T) {
+	db := testenv.Migrated(t)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	twin := evidenceTwin(t, db, t0)
+	ctx := t.Context()
+	art := func(key, name string, seen time.Time, running, direct bool) evidence.ArtifactFact {
+		return evidence.ArtifactFact{ID: graph.ID(graph.LabelArtifact, twin, key), Key: key, Name: name, FirstSeen: seen, Running: running, Direct: direct}
+	}
+	newArt := func(direct bool) evidence.ArtifactFact {
+		return art("sha256:new", "pay", t0.Add(2*time.Hour), true, direct)
+	}
+	oldArt := func(direct bool) evidence.ArtifactFact { return art("sha256:old", "pay", t0, false, direct) }
+	other := art("sha256:other", "other", t0, false, false)
+	cases := []struct {
+		name string
+		ref  evidence.SubjectRef
+		want evidence.SubjectFacts
+	}{
+		{"service", evidence.SubjectRef{Label: graph.LabelService, Key: "payment-api"},
+			evidence.SubjectFacts{Found: true, ID: graph.ID(graph.LabelService, twin, "payment-api"), Artifacts: []evidence.ArtifactFact{newArt(true), oldArt(false)}}},
+		{"missing service", evidence.SubjectRef{Label: graph.LabelService, Key: "nope"}, evidence.SubjectFacts{}},
+		{"artifact by digest", evidence.SubjectRef{Label: graph.LabelArtifact, Key: "sha256:old"},
+			evidence.SubjectFacts{Found: true, ID: graph.ID(graph.LabelArtifact, twin, "sha256:old"), Artifacts: []evidence.ArtifactFact{newArt(false), oldArt(true)}}},
+		{"artifact by name", evidence.SubjectRef{Label: graph.LabelArtifact, Name: "pay"},
+			evidence.SubjectFacts{Found: true, Artifacts: []evidence.ArtifactFact{newArt(false), oldArt(false)}}},
+		{"missing artifact name", evidence.SubjectRef{Label: graph.LabelArtifact, Name: "nope"}, evidence.SubjectFacts{}},
+		{"component", evidence.SubjectRef{Label: graph.LabelComponent, Key: "pkg:npm/a@1"},
+			evidence.SubjectFacts{Found: true, ID: graph.ID(graph.LabelComponent, twin, "pkg:npm/a@1"), Artifacts: []evidence.ArtifactFact{newArt(true), oldArt(true)}}},
+		{"twin", evidence.SubjectRef{Label: graph.LabelTwin},
+			evidence.SubjectFacts{Found: true, ID: graph.ID(graph.LabelTwin, twin, twin), Artifacts: []evidence.ArtifactFact{newArt(false), oldArt(false), other}}},
+		{"zone", evidence.SubjectRef{Label: graph.LabelZone, Key: "dmz"}, evidence.SubjectFacts{Found: true, ID: graph.ID(graph.LabelZone, twin, "dmz")}},
+		{"host", evidence.SubjectRef{Label: graph.LabelHost, Key: "h9"}, evidence.SubjectFacts{Found: true, ID: graph.ID(graph.LabelHost, twin, "h9")}},
+	}
+	for _, c := range cases {
+		got, err := db.EvidenceSubject(ctx, twin, c.ref)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
+		}
+	}
+	if _, err := db.EvidenceSubject(ctx, twin, evidence.SubjectRef{Label: "Credential) DETACH DELETE (x", Key: "k"}); err == nil {
+		t.Error("a label outside the fixed set was accepted")
+	}
+}
+
+func TestEvidenceExposuresFindingsEvents(t *testing.T) {
+	db := testenv.Migrated(t)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	twin := evidenceTwin(t, db, t0)
+	ctx := t.Context()
+
+	xs, err := db.EvidenceExposures(ctx, twin, evidence.ExposureScope{Artifacts: []string{"sha256:new", "sha256:old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(xs, func(a, b evidence.Exposure) int { return strings.Compare(a.VulnerabilityID, b.VulnerabilityID) })
+	if len(xs) != 2 {
+		t.Fatalf("exposures %+v", xs)
+	}
+	x := xs[0]
+	if x.Vulnerability != graph.ID(graph.LabelVulnerability, twin, "CVE-1") || x.Severity != "HIGH" || x.CVSS == nil || *x.CVSS != 7.5 ||
+		x.EPSS == nil || *x.EPSS != 0.2 || !x.KEV || x.Status != "affected" || x.Component != "pkg:npm/a@1" ||
+		!slices.Equal(x.Artifacts, []string{"sha256:new", "sha256:old"}) || !x.KnownSince.Equal(t0.Add(3*time.Hour)) {
+		t.Errorf("CVE-1 %+v", x)
+	}
+	if x := xs[1]; x.Severity != "" || x.CVSS != nil || x.KEV || x.Status != "not_affected" || !x.KnownSince.IsZero() || !slices.Equal(x.Artifacts, []string{"sha256:old"}) {
+		t.Errorf("CVE-2 %+v", x)
+	}
+	xs, err = db.EvidenceExposures(ctx, twin, evidence.ExposureScope{Artifacts: []string{"sha256:new"}})
+	if err != nil || len(xs) != 1 || !slices.Equal(xs[0].Artifacts, []string{"sha256:new"}) {
+		t.Errorf("new digest only: %+v, %v", xs, err)
+	}
+	xs, err = db.EvidenceExposures(ctx, twin, evidence.ExposureScope{Component: "pkg:npm/b@1"})
+	if err != nil || len(xs) != 1 || xs[0].VulnerabilityID != "CVE-2" || len(xs[0].Artifacts) != 0 {
+		t.Errorf("component scope: %+v, %v", xs, err)
+	}
+
+	fs, err := db.EvidenceFindings(ctx, twin, []string{"sha256:new"}, []string{"sarif:s2"})
+	if err != nil || len(fs) != 1 || fs[0].ID != graph.ID(graph.LabelFinding, twin, "f1") || fs[0].RuleID != "go.sqli" ||
+		fs[0].Status != "OPEN" || fs[0].Artifact != "sha256:new" || !slices.Equal(fs[0].Sources, []string{"sarif:s2"}) {
+		t.Errorf("findings of s2: %+v, %v", fs, err)
+	}
+	fs, err = db.EvidenceFindings(ctx, twin, []string{"sha256:new"}, []string{"sarif:s1"})
+	if err != nil || len(fs) != 2 {
+		t.Errorf("findings of s1: %+v, %v", fs, err)
+	}
+	if fs, err := db.EvidenceFindings(ctx, twin, []string{"sha256:old"}, []string{"sarif:s1"}); err != nil || len(fs) != 0 {
+		t.Errorf("findings of the old digest: %+v, %v", fs, err)
+	}
+
+	events := func(q evidence.EventQuery) []string {
+		t.Helper()
+		var ids []string
+		err := db.EvidenceEvents(ctx, twin, q, func(e evidence.Event) error {
+			for _, key := range []string{"e1", "e2", "e3", "e4"} {
+				if e.ID == graph.ID(graph.LabelEdgeEvent, twin, key) {
+					ids = append(ids, key)
+				}
+			}
+			if e.Site != "edge-1" || e.Pipeline != "suricata" || e.At.IsZero() || e.Data == "" {
+				t.Errorf("event %+v", e)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	svc := evidence.SubjectRef{Label: graph.LabelService, Key: "payment-api"}
+	for _, c := range []struct {
+		name string
+		q    evidence.EventQuery
+		want []string
+	}{
+		{"service and its zone", evidence.EventQuery{Subject: svc, Since: t0}, []string{"e1", "e2", "e3"}},
+		{"since is exclusive", evidence.EventQuery{Subject: svc, Since: t0.Add(time.Hour)}, []string{"e2", "e3"}},
+		{"contains, case-insensitive", evidence.EventQuery{Subject: svc, Since: t0, Contains: []string{"alert"}}, []string{"e1", "e2"}},
+		{"zone", evidence.EventQuery{Subject: evidence.SubjectRef{Label: graph.LabelZone, Key: "dmz"}, Since: t0}, []string{"e2"}},
+		{"twin", evidence.EventQuery{Subject: evidence.SubjectRef{Label: graph.LabelTwin}, Since: t0}, []string{"e1", "e2", "e3", "e4"}},
+		{"missing host", evidence.EventQuery{Subject: evidence.SubjectRef{Label: graph.LabelHost, Key: "nope"}, Since: t0}, nil},
+	} {
+		if got := events(c.q); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	stop := errors.New("enough")
+	n := 0
+	err = db.EvidenceEvents(ctx, twin, evidence.EventQuery{Subject: svc, Since: t0}, func(evidence.Event) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("stop: %v after %d", err, n)
+	}
+}
+
+// twinStore is an evidence.Store over the twin for the reads the graph implements; the twin
+// keeps no scan runs or attestations yet, so the test supplies them.
+type twinStore struct {
+	*graph.DB
+	scans []evidence.ScanRun
+}
+
+func (s twinStore) Subject(ctx context.Context, twin string, r evidence.SubjectRef) (evidence.SubjectFacts, error) {
+	return s.EvidenceSubject(ctx, twin, r)
+}
+func (s twinStore) ScanRuns(_ context.Context, _ string, artifacts, formats []string) ([]evidence.ScanRun, error) {
+	var out []evidence.ScanRun
+	for _, r := range s.scans {
+		if slices.Contains(artifacts, r.Artifact) && slices.Contains(formats, r.Format) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+func (s twinStore) Exposures(ctx context.Context, twin string, scope evidence.ExposureScope) ([]evidence.Exposure, error) {
+	return s.EvidenceExposures(ctx, twin, scope)
+}
+func (s twinStore) Findings(ctx context.Context, twin string, artifacts, sources []string) ([]evidence.Finding, error) {
+	return s.EvidenceFindings(ctx, twin, artifacts, sources)
+}
+func (s twinStore) Events(ctx context.Context, twin string, q evidence.EventQuery, fn func(evidence.Event) error) error {
+	return s.EvidenceEvents(ctx, twin, q, fn)
+}
+func (s twinStore) Attestations(context.Context, string, evidence.AttestationQuery) ([]evidence.Attestation, error) {
+	return nil, nil
+}
+
+// TestEvidenceEvaluateOnTwin runs the leaf rules end to end on the real twin.
+func TestEvidenceEvaluateOnTwin(t *testing.T) {
+	db := testenv.Migrated(t)
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	twin := evidenceTwin(t, db, t0)
+	ctx := t.Context()
+	st := twinStore{DB: db, scans: []evidence.ScanRun{
+		{ID: "s2", Format: "sarif", Tool: "Semgrep OSS", Artifact: "sha256:new", Source: "sarif:s2", Collected: t0.Add(5 * time.Hour)},
+		{ID: "t1", Format: "trivy", Tool: "Trivy", Artifact: "sha256:new", Source: "trivy:1", Collected: t0.Add(5 * time.Hour), KnowledgeAsOf: t0.Add(2 * time.Hour)},
+	}}
+	var _ evidence.Store = st
+	now := t0.Add(6 * time.Hour)
+	cases := []struct {
+		spec   string
+		reason string
+	}{
+		{`{"kind":"no_open_vulns","subject":{"service":"payment-api"},"window":"7d","scan":["trivy"],"vulns":{"min_severity":"HIGH"}}`, "KNOWLEDGE_STALE"},
+		{`{"kind":"no_open_vulns","subject":{"artifact":"pay"},"window":"7d","scan":["trivy"],"vulns":{"min_severity":"CRITICAL"}}`, ""},
+		{`{"kind":"no_open_vulns","subject":{"artifact":"sha256:old"},"window":"7d","scan":["trivy"],"vulns":{"min_severity":"LOW"}}`, "EVIDENCE_MISSING"},
+		{`{"kind":"sarif_clean","subject":{"service":"payment-api"},"window":"7d","scan":["sarif:semgrep"],"findings":{"rule_prefixes":["go.sqli"]}}`, "EVIDENCE_FAIL"},
+		{`{"kind":"sarif_clean","subject":{"service":"payment-api"},"window":"7d","scan":["sarif:semgrep"],"findings":{"rule_prefixes":["go.style"]}}`, ""},
+		{`{"kind":"no_runtime_alerts","subject":{"service":"payment-api"},"window":"5h","alerts":{"field":"event_type","kinds":["alert"]},"heartbeat":{"site":"edge-1","within":"4h"}}`, "EVIDENCE_FAIL"},
+		{`{"kind":"no_runtime_alerts","subject":{"service":"payment-api"},"window":"3h","alerts":{"field":"event_type","kinds":["alert"]},"heartbeat":{"site":"edge-1","within":"4h"}}`, ""},
+		{`{"kind":"no_runtime_alerts","subject":{"service":"payment-api"},"window":"3h","alerts":{"field":"event_type","kinds":["alert"]},"heartbeat":{"site":"edge-1","within":"1h"}}`, "MONITOR_SILENT"},
+		{`{"kind":"heartbeat","window":"3h","heartbeat":{"site":"edge-1","pipeline":"suricata"}}`, ""},
+		{`{"kind":"cypher_check","window":"1h","cypher":{"query":"MATCH (v:Vulnerability {twin: $twin}) WHERE v.kev RETURN v"}}`, "EVIDENCE_FAIL"},
+		{`{"kind":"cypher_check","window":"1h","cypher":{"query":"MATCH (v:Vulnerability {twin: $twin}) WHERE v.kev RETURN v","expect":"some"}}`, ""},
+	}
+	for _, c := range cases {
+		s, err := evidence.ParseJSON([]byte(c.spec))
+		if err != nil {
+			t.Fatalf("%s: %v", c.spec, err)
+		}
+		if err := evidence.Accept(ctx, st, twin, s); err != nil {
+			t.Fatalf("Accept %s: %v", c.spec, err)
+		}
+		r, err := evidence.Evaluate(ctx, st, twin, s, now)
+		if err != nil {
+			t.Fatalf("%s: %v", c.spec, err)
+		}
+		reason := ""
+		if r.Reason != 0 {
+			reason = r.Reason.String()
+		}
+		if reason != c.reason {
+			t.Errorf("%s: %s (%s), want %q", c.spec, reason, r.Message, c.reason)
+		}
+	}
+	// A write is refused at acceptance, by the database's plan as well as by the linter.
+	s := evidence.Spec{Kind: evidence.KindCypherCheck, Window: evidence.Duration(time.Hour),
+		Cypher: &evidence.CypherCheck{Query: "MATCH (v:Vulnerability {twin: $twin}) WITH v CALL { WITH v SET v.kev = false } RETURN v"}}
+	if err := evidence.Accept(ctx, st, twin, s); !errors.Is(err, evidence.ErrNotReadOnly) {
+		t.Fatalf("write accepted: %v", err)
 	}
 }

@@ -1,9 +1,10 @@
 // Package evidence evaluates declarative evidence specs against the twin and produces the leaf
 // results of analytics/assurance: it is what a Solution's EvidenceSpec means. It reads the twin
 // through the small Store interface (tests use an in-memory fake) and knows nothing of Neo4j.
-// Package graph implements the Store methods the twin's model supports today
-// (DB.ExplainCypher, DB.RunCypher, DB.LatestRelease); the others wait for the twin to record
-// scan runs and attestations.
+// Package graph implements the Store methods the twin's model supports today (DB.EvidenceSubject,
+// DB.EvidenceExposures, DB.EvidenceFindings, DB.EvidenceEvents, DB.LatestRelease,
+// DB.ExplainCypher, DB.RunCypher); ScanRuns and Attestations wait for the twin to record scan
+// runs and attestations.
 //
 // # Specs
 //
@@ -52,7 +53,8 @@
 // (stage running, for ops claims); for a service, the artifacts it RUNS; for the twin, the
 // newest digest of every artifact name (build) or every digest a service RUNS (running); for a
 // component, the artifacts that CONTAIN it, of which one scan suffices. Older digests are the
-// other artifacts with the same name.
+// other artifacts with the same name first seen before a current one; evidence about a newer
+// digest only is EVIDENCE_MISSING, not SUBJECT_CHANGED.
 //
 // # Results
 //

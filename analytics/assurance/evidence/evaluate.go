@@ -167,7 +167,7 @@ type subjectView struct {
 	// evidence about one of them suffices.
 	current []ArtifactFact
 	anyOne  bool
-	// lineage are the other artifacts sharing a name with a current one: older digests.
+	// lineage are the older digests of current ones (see pickCurrent).
 	lineage []ArtifactFact
 }
 
@@ -218,7 +218,9 @@ func (e *evaluation) subject(needArtifacts bool) (subjectView, *Result, error) {
 //     build stage), or every digest a service RUNS (running stage);
 //   - a service: what it RUNS; a component: what CONTAINS it (any one suffices).
 //
-// The lineage is the other artifacts sharing a name with a current one.
+// The lineage is the older digests of the current ones: the other artifacts sharing a name
+// with a current one and first seen before it. Evidence about a newer digest (a build not yet
+// deployed, a digest newer than the one pinned) does not make the subject SUBJECT_CHANGED.
 func pickCurrent(ref SubjectRef, stage Stage, arts []ArtifactFact) (current, lineage []ArtifactFact, anyOne bool) {
 	switch {
 	case ref.Label == LabelService, ref.Label == LabelComponent, ref.Label == LabelArtifact && ref.Key != "":
@@ -251,14 +253,14 @@ func pickCurrent(ref SubjectRef, stage Stage, arts []ArtifactFact) (current, lin
 	}
 	slices.SortFunc(current, func(a, b ArtifactFact) int { return strings.Compare(a.Key, b.Key) })
 	current = slices.CompactFunc(current, func(a, b ArtifactFact) bool { return a.Key == b.Key })
-	names := map[string]bool{}
-	for _, a := range current {
-		if a.Name != "" {
-			names[a.Name] = true
-		}
-	}
 	for _, a := range arts {
-		if names[a.Name] && !slices.ContainsFunc(current, func(c ArtifactFact) bool { return c.Key == a.Key }) {
+		if slices.ContainsFunc(current, func(c ArtifactFact) bool { return c.Key == a.Key }) {
+			continue
+		}
+		// An older digest of a current one: same name, first seen before it.
+		if slices.ContainsFunc(current, func(c ArtifactFact) bool {
+			return c.Name != "" && c.Name == a.Name && a.FirstSeen.Before(c.FirstSeen)
+		}) {
 			lineage = append(lineage, a)
 		}
 	}

@@ -23,7 +23,8 @@ var (
 	svc      = SubjectRef{Label: LabelService, Key: "payment-api"}
 	artNew   = ArtifactFact{ID: gid(LabelArtifact, newDigest), Key: newDigest, Name: "pay", FirstSeen: now.Add(-2 * day), Running: true, Direct: true}
 	artOld   = ArtifactFact{ID: gid(LabelArtifact, oldDigest), Key: oldDigest, Name: "pay", FirstSeen: now.Add(-30 * day)}
-	svcFacts = SubjectFacts{Found: true, ID: gid(LabelService, "payment-api"), Artifacts: []ArtifactFact{artNew, artOld}}
+	artNext  = ArtifactFact{ID: gid(LabelArtifact, "sha256:next"), Key: "sha256:next", Name: "pay", FirstSeen: now.Add(-day)}
+	svcFacts = SubjectFacts{Found: true, ID: gid(LabelService, "payment-api"), Artifacts: []ArtifactFact{artNew, artOld, artNext}}
 )
 
 // baseStore is a twin with the service payment-api running sha256:new, an older digest
@@ -133,6 +134,10 @@ func TestScanFresh(t *testing.T) {
 			scans: []ScanRun{scan("o", oldDigest, now.Add(-day))}, want: changed},
 		{name: "pinned old digest", sub: &Subject{Artifact: oldDigest},
 			scans: []ScanRun{scan("o", oldDigest, now.Add(-day))}, want: pass},
+		{name: "pinned old digest, only the newer one scanned", sub: &Subject{Artifact: oldDigest},
+			scans: []ScanRun{scan("n", newDigest, now.Add(-day))}, want: missing},
+		{name: "service: a newer build not yet running is not its subject", scans: []ScanRun{scan("b", "sha256:next", now.Add(-day))},
+			want: missing},
 		{name: "component: one containing artifact suffices", sub: &Subject{Component: "pkg:golang/x@1"},
 			scans: []ScanRun{scan("o", oldDigest, now.Add(-day))}, want: pass},
 	}
@@ -141,7 +146,7 @@ func TestScanFresh(t *testing.T) {
 			st := baseStore()
 			st.subjects[SubjectRef{Label: LabelArtifact, Name: "pay"}] = SubjectFacts{Found: true, Artifacts: []ArtifactFact{artNew, artOld}}
 			st.subjects[SubjectRef{Label: LabelArtifact, Key: oldDigest}] = SubjectFacts{Found: true, ID: artOld.ID,
-				Artifacts: []ArtifactFact{{ID: artOld.ID, Key: oldDigest, Name: "pay", Direct: true}, {ID: artNew.ID, Key: newDigest, Name: "pay", FirstSeen: artNew.FirstSeen}}}
+				Artifacts: []ArtifactFact{{ID: artOld.ID, Key: oldDigest, Name: "pay", FirstSeen: artOld.FirstSeen, Direct: true}, {ID: artNew.ID, Key: newDigest, Name: "pay", FirstSeen: artNew.FirstSeen}}}
 			st.subjects[SubjectRef{Label: LabelComponent, Key: "pkg:golang/x@1"}] = SubjectFacts{Found: true, ID: "Component:x",
 				Artifacts: []ArtifactFact{{ID: artOld.ID, Key: oldDigest, Name: "pay", Direct: true}, {ID: artNew.ID, Key: newDigest, Name: "pay", Direct: true}}}
 			st.scans = c.scans
