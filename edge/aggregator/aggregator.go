@@ -32,7 +32,6 @@ import (
 	"github.com/sectwin/sectwin/edge/dp"
 	"github.com/sectwin/sectwin/edge/output"
 	"github.com/sectwin/sectwin/edge/secagg"
-	"github.com/sectwin/sectwin/edge/secret"
 	"github.com/sectwin/sectwin/internal/bus"
 )
 
@@ -111,6 +110,14 @@ func Parse(file string, data []byte) (*Config, error) {
 			err := params.Validate()
 			bad("pipelines.%s.aggregate.secure_aggregation: %v", name, err)
 		}
+		if _, err := p.Aggregate.PartitionKeys(); err != nil {
+			bad("pipelines.%s.aggregate.partitions: %v", name, err)
+		}
+		for i, m := range p.Aggregate.Metrics {
+			if _, err := m.MetricConfig(); err != nil {
+				bad("pipelines.%s.aggregate.metrics[%d]: %v", name, i, err)
+			}
+		}
 		if _, err := policyOf(name, p.Aggregate); err != nil {
 			bad("pipelines.%s.aggregate.budget: %v", name, err)
 		}
@@ -123,12 +130,8 @@ func Parse(file string, data []byte) (*Config, error) {
 }
 
 func policyOf(name string, a collector.Aggregate) (budget.Policy, error) {
-	eps, err := dp.EpsilonFromFloat(a.Budget.Epsilon)
+	eps, g, err := a.Budget.Limits()
 	if err != nil {
-		return budget.Policy{}, err
-	}
-	g := dp.Guarantee{Kind: dp.GuaranteeKind(a.Budget.Guarantee), W: a.Budget.W}
-	if err := g.Validate(); err != nil {
 		return budget.Policy{}, err
 	}
 	return budget.Policy{Stream: "secagg:" + name, Unit: "cohort", Guarantee: g, Cap: eps}, nil
@@ -149,7 +152,7 @@ type Aggregator struct {
 func New(ctx context.Context, cfg *Config, stdout io.Writer, log zerolog.Logger) (*Aggregator, error) {
 	a := &Aggregator{cfg: cfg, log: log}
 	var err error
-	if a.nats, err = dial(ctx, cfg.NATS, ""); err != nil {
+	if a.nats, err = cfg.NATS.DialNATS(ctx, ""); err != nil {
 		return nil, err
 	}
 	for _, o := range cfg.Outputs {
@@ -157,7 +160,7 @@ func New(ctx context.Context, cfg *Config, stdout io.Writer, log zerolog.Logger)
 			a.outputs = append(a.outputs, output.NewStdout(o.Name, stdout))
 			continue
 		}
-		out, err := dial(ctx, o, bus.StreamEdge)
+		out, err := o.DialNATS(ctx, bus.StreamEdge)
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -176,22 +179,6 @@ func New(ctx context.Context, cfg *Config, stdout io.Writer, log zerolog.Logger)
 		}
 	}
 	return a, nil
-}
-
-func dial(ctx context.Context, o collector.OutputConfig, stream string) (*output.NATS, error) {
-	nc := output.NATSConfig{Name: o.Name, URL: o.URL, User: o.User, CredsFile: o.CredsFile, CAFile: o.CAFile, Stream: stream}
-	var err error
-	if o.TokenRef != "" {
-		if nc.Token, err = secret.Load(o.TokenRef); err != nil {
-			return nil, err
-		}
-	}
-	if o.PasswordRef != "" {
-		if nc.Password, err = secret.Load(o.PasswordRef); err != nil {
-			return nil, err
-		}
-	}
-	return output.DialNATS(ctx, nc)
 }
 
 // Run serves every pipeline's cohort until ctx ends.
@@ -245,23 +232,17 @@ func (a *Aggregator) release(ctx context.Context, name string, p PipelineConfig,
 	length, _ := time.ParseDuration(p.Aggregate.Window)
 	start := time.Unix(0, idx*length.Nanoseconds()).UTC()
 	w := budget.Window{Index: idx, Start: start, End: start.Add(length)}
-	dims := make([][]string, len(p.Aggregate.GroupBy))
-	for i, f := range p.Aggregate.GroupBy {
-		dims[i] = p.Aggregate.Partitions[f]
-	}
-	parts := []string{""}
-	if len(dims) > 0 {
-		parts, _ = dp.CrossPartitions(dims...)
-	}
+	parts, _ := p.Aggregate.PartitionKeys() // validated by Parse
+	_, g, _ := p.Aggregate.Budget.Limits()
 	sum := secagg.ToInt64s(res.Sum)
-	g := dp.Guarantee{Kind: dp.GuaranteeKind(p.Aggregate.Budget.Guarantee), W: p.Aggregate.Budget.W}
 	for mi, m := range p.Aggregate.Metrics {
-		eps, _ := dp.EpsilonFromFloat(m.Epsilon)
 		// The statement of a collector's window of this metric gives the caps and bounds the
 		// regional reservation records.
-		mc, err := dp.NewWindow(dp.WindowSpec{Metric: dp.MetricConfig{Name: m.Name, Algo: dp.Algo(m.Algo), Epsilon: eps, Bounds: m.Bounds,
-			MaxPartitions: m.MaxPartitions, MaxContributionsPerPartition: m.MaxContributions, Scale: m.Scale},
-			Partitions: parts, Guarantee: g, Start: w.Start, End: w.End}, nil)
+		metric, err := m.MetricConfig()
+		var mc *dp.Window
+		if err == nil {
+			mc, err = dp.NewWindow(dp.WindowSpec{Metric: metric, Partitions: parts, Guarantee: g, Start: w.Start, End: w.End}, nil)
+		}
 		if err != nil {
 			a.log.Error().Err(err).Str("pipeline", name).Str("metric", m.Name).Msg("release refused: bad metric")
 			continue
@@ -279,12 +260,12 @@ func (a *Aggregator) release(ctx context.Context, name string, p PipelineConfig,
 			continue
 		}
 		man := audit.Manifest{Site: a.cfg.Site, Pipeline: name, Kind: audit.KindAggregate, ConfigHash: a.cfg.hash,
-			Mechanism: "secagg-sum(" + m.Algo + ")/" + dp.MechanismDiscreteLaplace, Epsilon: eps.String(), Delta: dp.DeltaPure,
+			Mechanism: "secagg-sum(" + m.Algo + ")/" + dp.MechanismDiscreteLaplace, Epsilon: metric.Epsilon.String(), Delta: dp.DeltaPure,
 			Guarantee: g.String(), LedgerEntry: ticket.Hash}
 		scale := max(m.Scale, 1)
 		for pi, part := range parts {
 			v := sum[mi*len(parts)+pi]
-			doc := map[string]any{"metric": m.Name, "algo": m.Algo, "partition": partition(p.Aggregate.GroupBy, part),
+			doc := map[string]any{"metric": m.Name, "algo": m.Algo, "partition": p.Aggregate.PartitionFields(part),
 				"window_start": w.Start, "window_end": w.End, "value": float64(v) / float64(scale),
 				"cohort": res.Cohort, "collectors": len(res.Included), "dropped": len(res.Dropped), "noise_contributors": len(res.Included)}
 			data, _ := json.Marshal(doc)
@@ -308,17 +289,6 @@ func (a *Aggregator) release(ctx context.Context, name string, p PipelineConfig,
 			_ = s.Flush()
 		}
 	}
-}
-
-func partition(fields []string, key string) map[string]string {
-	out := map[string]string{}
-	vals := strings.Split(key, dp.PartitionSeparator)
-	for i, f := range fields {
-		if i < len(vals) {
-			out[f] = vals[i]
-		}
-	}
-	return out
 }
 
 // Close flushes the outputs and closes the connections and the ledger.

@@ -49,28 +49,21 @@ func newAggregator(name string, p Pipeline, noise dp.Source, now time.Time) (*ag
 	if err != nil {
 		return nil, err
 	}
-	dims := make([][]string, len(a.GroupBy))
-	for i, f := range a.GroupBy {
-		dims[i] = a.Partitions[f]
-	}
-	parts := []string{""}
-	if len(dims) > 0 {
-		if parts, err = dp.CrossPartitions(dims...); err != nil {
-			return nil, err
-		}
-	}
-	g, err := a.Budget.policy()
+	parts, err := a.PartitionKeys()
 	if err != nil {
 		return nil, err
 	}
-	capEps, _ := dp.EpsilonFromFloat(a.Budget.Epsilon)
+	capEps, g, err := a.Budget.Limits()
+	if err != nil {
+		return nil, err
+	}
 	ag := &aggregator{name: name, p: p, length: length, partitions: parts, declared: map[string]bool{}, guarantee: g, noise: noise,
 		policy: budget.Policy{Stream: name, Unit: p.PrivacyUnit, Guarantee: g, Cap: capEps}}
 	for _, k := range parts {
 		ag.declared[k] = true
 	}
 	for _, m := range a.Metrics {
-		mc, err := m.dp()
+		mc, err := m.MetricConfig()
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +226,7 @@ func (c *Collector) release(ctx context.Context, a *aggregator, w *window) {
 			Guarantee: st.Guarantee.String(), LedgerEntry: ticket.Hash}
 		metric := a.p.Aggregate.Metrics[i]
 		for _, pv := range rel.Partitions {
-			doc := aggregateDoc{Metric: metric.Name, Algo: string(st.Algo), Partition: partitionMap(a.p.Aggregate.GroupBy, pv.Key),
+			doc := aggregateDoc{Metric: metric.Name, Algo: string(st.Algo), Partition: a.p.Aggregate.PartitionFields(pv.Key),
 				WindowStart: w.start.UTC(), WindowEnd: w.end.UTC(), Value: float64(pv.Value) / float64(max(st.Scale, 1)),
 				Units: pv.Units, Suppressed: pv.Suppressed, Statement: rel.Statement}
 			data, err := json.Marshal(doc)
@@ -299,18 +292,4 @@ type aggregateDoc struct {
 	Units       int64             `json:"units,omitempty"`
 	Suppressed  bool              `json:"suppressed,omitempty"`
 	Statement   dp.Statement      `json:"statement"`
-}
-
-func partitionMap(fields []string, key string) map[string]string {
-	out := make(map[string]string, len(fields))
-	if len(fields) == 0 {
-		return out
-	}
-	vals := strings.Split(key, dp.PartitionSeparator)
-	for i, f := range fields {
-		if i < len(vals) {
-			out[f] = vals[i]
-		}
-	}
-	return out
 }

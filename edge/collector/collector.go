@@ -128,19 +128,7 @@ func openOutput(ctx context.Context, o OutputConfig, stdout io.Writer) (output.O
 	if o.Type == "stdout" {
 		return output.NewStdout(o.Name, stdout), nil
 	}
-	nc := output.NATSConfig{Name: o.Name, URL: o.URL, User: o.User, CredsFile: o.CredsFile, CAFile: o.CAFile, Stream: bus.StreamEdge}
-	var err error
-	if o.TokenRef != "" {
-		if nc.Token, err = secret.Load(o.TokenRef); err != nil {
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
-		}
-	}
-	if o.PasswordRef != "" {
-		if nc.Password, err = secret.Load(o.PasswordRef); err != nil {
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
-		}
-	}
-	return output.DialNATS(ctx, nc)
+	return o.DialNATS(ctx, bus.StreamEdge)
 }
 
 // Stats returns the counters so far.

@@ -9,6 +9,7 @@ package collector
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/sectwin/sectwin/edge/cohort"
 	"github.com/sectwin/sectwin/edge/decode"
 	"github.com/sectwin/sectwin/edge/dp"
+	"github.com/sectwin/sectwin/edge/output"
 	"github.com/sectwin/sectwin/edge/secagg"
 	"github.com/sectwin/sectwin/edge/secret"
 	"github.com/sectwin/sectwin/edge/transform"
@@ -471,7 +473,7 @@ func checkAggregate(ps *problems, line int, at string, p Pipeline, a *Aggregate)
 	seen := map[string]bool{}
 	for i, m := range a.Metrics {
 		mat := fmt.Sprintf("%s.metrics[%d]", at, i)
-		if _, err := m.dp(); err != nil {
+		if _, err := m.MetricConfig(); err != nil {
 			ps.add(line, mat, "%v", err)
 		}
 		if m.Algo != string(dp.AlgoCount) && m.Field == "" {
@@ -482,7 +484,7 @@ func checkAggregate(ps *problems, line int, at string, p Pipeline, a *Aggregate)
 		}
 		seen[m.Name] = true
 	}
-	if _, err := a.Budget.policy(); err != nil {
+	if _, _, err := a.Budget.Limits(); err != nil {
 		ps.add(line, at+".budget", "%v", err)
 	}
 	if sa := a.SecureAggregation; sa != nil {
@@ -508,7 +510,8 @@ func checkSecureAggregation(ps *problems, line int, at string, sa *SecureAggrega
 	}
 }
 
-func (m Metric) dp() (dp.MetricConfig, error) {
+// MetricConfig is the metric as edge/dp takes it, validated.
+func (m Metric) MetricConfig() (dp.MetricConfig, error) {
 	eps, err := dp.EpsilonFromFloat(m.Epsilon)
 	if err != nil {
 		return dp.MetricConfig{}, err
@@ -521,15 +524,63 @@ func (m Metric) dp() (dp.MetricConfig, error) {
 	return c, nil
 }
 
-func (b BudgetConfig) policy() (dp.Guarantee, error) {
-	if _, err := dp.EpsilonFromFloat(b.Epsilon); err != nil {
-		return dp.Guarantee{}, fmt.Errorf("epsilon: %w", err)
+// Limits are the budget's cap and guarantee, validated.
+func (b BudgetConfig) Limits() (dp.Epsilon, dp.Guarantee, error) {
+	eps, err := dp.EpsilonFromFloat(b.Epsilon)
+	if err != nil {
+		return 0, dp.Guarantee{}, fmt.Errorf("epsilon: %w", err)
 	}
 	g := dp.Guarantee{Kind: dp.GuaranteeKind(b.Guarantee), W: b.W}
 	if err := g.Validate(); err != nil {
-		return dp.Guarantee{}, fmt.Errorf("guarantee must be event, w_event (with w) or unit: %w", err)
+		return 0, dp.Guarantee{}, fmt.Errorf("guarantee must be event, w_event (with w) or unit: %w", err)
 	}
-	return g, nil
+	return eps, g, nil
+}
+
+// PartitionKeys are the declared public partitions: the cross product of the group_by fields'
+// values, in order, keys joined by dp.PartitionSeparator (one empty key without group_by).
+func (a *Aggregate) PartitionKeys() ([]string, error) {
+	if len(a.GroupBy) == 0 {
+		return []string{""}, nil
+	}
+	dims := make([][]string, len(a.GroupBy))
+	for i, f := range a.GroupBy {
+		dims[i] = a.Partitions[f]
+	}
+	return dp.CrossPartitions(dims...)
+}
+
+// PartitionFields splits a partition key back into its group_by fields.
+func (a *Aggregate) PartitionFields(key string) map[string]string {
+	out := make(map[string]string, len(a.GroupBy))
+	if len(a.GroupBy) == 0 {
+		return out
+	}
+	vals := strings.Split(key, dp.PartitionSeparator)
+	for i, f := range a.GroupBy {
+		if i < len(vals) {
+			out[f] = vals[i]
+		}
+	}
+	return out
+}
+
+// DialNATS connects a nats output, loading its secrets from their references, and checks that
+// stream (when given) exists.
+func (o OutputConfig) DialNATS(ctx context.Context, stream string) (*output.NATS, error) {
+	nc := output.NATSConfig{Name: o.Name, URL: o.URL, User: o.User, CredsFile: o.CredsFile, CAFile: o.CAFile, Stream: stream}
+	var err error
+	if o.TokenRef != "" {
+		if nc.Token, err = secret.Load(o.TokenRef); err != nil {
+			return nil, fmt.Errorf("output %s: %w", o.Name, err)
+		}
+	}
+	if o.PasswordRef != "" {
+		if nc.Password, err = secret.Load(o.PasswordRef); err != nil {
+			return nil, fmt.Errorf("output %s: %w", o.Name, err)
+		}
+	}
+	return output.DialNATS(ctx, nc)
 }
 
 type problems struct {
