@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
@@ -142,13 +145,7 @@ RETURN c.version`, map[string]any{"twin": c.Twin, "id": c.ID, "name": c.Name, "f
 			return nil, err
 		}
 		version := int(rec.Values[0].(int64))
-		p := map[string]any{"twin": c.Twin, "case": c.ID, "ids": slices.Collect(func(yield func(string) bool) {
-			for id := range ids {
-				if !yield(id) {
-					return
-				}
-			}
-		})}
+		p := map[string]any{"twin": c.Twin, "case": c.ID, "ids": slices.Collect(maps.Keys(ids))}
 		// Elements gone from the case go, with every link.
 		if err := run(ctx, tx, `MATCH (e:GsnElement {twin: $twin, case: $case}) WHERE NOT e.id IN $ids DETACH DELETE e`, p); err != nil {
 			return nil, err
@@ -210,10 +207,27 @@ RETURN [row IN collect(CASE WHEN t IS NULL THEN row.from + ' → ' + row.key END
 
 // AssuranceCaseByID reads a case back with its elements and links, in id order.
 func (db *DB) AssuranceCaseByID(ctx context.Context, twin, id string) (AssuranceCase, error) {
-	recs, err := db.collect(ctx, `MATCH (c:AssuranceCase {twin: $twin, id: $id})
+	cases, err := db.readCases(ctx, twin, id)
+	if err != nil {
+		return AssuranceCase{}, err
+	}
+	if len(cases) == 0 {
+		return AssuranceCase{}, fmt.Errorf("assurance case %s of twin %s: %w", id, twin, ErrNotFound)
+	}
+	return cases[0], nil
+}
+
+// AssuranceCases reads a twin's cases whole, by id, in one statement.
+func (db *DB) AssuranceCases(ctx context.Context, twin string) ([]AssuranceCase, error) {
+	return db.readCases(ctx, twin, "")
+}
+
+// readCases reads the case with this id, or every case of the twin for "".
+func (db *DB) readCases(ctx context.Context, twin, id string) ([]AssuranceCase, error) {
+	recs, err := db.collect(ctx, `MATCH (c:AssuranceCase {twin: $twin}) WHERE $id = '' OR c.id = $id
 OPTIONAL MATCH (c)-[:HAS]->(e:GsnElement)
-WITH c, e ORDER BY e.id
-RETURN c.name, c.version, c.sourceFormat, c.sourceHash, c.source, c.importedAt, c.importedBy,
+WITH c, e ORDER BY c.id, e.id
+RETURN c.id, c.name, c.version, c.sourceFormat, c.sourceHash, c.source, c.importedAt, c.importedBy,
   collect(CASE WHEN e IS NULL THEN null ELSE {
     id: e.id, type: e.type, module: e.module, text: e.text, undeveloped: e.undeveloped, mode: e.mode, k: e.k,
     evidence: e.evidence, layers: e.layers, defeaterKind: e.defeaterKind, defeaterState: e.defeaterState,
@@ -224,18 +238,20 @@ RETURN c.name, c.version, c.sourceFormat, c.sourceHash, c.source, c.importedAt, 
     about: [(e)-[:ABOUT]->(t) | [labels(t)[0], properties(t)]]} END)`,
 		map[string]any{"twin": twin, "id": id})
 	if err != nil {
-		return AssuranceCase{}, err
+		return nil, err
 	}
-	if len(recs) == 0 {
-		return AssuranceCase{}, fmt.Errorf("assurance case %s of twin %s: %w", id, twin, ErrNotFound)
+	out := make([]AssuranceCase, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, decodeCase(twin, r.Values))
 	}
-	v := recs[0].Values
-	c := AssuranceCase{Twin: twin, ID: id, Name: asString(v[0]), Version: int(asInt(v[1])), SourceFormat: asString(v[2]),
-		SourceHash: asString(v[3]), Source: asString(v[4]), ImportedBy: asString(v[6])}
-	if t, ok := v[5].(time.Time); ok {
-		c.ImportedAt = t
-	}
-	for _, raw := range asList(v[7]) {
+	return out, nil
+}
+
+func decodeCase(twin string, v []any) AssuranceCase {
+	c := AssuranceCase{Twin: twin, ID: asString(v[0]), Name: asString(v[1]), Version: int(asInt(v[2])), SourceFormat: asString(v[3]),
+		SourceHash: asString(v[4]), Source: asString(v[5]), ImportedBy: asString(v[7])}
+	c.ImportedAt, _ = v[6].(time.Time)
+	for _, raw := range asList(v[8]) {
 		m, _ := raw.(map[string]any)
 		e := CaseElement{ID: asString(m["id"]), Type: asString(m["type"]), Module: asString(m["module"]), Text: asString(m["text"]),
 			Undeveloped: m["undeveloped"] == true, Mode: asString(m["mode"]), K: int(asInt(m["k"])), Evidence: asString(m["evidence"]),
@@ -263,10 +279,10 @@ RETURN c.name, c.version, c.sourceFormat, c.sourceHash, c.source, c.importedAt, 
 				e.About = append(e.About, NodeRef{Label: label, Key: asString(props[k.Key])})
 			}
 		}
-		slices.SortFunc(e.About, func(a, b NodeRef) int { return compareRefs(a, b) })
+		slices.SortFunc(e.About, compareRefs)
 		c.Elements = append(c.Elements, e)
 	}
-	return c, nil
+	return c
 }
 
 // ordered reads [[i, id], …] pairs back into ids in their written order.
@@ -289,19 +305,7 @@ func ordered(v any) []string {
 }
 
 func compareRefs(a, b NodeRef) int {
-	if a.Label != b.Label {
-		if a.Label < b.Label {
-			return -1
-		}
-		return 1
-	}
-	switch {
-	case a.Key < b.Key:
-		return -1
-	case a.Key > b.Key:
-		return 1
-	}
-	return 0
+	return cmp.Or(strings.Compare(a.Label, b.Label), strings.Compare(a.Key, b.Key))
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
@@ -381,23 +385,6 @@ RETURN s.from, s.to, s.reasons, s.cause, s.at ORDER BY s.at DESC LIMIT $limit`,
 			Reasons: asString(r.Values[2]), Cause: asString(r.Values[3])}
 		ch.At, _ = r.Values[4].(time.Time)
 		out = append(out, ch)
-	}
-	return out, nil
-}
-
-// AssuranceCases lists a twin's cases by id.
-func (db *DB) AssuranceCases(ctx context.Context, twin string) ([]AssuranceCase, error) {
-	recs, err := db.collect(ctx, `MATCH (c:AssuranceCase {twin: $twin})
-RETURN c.id, c.name, c.version, c.sourceFormat, c.importedAt, c.importedBy ORDER BY c.id`, map[string]any{"twin": twin})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]AssuranceCase, 0, len(recs))
-	for _, r := range recs {
-		c := AssuranceCase{Twin: twin, ID: asString(r.Values[0]), Name: asString(r.Values[1]), Version: int(asInt(r.Values[2])),
-			SourceFormat: asString(r.Values[3]), ImportedBy: asString(r.Values[5])}
-		c.ImportedAt, _ = r.Values[4].(time.Time)
-		out = append(out, c)
 	}
 	return out, nil
 }

@@ -122,13 +122,9 @@ func (r *queryResolver) AssuranceCases(ctx context.Context, twin string) ([]*gra
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}
-	out := make([]*graph.AssuranceCase, 0, len(list))
-	for _, c := range list {
-		full, err := r.Graph.AssuranceCaseByID(ctx, twin, c.ID)
-		if err != nil {
-			return nil, backendErr(ctx, err)
-		}
-		out = append(out, &full)
+	out := make([]*graph.AssuranceCase, len(list))
+	for i := range list {
+		out[i] = &list[i]
 	}
 	return out, nil
 }
