@@ -1,19 +1,15 @@
 package manifest
 
 import (
-	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
-	"io"
 	"reflect"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
+	"github.com/sectwin/sectwin/internal/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -80,78 +76,21 @@ func invalidUTF8(data []byte) (line, col int, found bool) {
 	return line, col, true
 }
 
-var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // readDocument parses data into the one YAML document it must hold and returns its root node, or
 // nil after adding problems. Empty documents (a lone "---", comments) are ignored.
-func readDocument(data []byte, p *problems) (root *yaml.Node) {
-	defer func() {
-		// The YAML parser reports malformed input as errors, but a parser bug must not crash the
-		// caller (a server handling an upload): report it as a problem with the file.
-		if r := recover(); r != nil {
-			p.add(Problem{Message: fmt.Sprintf("YAML parser failed: %v", r)})
-			root = nil
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			p.add(syntaxProblem(err))
-			return nil
-		}
-		n := &doc
-		if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-			n = n.Content[0]
-		}
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && n.Value == "" {
-			continue // an empty document
-		}
-		if root != nil {
-			p.add(Problem{Line: n.Line, Column: n.Column, Message: "a second YAML document: a manifest file holds exactly one (split them into several files)"})
-			return nil
-		}
-		root = n
-	}
-	if root == nil && len(p.list) == 0 {
+func readDocument(data []byte, p *problems) *yaml.Node {
+	root, err := yamldoc.Read(data)
+	switch {
+	case err != nil && err.Kind == yamldoc.SecondDocument:
+		p.add(Problem{Line: err.Line, Column: err.Column, Message: "a second YAML document: a manifest file holds exactly one (split them into several files)"})
+		return nil
+	case err != nil:
+		p.add(Problem{Line: err.Line, Message: err.Message})
+		return nil
+	case root == nil && len(p.list) == 0:
 		p.add(Problem{Message: "empty manifest: no YAML document"})
 	}
 	return root
-}
-
-// parserProblems are the messages of yaml.v3's parser (not its scanner). For them it reports a
-// 0-based line, the line where the enclosing construct starts (or, without one, where the problem
-// is), and no line at all for line 1.
-var parserProblems = []string{
-	"did not find expected <stream-start>",
-	"did not find expected <document start>",
-	"found undefined tag handle",
-	"did not find expected node content",
-	"did not find expected '-' indicator",
-	"did not find expected key",
-	"did not find expected ',' or ']'",
-	"did not find expected ',' or '}'",
-	"found duplicate %YAML directive",
-	"found incompatible YAML document",
-	"found duplicate %TAG directive",
-}
-
-// syntaxProblem turns a YAML parse error into a problem with a 1-based line.
-func syntaxProblem(err error) Problem {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if m := syntaxLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	}
-	if slices.Contains(parserProblems, msg) {
-		line++
-	}
-	return Problem{Line: line, Message: "YAML syntax: " + msg}
 }
 
 // problems collects what is wrong, up to maxProblems.

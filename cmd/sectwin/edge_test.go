@@ -169,6 +169,7 @@ func TestEdgeRefusesBadConfigs(t *testing.T) {
 	}{
 		{"unknown field and wrong type", "version: 1\nsite: s\ntwin: t\ndead_letter: d\nbogus: 1\ninputs: 3\n", nil,
 			[]string{"edge.yaml:5:", "bogus", "edge.yaml:6:"}},
+		{"two documents", "version: 1\n---\nversion: 1\n", nil, []string{"edge.yaml:3:", "a second YAML document"}},
 		{"missing key file names the file", `version: 1
 site: s
 twin: t

@@ -29,6 +29,7 @@ import (
 	"github.com/sectwin/sectwin/edge/secret"
 	"github.com/sectwin/sectwin/edge/transform"
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/yamldoc"
 )
 
 // Version is the config version this collector reads.
@@ -243,12 +244,15 @@ func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*
 		ps.add(0, "", "config is %d bytes; the limit is %d", len(data), MaxConfigBytes)
 		return nil, nil, ps.err()
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		ps.yamlErr(err)
+	top, yerr := yamldoc.Read(data)
+	switch {
+	case yerr != nil && yerr.Kind == yamldoc.SecondDocument:
+		ps.add(yerr.Line, "", "a second YAML document: an edge config holds one")
 		return nil, nil, ps.err()
-	}
-	if len(root.Content) == 0 {
+	case yerr != nil:
+		ps.add(yerr.Line, "", "%s", yerr.Message)
+		return nil, nil, ps.err()
+	case top == nil:
 		ps.add(0, "", "the config is empty; start from docs/edge.md")
 		return nil, nil, ps.err()
 	}
@@ -261,7 +265,6 @@ func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*
 	}
 	sum := sha256.Sum256(data)
 	cfg.hash = hex.EncodeToString(sum[:])
-	top := root.Content[0]
 	lineOf := func(key string) int {
 		for i := 0; i+1 < len(top.Content); i += 2 {
 			if top.Content[i].Value == key {

@@ -1,16 +1,15 @@
 package transform
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/sectwin/sectwin/internal/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -296,60 +295,20 @@ func (d *Document) Compile(opts ...Option) (map[string]*Plan, error) {
 	return plans, nil
 }
 
-var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parserProblems are yaml.v3 parser messages that it reports with a 0-based line (see
-// manifest/parse.go, which found this).
-var parserProblems = []string{
-	"did not find expected <stream-start>", "did not find expected <document start>",
-	"found undefined tag handle", "did not find expected node content",
-	"did not find expected '-' indicator", "did not find expected key",
-	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
-	"found duplicate %YAML directive", "found incompatible YAML document",
-	"found duplicate %TAG directive",
-}
-
 // readYAML parses the single document of data; nil after adding problems.
-func readYAML(data []byte, ps *problems) (root *yaml.Node) {
-	defer func() {
-		if r := recover(); r != nil {
-			ps.add(nil, nil, "YAML parser failed: %v", r)
-			root = nil
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 0
-			if m := syntaxLine.FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-			}
-			if slices.Contains(parserProblems, msg) {
-				line++
-			}
-			ps.list = append(ps.list, Problem{File: ps.file, Line: line, Message: "YAML syntax: " + msg})
-			return nil
-		}
-		n := &doc
-		if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-			n = n.Content[0]
-		}
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && n.Value == "" {
-			continue
-		}
-		if root != nil {
-			ps.list = append(ps.list, Problem{File: ps.file, Line: n.Line, Message: "a second YAML document: a config file holds one"})
-			return nil
-		}
-		root = n
-	}
-	if root == nil {
+func readYAML(data []byte, ps *problems) *yaml.Node {
+	root, err := yamldoc.Read(data)
+	switch {
+	case err != nil && err.Kind == yamldoc.SecondDocument:
+		ps.list = append(ps.list, Problem{File: ps.file, Line: err.Line, Message: "a second YAML document: a config file holds one"})
+		return nil
+	case err != nil && err.Kind == yamldoc.ParserFailed:
+		ps.add(nil, nil, "%s", err.Message)
+		return nil
+	case err != nil:
+		ps.list = append(ps.list, Problem{File: ps.file, Line: err.Line, Message: err.Message})
+		return nil
+	case root == nil:
 		ps.add(nil, nil, "empty config: no YAML document")
 	}
 	return root

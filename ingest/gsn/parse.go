@@ -1,17 +1,14 @@
 package gsn
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sectwin/sectwin/internal/yamldoc"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -669,68 +666,21 @@ func invalidUTF8(data []byte) (Position, bool) {
 	return pos, true
 }
 
-var syntaxLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parserProblems are yaml.v3's parser (not scanner) messages, for which it reports a 0-based line.
-var parserProblems = []string{
-	"did not find expected <stream-start>",
-	"did not find expected <document start>",
-	"found undefined tag handle",
-	"did not find expected node content",
-	"did not find expected '-' indicator",
-	"did not find expected key",
-	"did not find expected ',' or ']'",
-	"did not find expected ',' or '}'",
-	"found duplicate %YAML directive",
-	"found incompatible YAML document",
-	"found duplicate %TAG directive",
-}
-
 // readDocument parses data into its one YAML document and returns the root node, nil when the file
 // is empty or after reporting a problem.
-func (p *parser) readDocument(data []byte) (root *yaml.Node) {
-	defer func() {
-		// The YAML library reports malformed input as errors, but one of its bugs must not crash a
-		// server handling an upload.
-		if r := recover(); r != nil {
-			p.add(RuleSyntax, Position{}, "", "YAML parser failed: %v", r)
-			root = nil
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			line := 0
-			if m := syntaxLine.FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-			}
-			if slices.Contains(parserProblems, msg) {
-				line++
-			}
-			p.add(RuleSyntax, Position{Line: line}, "", "YAML syntax: %s", msg)
-			return nil
-		}
-		n := &doc
-		if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-			n = n.Content[0]
-		}
-		if isNull(n) && n.Value == "" {
-			continue // an empty document
-		}
-		if root != nil {
-			p.add(RuleSyntax, posOf(n), "", "a second YAML document: a gsn2x file holds one")
-			return nil
-		}
-		root = n
+func (p *parser) readDocument(data []byte) *yaml.Node {
+	root, err := yamldoc.Read(data)
+	switch {
+	case err == nil:
+		return root
+	case err.Kind == yamldoc.SecondDocument:
+		p.add(RuleSyntax, Position{Line: err.Line, Column: err.Column}, "", "a second YAML document: a gsn2x file holds one")
+	case err.Kind == yamldoc.ParserFailed:
+		p.add(RuleSyntax, Position{}, "", "%s", err.Message)
+	default:
+		p.add(RuleSyntax, Position{Line: err.Line}, "", "%s", err.Message)
 	}
-	return root
+	return nil
 }
 
 // describe says what a node is, for "want X, got Y".
