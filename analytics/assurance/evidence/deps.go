@@ -3,6 +3,8 @@ package evidence
 import (
 	"slices"
 	"strings"
+
+	"github.com/sectwin/sectwin/analytics/assurance"
 )
 
 // Labels of the twin's nodes evidence reads besides the subjects'.
@@ -83,14 +85,19 @@ func Dependencies(s Spec) []Dependency {
 	case KindCypherCheck:
 		all(AnyLabel)
 	}
-	// A whole label covers its keyed entries.
+	return normalize(out)
+}
+
+// normalize sorts deps and drops repeats and the keyed entries a whole label covers.
+func normalize(deps []Dependency) []Dependency {
+	out := slices.Clone(deps)
 	whole := map[string]bool{}
 	for _, d := range out {
 		if d.Key == "" {
 			whole[d.Label] = true
 		}
 	}
-	out = slices.DeleteFunc(out, func(d Dependency) bool { return d.Key != "" && whole[d.Label] })
+	out = slices.DeleteFunc(out, func(d Dependency) bool { return whole[AnyLabel] && d.Label != AnyLabel || d.Key != "" && whole[d.Label] })
 	slices.SortFunc(out, func(a, b Dependency) int {
 		if c := strings.Compare(a.Label, b.Label); c != 0 {
 			return c
@@ -108,4 +115,27 @@ func Matches(deps []Dependency, label, key string) bool {
 		}
 	}
 	return false
+}
+
+// Watch lists what a spec's leaf must watch after it was evaluated to r: the nodes r read
+// (Result.Reads), which is much sharper than Dependencies for a spec about one service or
+// component (a new CVE dirties only the leaves whose components it affects). Where the reads
+// cannot name what may come to matter, Watch falls back to Dependencies: for the whole twin,
+// an artifact given by name (its next digest is a new node), a cypher_check, and a result
+// that failed before reading everything (an error).
+//
+// The reads suffice elsewhere because every write that may change such a result names a node
+// read: a new RUNS or CONTAINS names the service or artifact, a new AFFECTS the component, a
+// vulnerability's new severity or KEV flag the vulnerability, a scan run its artifact. One
+// imprecision is accepted: a new digest sharing a name with a service's artifacts, not yet
+// run, is not watched; it can only turn EVIDENCE_MISSING into SUBJECT_CHANGED (both UNKNOWN)
+// until the leaf is next evaluated.
+func Watch(s Spec, r Result) []Dependency {
+	if r.Reads == nil || r.Reason == assurance.EvidenceError || s.Subject == nil {
+		return Dependencies(s)
+	}
+	if ref := s.Subject.Ref(); ref.Label == LabelTwin || ref.Name != "" {
+		return Dependencies(s)
+	}
+	return r.Reads
 }

@@ -93,6 +93,9 @@ func Evaluate(ctx context.Context, st Store, twin string, s Spec, now time.Time)
 		r.Confidence = 0
 	}
 	r.Culprits = dedup(r.Culprits)
+	if err == nil {
+		r.Reads = normalize(e.reads)
+	}
 	if len(r.Culprits) > MaxCulprits {
 		r.Omitted = len(r.Culprits) - MaxCulprits
 		r.Culprits = r.Culprits[:MaxCulprits]
@@ -108,6 +111,18 @@ type evaluation struct {
 	now  time.Time
 	win  time.Duration
 	w    float64
+	// reads are the nodes the evaluation read (Result.Reads).
+	reads []Dependency
+}
+
+// read records that the evaluation read the node label/key (every node of label for "").
+func (e *evaluation) read(label string, keys ...string) {
+	if len(keys) == 0 {
+		e.reads = append(e.reads, Dependency{Label: label})
+	}
+	for _, k := range keys {
+		e.reads = append(e.reads, Dependency{Label: label, Key: k})
+	}
 }
 
 func (e *evaluation) run() (Result, error) {
@@ -187,6 +202,12 @@ func (e *evaluation) subject(needArtifacts bool) (subjectView, *Result, error) {
 	facts, err := e.st.Subject(e.ctx, e.twin, ref)
 	if err != nil {
 		return subjectView{}, nil, fmt.Errorf("subject %s: %w", ref, err)
+	}
+	if ref.Key != "" {
+		e.read(ref.Label, ref.Key)
+	}
+	for _, a := range facts.Artifacts {
+		e.read(LabelArtifact, a.Key)
 	}
 	v := subjectView{ref: ref, facts: facts}
 	if !facts.Found {
@@ -314,6 +335,8 @@ func (e *evaluation) scans(v subjectView) (scanEvidence, *Result, error) {
 	if err != nil {
 		return scanEvidence{}, nil, fmt.Errorf("scan runs: %w", err)
 	}
+	// A scan run is recorded with a write naming its artifact.
+	e.read(LabelArtifact, keys...)
 	newest := map[string]ScanRun{}
 	for _, r := range runs {
 		if !slices.ContainsFunc(e.s.Scan, func(sel string) bool { return selects(sel, r) }) {
@@ -482,6 +505,14 @@ func (e *evaluation) noOpenVulns() (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("vulnerabilities: %w", err)
 	}
+	e.read(LabelArtifact, scope.Artifacts...)
+	if scope.Component != "" {
+		e.read(LabelComponent, scope.Component)
+	}
+	for _, x := range xs {
+		e.read(LabelComponent, x.Component)
+		e.read(LabelVulnerability, x.VulnerabilityID)
+	}
 	// knowledge is how current the evidence about an exposure is: the oldest knowledge among
 	// the scans of the digests containing its component (all of them when it names none).
 	knowledge := func(x Exposure) time.Time {
@@ -626,6 +657,9 @@ func (e *evaluation) sarifClean() (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("findings: %w", err)
 	}
+	// New findings name the artifact they are FOUND_IN; a finding's own change names only
+	// its fingerprint, which Finding does not carry.
+	e.read(LabelFinding)
 	crit := FindingCriteria{}
 	if e.s.Findings != nil {
 		crit = *e.s.Findings

@@ -37,6 +37,10 @@ func (e *evaluation) noRuntimeAlerts() (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("runtime events: %w", err)
 	}
+	// Events are new nodes, and they reach the subject through its zone membership.
+	e.read(LabelEdgeEvent)
+	e.read(LabelZone)
+	e.read(LabelHost)
 	if len(alerts) > 0 {
 		slices.SortFunc(alerts, func(x, y Event) int { return cmpTimeDesc(x.At, y.At, x.ID, y.ID) })
 		ids := make([]string, len(alerts))
@@ -65,6 +69,8 @@ func (e *evaluation) alive(hb HeartbeatSource, within time.Duration, pass string
 	if err != nil {
 		return Result{}, fmt.Errorf("heartbeat: %w", err)
 	}
+	e.read(LabelEdgeEvent)
+	e.read(LabelEdgeAggregate)
 	monitor := "site " + hb.Site
 	if hb.Pipeline != "" {
 		monitor += " pipeline " + hb.Pipeline
@@ -174,6 +180,11 @@ func cmpTimeDesc(a, b time.Time, ida, idb string) int {
 // An invalid attestation (Attestation.Validate: no expiry, which the design makes mandatory, or
 // an unknown verdict) is an error.
 func (e *evaluation) attestation() (Result, error) {
+	if id := e.s.Attestation.ID; id != "" {
+		e.read(LabelAttestation, id)
+	} else {
+		e.read(LabelAttestation)
+	}
 	v, done, err := e.subject(false)
 	if done != nil || err != nil {
 		return deref(done), err
@@ -248,6 +259,7 @@ func (e *evaluation) attestation() (Result, error) {
 // cypherCheck runs the query (its plan checked first, CheckPlan) and compares the rows with
 // the expectation. The result is live: collected now, it holds for the window.
 func (e *evaluation) cypherCheck() (Result, error) {
+	e.read(AnyLabel)
 	rows, err := e.st.RunCypher(e.ctx, e.twin, e.s.cypherQuery(), CheckPlan)
 	if err != nil {
 		var le *lintError

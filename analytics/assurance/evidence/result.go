@@ -59,6 +59,8 @@ type Result struct {
 	// OnExpiry is what the leaf becomes at Expires: EVIDENCE_STALE or MONITOR_SILENT.
 	OnExpiry    assurance.Code `json:"onExpiry,omitzero"`
 	EvaluatedAt time.Time      `json:"evaluatedAt"`
+	// Reads are the nodes the evaluation read, sorted (see Watch); nil when it failed.
+	Reads []Dependency `json:"reads,omitempty"`
 }
 
 // LeafResult converts r into the evidence verdict of a Solution. Status is left for the engine
