@@ -97,7 +97,9 @@ func normalize(deps []Dependency) []Dependency {
 			whole[d.Label] = true
 		}
 	}
-	out = slices.DeleteFunc(out, func(d Dependency) bool { return whole[AnyLabel] && d.Label != AnyLabel || d.Key != "" && whole[d.Label] })
+	out = slices.DeleteFunc(out, func(d Dependency) bool {
+		return whole[AnyLabel] && d.Label != AnyLabel || d.Key != "" && whole[d.Label]
+	})
 	slices.SortFunc(out, func(a, b Dependency) int {
 		if c := strings.Compare(a.Label, b.Label); c != 0 {
 			return c
