@@ -18,9 +18,9 @@ import (
 // (EvidenceSubject), vulnerabilities with their VEX status (EvidenceExposures), SARIF findings
 // by provenance source (EvidenceFindings), runtime events (EvidenceEvents), the heartbeat of
 // edge collectors (LatestRelease) and the two database steps of a cypher_check (ExplainCypher,
-// RunCypher). The twin does not record scan runs or attestations yet, so ScanRuns and
-// Attestations have no implementation here. Labels are formatted into Cypher only from fixed
-// sets; every value is a parameter.
+// RunCypher). The scan runs the ingest pipeline records and manual attestations are read by
+// EvidenceScanRuns (scanruns.go) and EvidenceAttestations (attestations.go). Labels are
+// formatted into Cypher only from fixed sets; every value is a parameter.
 //
 // A cypher_check query is user text by nature: it is never concatenated into other Cypher.
 // It runs as written, with its declared parameters and $twin, in a read-mode session and a

@@ -6,6 +6,7 @@ package ingest
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sectwin/sectwin/graph"
 )
@@ -25,6 +26,13 @@ const (
 type Document struct {
 	Format  string // one of the Format constants
 	Version string // the format version the file declares: "1.6", "SPDX-2.3", "2.1.0"…
+	// Tool is the name of the tool that produced the document, as the document gives it, when it
+	// does: "Trivy", Grype's descriptor.name, the first SARIF run's tool.driver.name, CycloneDX's
+	// first metadata.tools entry, the first SPDX creator "Tool: syft-1.2.0" without its version.
+	Tool string
+	// KnowledgeAsOf is how current the tool's advisory data was (Grype's vulnerability database
+	// build time); zero when the document does not say.
+	KnowledgeAsOf time.Time
 	// Subject is what the document describes (CycloneDX metadata.component, an image scanned),
 	// when it says. The pipeline turns it into an Artifact that CONTAINS Components.
 	Subject *Subject

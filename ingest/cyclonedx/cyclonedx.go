@@ -232,11 +232,13 @@ func (p *parser) metadata(raw json.RawMessage) {
 	}
 	var md struct {
 		Component json.RawMessage `json:"component"`
+		Tools     json.RawMessage `json:"tools"`
 	}
 	if err := json.Unmarshal(raw, &md); err != nil {
 		p.Warn("metadata", "not an object; ignored")
 		return
 	}
+	p.Doc.Tool = toolName(md.Tools)
 	if len(md.Component) == 0 || rawjson.IsNull(md.Component) {
 		return
 	}
@@ -249,6 +251,49 @@ func (p *parser) metadata(raw json.RawMessage) {
 	for i, r := range p.Array(nested, "metadata.component.components") {
 		p.readComponent(r, fmt.Sprintf("metadata.component.components[%d]", i))
 	}
+}
+
+// maxToolName bounds the tool's name, in bytes.
+const maxToolName = 200
+
+// toolName is the name of the first tool of metadata.tools: an array of tools (1.4, deprecated
+// since 1.5) or an object of components and services (1.5 on); "" when there is none. A BOM says
+// nothing of the age of a tool's advisory data.
+func toolName(raw json.RawMessage) string {
+	switch rawjson.Kind(raw) {
+	case "array":
+		return firstName(raw)
+	case "object":
+		var t struct {
+			Components json.RawMessage `json:"components"`
+			Services   json.RawMessage `json:"services"`
+		}
+		if json.Unmarshal(raw, &t) != nil {
+			return ""
+		}
+		return text.First(firstName(t.Components), firstName(t.Services))
+	}
+	return ""
+}
+
+// firstName is the first name of an array of objects with names.
+func firstName(raw json.RawMessage) string {
+	var items []json.RawMessage
+	if rawjson.Kind(raw) != "array" || json.Unmarshal(raw, &items) != nil {
+		return ""
+	}
+	for _, it := range items {
+		var x struct {
+			Name json.RawMessage `json:"name"`
+		}
+		if !rawjson.IsObject(it) || json.Unmarshal(it, &x) != nil {
+			continue
+		}
+		if n, _ := rawjson.String(x.Name); text.Clean(n) != "" {
+			return text.Cut(text.Clean(n), maxToolName)
+		}
+	}
+	return ""
 }
 
 // readComponent reads one entry of a components array and, depth first, its nested ones.

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest"
@@ -31,7 +32,20 @@ type report struct {
 	Source     *source `json:"source"`
 	Descriptor *struct {
 		Version string `json:"version"`
+		// Kept raw: what is read of them (the tool's name, its database's build time) is
+		// optional, and a surprise in them must not cost the report.
+		Name json.RawMessage `json:"name"`
+		DB   json.RawMessage `json:"db"`
 	} `json:"descriptor"`
+}
+
+// dbDescriptor is descriptor.db: built at its top (grype before 0.88, database schema v5) or
+// under status (database schema v6).
+type dbDescriptor struct {
+	Built  json.RawMessage `json:"built"`
+	Status *struct {
+		Built json.RawMessage `json:"built"`
+	} `json:"status"`
 }
 
 type source struct {
@@ -115,8 +129,13 @@ func Parse(data []byte) (*ingest.Document, error) {
 		return nil, rawjson.DecodeError(format, data, err)
 	}
 	p := &parser{b: scanreport.NewBuilder(), doc: &ingest.Document{Format: format}}
+	p.doc.Tool = "grype" // only grype writes this layout
 	if r.Descriptor != nil {
 		p.doc.Version = strings.TrimSpace(r.Descriptor.Version) // grype's version: the layout follows it
+		if name, _ := rawjson.String(r.Descriptor.Name); text.Clean(name) != "" {
+			p.doc.Tool = text.Cut(text.Clean(name), maxToolName)
+		}
+		p.knowledge(r.Descriptor.DB)
 	}
 	p.subject(r.Source)
 	seen := map[[5]string]bool{}
@@ -134,6 +153,39 @@ func Parse(data []byte) (*ingest.Document, error) {
 	}
 	p.b.Finish(p.doc)
 	return p.doc, nil
+}
+
+// maxToolName bounds the tool's name, in bytes.
+const maxToolName = 200
+
+// knowledge reads when grype's vulnerability database was built (descriptor.db.built, or
+// descriptor.db.status.built): how current its advisories were.
+func (p *parser) knowledge(raw json.RawMessage) {
+	if rawjson.Kind(raw) != "object" {
+		return
+	}
+	var db dbDescriptor
+	if json.Unmarshal(raw, &db) != nil {
+		p.b.Warn("bad db", "descriptor.db", "the vulnerability database description cannot be read; its build time is unknown")
+		return
+	}
+	path, built := "descriptor.db.built", db.Built
+	if rawjson.Kind(built) == "nothing" || rawjson.IsNull(built) {
+		if db.Status == nil {
+			return
+		}
+		path, built = "descriptor.db.status.built", db.Status.Built
+		if rawjson.Kind(built) == "nothing" || rawjson.IsNull(built) {
+			return
+		}
+	}
+	s, _ := rawjson.String(built)
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil {
+		p.b.Warn("bad db", path, "%s is not an RFC 3339 time; the database's build time is unknown", text.Cut(text.Clean(string(built)), 60))
+		return
+	}
+	p.doc.KnowledgeAsOf = t.UTC()
 }
 
 type parser struct {

@@ -4,9 +4,11 @@
 // publishes a small request on sectwin.ingest.<twin> whose message id is the job id, so that
 // posting the same bytes again within the INGEST stream's window is deduplicated. Workers
 // (Handle, run by internal/bus's consumer loop) fetch the document, parse it, write it to the
-// twin in one transaction and only then let the message be acknowledged. A failure is retried
-// with backoff and finally dead-lettered with the job marked FAILED; while Neo4j is down a
-// worker waits for it rather than spending its retries.
+// twin in one transaction and only then let the message be acknowledged. A scan (Trivy, Grype,
+// SARIF, CycloneDX or SPDX) of a subject artifact is also recorded as a scan run
+// (graph.RecordScanRun, collected when the worker processed it) before the job is DONE and the
+// change is announced. A failure is retried with backoff and finally dead-lettered with the job
+// marked FAILED; while Neo4j is down a worker waits for it rather than spending its retries.
 package pipeline
 
 import (
@@ -303,6 +305,11 @@ func (p *Pipeline) process(ctx context.Context, req Request, log zerolog.Logger)
 			return werr
 		}
 	}
+	if run, ok := scanRun(req.Format, doc, subjectKey, source, time.Now()); ok {
+		if err := p.recordScanRun(ctx, req.Twin, run, log); err != nil {
+			return err
+		}
+	}
 	if _, err := p.Jobs.Update(ctx, req.JobID, func(j *jobs.Job) {
 		j.State = jobs.Done
 		j.Written = jobs.Written{NodesCreated: res.NodesCreated, NodesUpdated: res.NodesUpdated, NodesDeleted: res.NodesDeleted,
@@ -318,6 +325,36 @@ func (p *Pipeline) process(ctx context.Context, req Request, log zerolog.Logger)
 	}
 	log.Info().Int("nodes_created", res.NodesCreated).Int("edges_created", res.EdgesCreated).Msg("ingest done")
 	return nil
+}
+
+// scanFormats are the formats whose documents are scans of their subject: ingesting one about
+// an artifact records a scan run, the evidence of scan_fresh, no_open_vulns and sarif_clean.
+var scanFormats = []string{ingest.FormatTrivy, ingest.FormatGrype, ingest.FormatSARIF, ingest.FormatCycloneDX, ingest.FormatSPDX}
+
+// scanRun is the scan run a document written as source records: for a scan format with a
+// subject artifact, collected at now.
+func scanRun(format string, doc *ingest.Document, subjectKey, source string, now time.Time) (graph.ScanRunRecord, bool) {
+	if subjectKey == "" || !slices.Contains(scanFormats, format) {
+		return graph.ScanRunRecord{}, false
+	}
+	return graph.ScanRunRecord{Format: format, Tool: doc.Tool, Artifact: subjectKey, Source: source,
+		Collected: now.UTC(), KnowledgeAsOf: doc.KnowledgeAsOf}, true
+}
+
+// recordScanRun records a scan run after the write of its document, waiting for Neo4j as the
+// write does. Any other failure is returned, and the message retried: the write before it is
+// idempotent, and so is the record.
+func (p *Pipeline) recordScanRun(ctx context.Context, twin string, run graph.ScanRunRecord, log zerolog.Logger) error {
+	for {
+		err := p.Graph.RecordScanRun(ctx, twin, run)
+		if err == nil || !unavailable(err) {
+			return err
+		}
+		log.Warn().Err(err).Msg("neo4j unavailable; the job waits for it")
+		if werr := p.Graph.WaitReady(ctx, log); werr != nil {
+			return werr
+		}
+	}
 }
 
 // matchAdvisory turns an OSV record's affected packages into AFFECTS edges to the twin's

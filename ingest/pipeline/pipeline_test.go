@@ -3,8 +3,11 @@ package pipeline_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 
 	"github.com/sectwin/sectwin/bench/sbomgen"
 	"github.com/sectwin/sectwin/graph"
@@ -184,5 +187,83 @@ func TestOSVAdvisoryAffectsTheTwinsMatchingComponents(t *testing.T) {
 	}
 	if len(hits["pkg:npm/lodash@4.17.21"]) != 0 || len(hits["pkg:npm/left-pad@1.0.0"]) != 0 {
 		t.Errorf("the fixed version or another package was marked affected: %+v", hits)
+	}
+}
+
+func TestScanOfAnArtifactRecordsAScanRun(t *testing.T) {
+	e := start(t, 1)
+	digest := func(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+	grype := []byte(`{"matches": [{"vulnerability": {"id": "CVE-2021-44228", "severity": "Critical"},
+    "artifact": {"id": "a1", "name": "log4j-core", "version": "2.14.1", "type": "java-archive", "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"}}],
+  "source": {"type": "image", "target": {"userInput": "registry.example.com/shop/api:1.4.2", "imageID": "` + digest("1") + `",
+    "repoDigests": ["registry.example.com/shop/api@` + digest("2") + `"]}},
+  "descriptor": {"name": "grype", "version": "0.80.0", "db": {"built": "2026-10-30T01:30:51Z", "schemaVersion": 5}}}`)
+	trivy := []byte(`{"SchemaVersion": 2, "ArtifactName": "registry.example.com/shop/web:2", "ArtifactType": "container_image",
+  "Metadata": {"ImageID": "` + digest("3") + `", "RepoDigests": ["registry.example.com/shop/web@` + digest("4") + `"]}, "Results": []}`)
+	sarif := []byte(`{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Semgrep OSS"}},
+  "results": [{"ruleId": "go.sqli", "level": "error", "message": {"text": "SQL built from input"},
+    "locations": [{"physicalLocation": {"artifactLocation": {"uri": "main.go"}, "region": {"startLine": 3}}}]}]}]}`)
+	directory := []byte(`{"matches": [], "source": {"type": "directory", "target": "/src"}, "descriptor": {"name": "grype", "version": "0.80.0"}}`)
+	cases := []struct {
+		name      string
+		data      []byte
+		s         pipeline.Submission
+		artifact  string // "" when no scan run is recorded
+		tool      string
+		knowledge time.Time
+	}{
+		{"grype of an image", grype, pipeline.Submission{Format: "grype"}, digest("2"), "grype", time.Date(2026, 10, 30, 1, 30, 51, 0, time.UTC)},
+		{"trivy of an image", trivy, pipeline.Submission{Format: "trivy"}, digest("4"), "Trivy", time.Time{}},
+		{"sarif about a posted subject", sarif, pipeline.Submission{Format: "sarif", Subject: digest("5")}, digest("5"), "Semgrep OSS", time.Time{}},
+		{"grype of a directory", directory, pipeline.Submission{Format: "grype"}, "", "", time.Time{}},
+	}
+	want := 0
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := time.Now()
+			if j := e.submit(t, c.data, c.s); j.State != jobs.Done {
+				t.Fatalf("job %+v", j)
+			}
+			after := time.Now()
+			if c.artifact == "" {
+				return
+			}
+			want++
+			runs, err := e.db.EvidenceScanRuns(t.Context(), e.twin, []string{c.artifact}, []string{c.s.Format})
+			if err != nil || len(runs) != 1 {
+				t.Fatalf("scan runs %+v, %v", runs, err)
+			}
+			r := runs[0]
+			source := c.s.Format + ":" + pipeline.Digest(c.data)
+			if r.Format != c.s.Format || r.Tool != c.tool || r.Artifact != c.artifact || r.Source != source || !r.KnowledgeAsOf.Equal(c.knowledge) ||
+				r.ID != graph.ID(graph.LabelScanRun, e.twin, graph.ScanRunKey(source, c.artifact)) {
+				t.Errorf("scan run %+v, want %s by %q of %s from %s, knowledge %v", r, c.s.Format, c.tool, c.artifact, source, c.knowledge)
+			}
+			if r.Collected.Before(before) || r.Collected.After(after) {
+				t.Errorf("collected %v, not while the job ran (%v to %v)", r.Collected, before, after)
+			}
+			// The same document again: the same scan run, collected again.
+			if j := e.submit(t, c.data, c.s); j.State != jobs.Done {
+				t.Fatalf("again: job %+v", j)
+			}
+			again, err := e.db.EvidenceScanRuns(t.Context(), e.twin, []string{c.artifact}, []string{c.s.Format})
+			if err != nil || len(again) != 1 || again[0].ID != r.ID || again[0].Collected.Before(r.Collected) {
+				t.Errorf("after posting again: %+v, %v; first %+v", again, err, r)
+			}
+		})
+	}
+	recs, err := e.db.ReadTx(t.Context(), func(tx neo4j.ManagedTransaction) (any, error) {
+		res, err := tx.Run(t.Context(), `MATCH (s:ScanRun {twin: $twin})-[:SCANNED]->(:Artifact) RETURN count(s)`, map[string]any{"twin": e.twin})
+		if err != nil {
+			return nil, err
+		}
+		rec, err := res.Single(t.Context())
+		if err != nil {
+			return nil, err
+		}
+		return rec.Values[0], nil
+	})
+	if err != nil || recs.(int64) != int64(want) {
+		t.Errorf("%v scan runs in the twin, %v; want %d", recs, err, want)
 	}
 }

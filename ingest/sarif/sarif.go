@@ -166,8 +166,26 @@ func Parse(data []byte) (*ingest.Document, error) {
 	for i := range lg.Runs {
 		p.run(i, &lg.Runs[i])
 	}
+	p.doc.Tool = toolName(lg.Runs)
 	p.b.Finish(p.doc)
 	return p.doc, nil
+}
+
+// maxToolName bounds the tool's name, in bytes.
+const maxToolName = 200
+
+// toolName is the document's tool: the first run's tool.driver.name, or failing that the first
+// driver name of a later run. SARIF says nothing of the age of a tool's advisory data.
+func toolName(runs []run) string {
+	for _, r := range runs {
+		if r.Tool == nil || r.Tool.Driver == nil {
+			continue
+		}
+		if n := text.Clean(r.Tool.Driver.Name); n != "" {
+			return text.Cut(n, maxToolName)
+		}
+	}
+	return ""
 }
 
 type parser struct {

@@ -71,6 +71,7 @@ type rawDocument struct {
 	Files             json.RawMessage `json:"files"`
 	Snippets          json.RawMessage `json:"snippets"`
 	Relationships     json.RawMessage `json:"relationships"`
+	CreationInfo      json.RawMessage `json:"creationInfo"`
 }
 
 type rawPackage struct {
@@ -189,6 +190,7 @@ func Parse(data []byte) (*ingest.Document, error) {
 	if err := p.header(top); err != nil {
 		return nil, err
 	}
+	p.Doc.Tool = toolName(top.CreationInfo)
 	for i, r := range p.Array(top.Packages, "packages") {
 		p.Doc.Counts.Components++
 		p.readPackage(r, fmt.Sprintf("packages[%d]", i))
@@ -217,6 +219,48 @@ func Parse(data []byte) (*ingest.Document, error) {
 		return nil, fmt.Errorf("spdx: internal error: the batch fails validation: %w", err)
 	}
 	return p.Doc, nil
+}
+
+// maxToolName bounds the tool's name, in bytes.
+const maxToolName = 200
+
+// toolName is the first "Tool: name-version" of creationInfo.creators, without its version; ""
+// when there is none. SPDX says nothing of the age of a tool's advisory data.
+func toolName(raw json.RawMessage) string {
+	var ci struct {
+		Creators json.RawMessage `json:"creators"`
+	}
+	if !rawjson.IsObject(raw) || json.Unmarshal(raw, &ci) != nil {
+		return ""
+	}
+	for _, c := range rawjson.Strings(ci.Creators) {
+		kind, name, ok := strings.Cut(c, ":")
+		if !ok || !strings.EqualFold(strings.TrimSpace(kind), "Tool") {
+			continue
+		}
+		if n := withoutVersion(text.Clean(name)); n != "" {
+			return text.Cut(n, maxToolName)
+		}
+	}
+	return ""
+}
+
+// withoutVersion drops a trailing version from a tool's name: what follows its last '-' or
+// space when that starts with a digit, or with v and a digit ("syft-1.2.0", "cdxgen-v9.9",
+// "tool 2"). A name that is all version is kept.
+func withoutVersion(s string) string {
+	i := strings.LastIndexAny(s, "- ")
+	if i <= 0 {
+		return s
+	}
+	v := s[i+1:]
+	if len(v) > 1 && (v[0] == 'v' || v[0] == 'V') {
+		v = v[1:]
+	}
+	if v == "" || v[0] < '0' || v[0] > '9' {
+		return s
+	}
+	return strings.TrimRight(s[:i], "- ")
 }
 
 func (p *parser) header(top rawDocument) error {

@@ -148,7 +148,9 @@ func Parse(data []byte) (*ingest.Document, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, rawjson.DecodeError(format, data, err)
 	}
-	p := &parser{b: scanreport.NewBuilder(), doc: &ingest.Document{Format: format}, byID: map[string]string{}}
+	// Only Trivy writes this layout; the report says nothing of its vulnerability database's
+	// age, so KnowledgeAsOf stays unknown.
+	p := &parser{b: scanreport.NewBuilder(), doc: &ingest.Document{Format: format, Tool: "Trivy"}, byID: map[string]string{}}
 	p.schema(&r, hasSchema)
 	p.subject(&r)
 	p.packages(&r)
