@@ -3,6 +3,7 @@ package graph
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -412,4 +413,116 @@ RETURN found`, map[string]any{"twin": twin, "case": caseID})
 		return false, fmt.Errorf("delete assurance case %s: %w", caseID, err)
 	}
 	return out.(bool), nil
+}
+
+// CaseRef names one assurance case.
+type CaseRef struct{ Twin, ID string }
+
+// AssuranceCaseRefs lists every stored case of every twin, by twin then id: what a server
+// evaluates live when it starts.
+func (db *DB) AssuranceCaseRefs(ctx context.Context) ([]CaseRef, error) {
+	recs, err := db.collect(ctx, `MATCH (c:AssuranceCase) RETURN c.twin, c.id ORDER BY c.twin, c.id`, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list assurance cases: %w", err)
+	}
+	out := make([]CaseRef, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, CaseRef{Twin: asString(r.Values[0]), ID: asString(r.Values[1])})
+	}
+	return out, nil
+}
+
+// SetDefeaterTriage stores a defeater's triage (state, severity, probability, and for an
+// accepted residual risk its approver, rationale and expiry) and appends a StatusChange
+// recording the decision (from the old state to the new, with by and note as its cause), in
+// one transaction. It returns ErrBadCase when the case has no defeater with this id.
+func (db *DB) SetDefeaterTriage(ctx context.Context, twin, caseID, defeater string, d CaseDefeater, by, note string, at time.Time) error {
+	props := map[string]any{"defeaterState": d.State, "severity": d.Severity, "kev": d.KEV, "probability": d.Probability,
+		"approver": nil, "rationale": nil, "acceptanceExpires": nil}
+	if d.Approver != "" {
+		props["approver"] = d.Approver
+	}
+	if d.Rationale != "" {
+		props["rationale"] = d.Rationale
+	}
+	if !d.Expires.IsZero() {
+		props["acceptanceExpires"] = d.Expires.UTC()
+	}
+	cause, err := json.Marshal(map[string]string{"triage": by, "note": note})
+	if err != nil {
+		return err
+	}
+	out, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		rec, err := single(ctx, tx, `OPTIONAL MATCH (e:GsnElement {twin: $twin, case: $case, id: $id, type: 'Defeater'})
+WITH e, e.defeaterState AS old
+FOREACH (x IN CASE WHEN e IS NULL THEN [] ELSE [e] END |
+  SET x += $props
+  CREATE (:StatusChange {twin: $twin, case: $case, element: $id, from: coalesce(old, ''), to: $props.defeaterState,
+    reasons: '[]', cause: $cause, at: $at}))
+RETURN e IS NOT NULL`, map[string]any{"twin": twin, "case": caseID, "id": defeater, "props": props, "cause": string(cause), "at": at.UTC()})
+		if err != nil {
+			return nil, err
+		}
+		return rec.Values[0], nil
+	})
+	if err != nil {
+		return fmt.Errorf("triage defeater %s of case %s: %w", defeater, caseID, err)
+	}
+	if out != true {
+		return fmt.Errorf("%w: case %s has no defeater %s", ErrBadCase, caseID, defeater)
+	}
+	return nil
+}
+
+// ClaimAbout is an element of a case that is about a twin node, with its stored status.
+type ClaimAbout struct {
+	Case    string
+	Element CaseElement
+	Status  CaseStatus
+}
+
+// ClaimsAbout returns the evaluated elements of the twin's cases that are ABOUT the node, about
+// an artifact or service that contains or runs it (for a component), or about an artifact the
+// node runs (for a service), by case then element.
+func (db *DB) ClaimsAbout(ctx context.Context, twin string, n NodeRef) ([]ClaimAbout, error) {
+	k, ok := KindOf(n.Label)
+	if !ok {
+		return nil, fmt.Errorf("unknown label %q", n.Label)
+	}
+	recs, err := db.collect(ctx, fmt.Sprintf(`MATCH (n:%s {twin: $twin, %s: $key})
+MATCH (e:GsnElement {twin: $twin})-[:ABOUT]->(x)
+WHERE e.status IS NOT NULL AND (x = n OR EXISTS { (x)-[:RUNS|CONTAINS*1..2]->(n) } OR EXISTS { (n)-[:RUNS]->(x) })
+WITH DISTINCT e ORDER BY e.case, e.id
+RETURN e.case, e.id, e.type, e.module, e.text, e.status, e.reasons, e.confidence, e.statusAt`, n.Label, k.Key),
+		map[string]any{"twin": twin, "key": n.Key})
+	if err != nil {
+		return nil, fmt.Errorf("claims about %s: %w", n, err)
+	}
+	out := make([]ClaimAbout, 0, len(recs))
+	for _, r := range recs {
+		v := r.Values
+		c := ClaimAbout{Case: asString(v[0]), Element: CaseElement{ID: asString(v[1]), Type: asString(v[2]), Module: asString(v[3]), Text: asString(v[4])},
+			Status: CaseStatus{Element: asString(v[1]), Status: asString(v[5]), Reasons: asString(v[6])}}
+		if f := asFloat(v[7]); f != nil {
+			c.Status.Confidence = *f
+		}
+		c.Status.At, _ = v[8].(time.Time)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// AffectedComponentKeys returns the purls of the twin's components a vulnerability AFFECTS,
+// whatever their VEX status, sorted.
+func (db *DB) AffectedComponentKeys(ctx context.Context, twin, vulnerability string) ([]string, error) {
+	recs, err := db.collect(ctx, `MATCH (:Vulnerability {twin: $twin, vulnerabilityId: $id})-[:AFFECTS]->(c:Component)
+RETURN DISTINCT c.purl ORDER BY c.purl`, map[string]any{"twin": twin, "id": vulnerability})
+	if err != nil {
+		return nil, fmt.Errorf("components affected by %s: %w", vulnerability, err)
+	}
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, asString(r.Values[0]))
+	}
+	return out, nil
 }

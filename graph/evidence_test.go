@@ -431,7 +431,9 @@ func TestEvidenceEvaluateOnTwin(t *testing.T) {
 		spec   string
 		reason string
 	}{
-		{`{"kind":"no_open_vulns","subject":{"service":"payment-api"},"window":"7d","scan":["trivy"],"vulns":{"min_severity":"HIGH"}}`, "KNOWLEDGE_STALE"},
+		// The twin knew of CVE-1 when the scan came in (after the scanner's database was built):
+		// the vulnerability is open, so the evidence fails rather than going stale.
+		{`{"kind":"no_open_vulns","subject":{"service":"payment-api"},"window":"7d","scan":["trivy"],"vulns":{"min_severity":"HIGH"}}`, "EVIDENCE_FAIL"},
 		{`{"kind":"no_open_vulns","subject":{"artifact":"pay"},"window":"7d","scan":["trivy"],"vulns":{"min_severity":"CRITICAL"}}`, ""},
 		{`{"kind":"no_open_vulns","subject":{"artifact":"sha256:old"},"window":"7d","scan":["trivy"],"vulns":{"min_severity":"LOW"}}`, "EVIDENCE_MISSING"},
 		{`{"kind":"sarif_clean","subject":{"service":"payment-api"},"window":"7d","scan":["sarif:semgrep"],"findings":{"rule_prefixes":["go.sqli"]}}`, "EVIDENCE_FAIL"},

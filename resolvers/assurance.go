@@ -9,10 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sectwin/sectwin/analytics/assurance"
+	"github.com/sectwin/sectwin/analytics/assurance/evidence"
 	"github.com/sectwin/sectwin/analytics/assurancecase"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest/gsn"
 	"github.com/sectwin/sectwin/internal/auth"
+	"github.com/sectwin/sectwin/internal/events"
 	"github.com/sectwin/sectwin/resolvers/model"
 )
 
@@ -151,7 +154,7 @@ func orEmptyList(s []string) []string {
 }
 
 // exportCase renders a stored case from its source, annotated with the stored statuses.
-func exportCase(ctx context.Context, db *graph.DB, c graph.AssuranceCase, f model.CaseFormat, module string) (string, error) {
+func exportCase(ctx context.Context, db *graph.DB, live *assurancecase.Live, version string, c graph.AssuranceCase, f model.CaseFormat, module string) (string, error) {
 	var files map[string][]byte
 	if err := json.Unmarshal([]byte(c.Source), &files); err != nil {
 		return "", fmt.Errorf("case %s: stored source: %w", c.ID, err)
@@ -176,6 +179,13 @@ func exportCase(ctx context.Context, db *graph.DB, c graph.AssuranceCase, f mode
 		return "", fmt.Errorf("%w: %q", errUnknownModule, module)
 	}
 	switch f {
+	case model.CaseFormatOscal:
+		var leaves map[string]evidence.Result
+		if live != nil {
+			leaves = live.Evidence(c.Twin, c.ID)
+		}
+		b, err := assurancecase.OSCAL(c, statuses, leaves, time.Now(), version)
+		return string(b), err
 	case model.CaseFormatJSON:
 		b, err := parsed.JSON(ann)
 		return string(b), err
@@ -218,4 +228,115 @@ func reasonCodes(reasons string) []string {
 		out = append(out, r.Code)
 	}
 	return out
+}
+
+// StatusBus delivers assurance status changes.
+type StatusBus interface {
+	SubscribeStatus(ctx context.Context, twin string) (<-chan events.StatusChanged, error)
+}
+
+// triaged applies a triage input to the stored defeater of a case.
+func triaged(c graph.AssuranceCase, id string, in model.DefeaterTriageInput) (graph.CaseDefeater, error) {
+	var d *graph.CaseDefeater
+	for _, e := range c.Elements {
+		if e.ID == id {
+			if e.Defeater == nil {
+				return graph.CaseDefeater{}, fmt.Errorf("element %s of case %s is a %s, not a defeater", id, c.ID, e.Type)
+			}
+			d = e.Defeater
+		}
+	}
+	if d == nil {
+		return graph.CaseDefeater{}, fmt.Errorf("case %s has no defeater %s", c.ID, id)
+	}
+	out := *d
+	out.State = strings.ToUpper(in.State)
+	if in.Severity != nil {
+		out.Severity = strings.ToLower(*in.Severity)
+	}
+	if in.Kev != nil {
+		out.KEV = *in.Kev
+	}
+	if in.Probability != nil {
+		out.Probability = *in.Probability
+	}
+	out.Approver, out.Rationale, out.Expires = "", "", time.Time{}
+	if out.State == "ACCEPTED_RESIDUAL" {
+		out.Approver, out.Rationale = deref(in.Approver), deref(in.Rationale)
+		if in.Expires != nil {
+			out.Expires = *in.Expires
+		}
+		if !out.Expires.After(time.Now()) {
+			return graph.CaseDefeater{}, fmt.Errorf("defeater %s: an accepted residual risk needs an approver, a rationale and an expiry in the future", id)
+		}
+	} else if in.Approver != nil || in.Rationale != nil || in.Expires != nil {
+		return graph.CaseDefeater{}, fmt.Errorf("defeater %s: approver, rationale and expires belong to ACCEPTED_RESIDUAL only", id)
+	}
+	return out, nil
+}
+
+// caseElement reads one element of a case with its status.
+func (r *Resolver) caseElement(ctx context.Context, twin, caseID, id string) (*model.GsnElement, error) {
+	c, err := r.Graph.AssuranceCaseByID(ctx, twin, caseID)
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	statuses, err := r.Graph.CaseStatuses(ctx, twin, caseID)
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	byID := make(map[string]graph.CaseStatus, len(statuses))
+	for _, s := range statuses {
+		byID[s.Element] = s
+	}
+	for _, e := range c.Elements {
+		if e.ID == id {
+			return gsnElementModel(twin, caseID, e, byID), nil
+		}
+	}
+	return nil, gqlErr(ctx, CodeNotFound, fmt.Sprintf("case %s has no element %s", caseID, id))
+}
+
+func attestationModel(a evidence.Attestation) *model.Attestation {
+	m := &model.Attestation{ID: a.ID, Subject: a.Subject, By: a.By, Statement: a.Statement, Verdict: string(a.Verdict), At: a.At, Expires: a.Expires}
+	if m.Verdict == "" {
+		m.Verdict = string(evidence.Pass)
+	}
+	if a.SubjectDigest != "" {
+		m.SubjectDigest = &a.SubjectDigest
+	}
+	if a.Topic != "" {
+		m.Topic = &a.Topic
+	}
+	return m
+}
+
+// monitoringPriority rates how closely operations should watch a node (dev to ops).
+func (r *Resolver) monitoringPriority(ctx context.Context, twin string, n graph.NodeRef, criticality string, crownJewel bool) (*model.MonitoringPriority, error) {
+	claims, err := r.Graph.ClaimsAbout(ctx, twin, n)
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	var weakest assurance.Status
+	for _, c := range claims {
+		var s assurance.Status
+		if s.UnmarshalText([]byte(c.Status.Status)) == nil && s > weakest {
+			weakest = s
+		}
+	}
+	score, level := assurancecase.Priority(criticality, crownJewel, weakest)
+	out := &model.MonitoringPriority{Score: score, Level: level, WeakestClaims: []*model.GsnElement{}}
+	if criticality != "" {
+		out.Criticality = &criticality
+	}
+	if weakest != 0 {
+		w := weakest.String()
+		out.WeakestStatus = &w
+		for _, c := range claims {
+			if c.Status.Status == w {
+				out.WeakestClaims = append(out.WeakestClaims, gsnElementModel(twin, c.Case, c.Element, map[string]graph.CaseStatus{c.Element.ID: c.Status}))
+			}
+		}
+	}
+	return out, nil
 }

@@ -8,8 +8,13 @@ package resolvers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/sectwin/sectwin/analytics/assurance/evidence"
+	"github.com/sectwin/sectwin/analytics/assurancecase"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest/gsn"
 	"github.com/sectwin/sectwin/internal/auth"
@@ -41,7 +46,7 @@ func (r *assuranceCaseResolver) Export(ctx context.Context, obj *graph.Assurance
 	if format != nil {
 		f = *format
 	}
-	out, err := exportCase(ctx, r.Graph, *obj, f, deref(module))
+	out, err := exportCase(ctx, r.Graph, r.Assurance, r.Version, *obj, f, deref(module))
 	if err != nil {
 		if errors.Is(err, gsn.ErrNoGraphviz) {
 			return "", gqlErr(ctx, CodeUnavailable, err.Error())
@@ -52,6 +57,11 @@ func (r *assuranceCaseResolver) Export(ctx context.Context, obj *graph.Assurance
 		return "", backendErr(ctx, err)
 	}
 	return out, nil
+}
+
+// MonitoringPriority is the resolver for the monitoringPriority field.
+func (r *componentResolver) MonitoringPriority(ctx context.Context, obj *graph.Component) (*model.MonitoringPriority, error) {
+	return r.monitoringPriority(ctx, obj.Twin, graph.NodeRef{Label: graph.LabelComponent, Key: obj.Purl}, obj.Criticality, obj.CrownJewel)
 }
 
 // History is the resolver for the history field.
@@ -87,6 +97,9 @@ func (r *mutationResolver) ImportAssuranceCase(ctx context.Context, twin string,
 	if err != nil {
 		return nil, caseErr(ctx, twin, err)
 	}
+	if err := assurancecase.AcceptEvidence(ctx, assurancecase.TwinEvidence{DB: r.Graph}, c); err != nil {
+		return nil, caseErr(ctx, twin, err)
+	}
 	if _, err := r.Graph.SaveAssuranceCase(ctx, c); err != nil {
 		return nil, caseErr(ctx, twin, err)
 	}
@@ -95,6 +108,12 @@ func (r *mutationResolver) ImportAssuranceCase(ctx context.Context, twin string,
 		return nil, backendErr(ctx, err)
 	}
 	r.announce(ctx, events.Change{Twin: twin, Op: "assurance-case", Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
+	if r.Assurance != nil {
+		// The case is evaluated before the answer, so its elements carry their status.
+		if _, err := r.Assurance.Load(ctx, twin, id); err != nil {
+			return nil, backendErr(ctx, fmt.Errorf("case %s stored, but not evaluated: %w", id, err))
+		}
+	}
 	return &stored, nil
 }
 
@@ -107,10 +126,82 @@ func (r *mutationResolver) DeleteAssuranceCase(ctx context.Context, twin string,
 	if err != nil {
 		return false, backendErr(ctx, err)
 	}
+	if r.Assurance != nil {
+		r.Assurance.Drop(twin, id)
+	}
 	if found {
 		r.announce(ctx, events.Change{Twin: twin, Op: "assurance-case", Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
 	}
 	return found, nil
+}
+
+// TriageDefeater is the resolver for the triageDefeater field.
+func (r *mutationResolver) TriageDefeater(ctx context.Context, twin string, caseArg string, defeater string, input model.DefeaterTriageInput) (*model.GsnElement, error) {
+	p, err := principal(ctx, auth.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.access(ctx, twin, auth.ScopeWrite); err != nil {
+		return nil, err
+	}
+	c, err := r.Graph.AssuranceCaseByID(ctx, twin, caseArg)
+	if errors.Is(err, graph.ErrNotFound) {
+		return nil, gqlErr(ctx, CodeNotFound, fmt.Sprintf("twin %q has no assurance case %q", twin, caseArg))
+	}
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	d, err := triaged(c, defeater, input)
+	if err != nil {
+		return nil, gqlErr(ctx, CodeBadInput, err.Error())
+	}
+	a, err := assurancecase.AssessmentOf(d)
+	if err != nil {
+		return nil, gqlErr(ctx, CodeBadInput, fmt.Sprintf("defeater %s: %v", defeater, err))
+	}
+	now := time.Now()
+	if err := r.Graph.SetDefeaterTriage(ctx, twin, caseArg, defeater, d, p.Name, deref(input.Note), now); err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	if r.Assurance != nil {
+		note := fmt.Sprintf("defeater %s triaged %s by %s", defeater, d.State, p.Name)
+		if r.Assurance.Loaded(twin, caseArg) {
+			_, err = r.Assurance.Triage(ctx, twin, caseArg, defeater, a, note)
+		} else {
+			_, err = r.Assurance.Load(ctx, twin, caseArg)
+		}
+		if err != nil {
+			return nil, backendErr(ctx, err)
+		}
+	}
+	return r.caseElement(ctx, twin, caseArg, defeater)
+}
+
+// Attest is the resolver for the attest field.
+func (r *mutationResolver) Attest(ctx context.Context, twin string, input model.AttestationInput) (*model.Attestation, error) {
+	p, err := principal(ctx, auth.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.access(ctx, twin, auth.ScopeWrite); err != nil {
+		return nil, err
+	}
+	verdict := evidence.Verdict(strings.ToUpper(deref(input.Verdict)))
+	if !slices.Contains([]evidence.Verdict{"", evidence.Pass, evidence.Fail, evidence.Degraded, evidence.Error}, verdict) {
+		return nil, gqlErr(ctx, CodeBadInput, "verdict must be PASS, FAIL, DEGRADED or ERROR")
+	}
+	a := evidence.Attestation{ID: input.ID, Subject: input.Subject, SubjectDigest: deref(input.SubjectDigest), Topic: deref(input.Topic),
+		By: p.Name, Statement: input.Statement, Verdict: verdict, At: time.Now().UTC(), Expires: input.Expires}
+	saved, err := r.Graph.SaveAttestation(ctx, twin, a)
+	if errors.Is(err, graph.ErrBadAttestation) || errors.Is(err, evidence.ErrInvalid) {
+		return nil, gqlErr(ctx, CodeBadInput, err.Error())
+	}
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	r.announce(ctx, events.Change{Twin: twin, Op: events.OpUpsert, Source: "graphql:attest", At: time.Now().UTC(),
+		NodesCreated: 1, Nodes: []graph.NodeRef{{Label: evidence.LabelAttestation, Key: saved.ID}}})
+	return attestationModel(saved), nil
 }
 
 // AssuranceCases is the resolver for the assuranceCases field.
@@ -142,6 +233,104 @@ func (r *queryResolver) AssuranceCase(ctx context.Context, twin string, id strin
 		return nil, backendErr(ctx, err)
 	}
 	return &c, nil
+}
+
+// AssuranceImpact is the resolver for the assuranceImpact field.
+func (r *queryResolver) AssuranceImpact(ctx context.Context, twin string, of string) ([]*model.CaseImpact, error) {
+	if _, err := r.caseAccess(ctx, twin); err != nil {
+		return nil, err
+	}
+	if r.Assurance == nil {
+		return nil, gqlErr(ctx, CodeUnavailable, "live assurance evaluation is not served by this instance")
+	}
+	label, idTwin, key, err := graph.ParseID(of)
+	if err != nil || idTwin != twin {
+		return nil, gqlErr(ctx, CodeBadInput, fmt.Sprintf("of: %q is not the id of a node of twin %q", of, twin))
+	}
+	nodes := []graph.NodeRef{{Label: label, Key: key}}
+	if label == graph.LabelVulnerability {
+		affected, err := r.Graph.AffectedComponentKeys(ctx, twin, key)
+		if err != nil {
+			return nil, backendErr(ctx, err)
+		}
+		for _, purl := range affected {
+			nodes = append(nodes, graph.NodeRef{Label: graph.LabelComponent, Key: purl})
+		}
+	}
+	refs, err := r.Graph.AssuranceCases(ctx, twin)
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	for _, c := range refs {
+		if !r.Assurance.Loaded(twin, c.ID) {
+			if _, err := r.Assurance.Load(ctx, twin, c.ID); err != nil {
+				return nil, backendErr(ctx, err)
+			}
+		}
+	}
+	impact := r.Assurance.Impact(twin, nodes)
+	out := []*model.CaseImpact{}
+	for _, c := range refs {
+		ids := impact[c.ID]
+		if len(ids) == 0 {
+			continue
+		}
+		statuses, err := r.Graph.CaseStatuses(ctx, twin, c.ID)
+		if err != nil {
+			return nil, backendErr(ctx, err)
+		}
+		byID := make(map[string]graph.CaseStatus, len(statuses))
+		for _, s := range statuses {
+			byID[s.Element] = s
+		}
+		ci := &model.CaseImpact{Case: c.ID}
+		for _, e := range c.Elements {
+			if slices.Contains(ids, e.ID) {
+				ci.Elements = append(ci.Elements, gsnElementModel(twin, c.ID, e, byID))
+			}
+		}
+		out = append(out, ci)
+	}
+	return out, nil
+}
+
+// MonitoringPriority is the resolver for the monitoringPriority field.
+func (r *serviceResolver) MonitoringPriority(ctx context.Context, obj *graph.Service) (*model.MonitoringPriority, error) {
+	return r.monitoringPriority(ctx, obj.Twin, graph.NodeRef{Label: graph.LabelService, Key: obj.Name}, obj.Criticality, obj.CrownJewel)
+}
+
+// AssuranceStatusChanged is the resolver for the assuranceStatusChanged field.
+func (r *subscriptionResolver) AssuranceStatusChanged(ctx context.Context, twin string, caseArg *string) (<-chan *model.AssuranceStatusChange, error) {
+	if _, err := r.caseAccess(ctx, twin); err != nil {
+		return nil, err
+	}
+	if r.StatusBus == nil {
+		return nil, gqlErr(ctx, CodeUnavailable, "assurance status events are not served by this instance")
+	}
+	in, err := r.StatusBus.SubscribeStatus(ctx, twin)
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	out := make(chan *model.AssuranceStatusChange, 16)
+	go func() {
+		defer close(out)
+		for c := range in {
+			if caseArg != nil && *caseArg != c.Case {
+				continue
+			}
+			m := &model.AssuranceStatusChange{Twin: c.Twin, Case: c.Case, Element: c.Element, Kind: c.Kind, To: c.To,
+				Reasons: string(c.Reasons), Confidence: c.Confidence, Cause: string(c.Cause), At: c.At}
+			if c.From != "" {
+				m.From = &c.From
+			}
+			select {
+			case out <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 // AssuranceCase returns generated.AssuranceCaseResolver implementation.

@@ -38,7 +38,7 @@ func TestAssuranceCaseImportExport(t *testing.T) {
 		}
 	}
 	api.MustData(t, token, imp, map[string]any{"t": twin, "files": files}, &out)
-	if out.ImportAssuranceCase.Version != 1 || len(out.ImportAssuranceCase.Elements) != 7 {
+	if out.ImportAssuranceCase.Version != 1 || len(out.ImportAssuranceCase.Elements) != 8 {
 		t.Fatalf("import: %+v", out)
 	}
 	var got struct {
@@ -107,6 +107,10 @@ func TestAssuranceCaseImportExport(t *testing.T) {
 		{"a subject the twin lacks", "G1:\n  text: a\n  supportedBy: [Sn1]\n  sectwinAbout: [Service/nope]\nSn1:\n  text: s\n", ""},
 		{"a bad evidence layer", "G1:\n  text: a\n  supportedBy: [Sn1]\nSn1:\n  text: s\n  sectwinEvidence: words\n", "Sn1"},
 		{"not YAML", "G1: [\n", ""},
+		{"an evidence spec without a window", "G1:\n  text: a\n  supportedBy: [Sn1]\nSn1:\n  text: s\n  sectwinEvidence: {kind: scan_fresh, subject: {service: traffic-signal}, scan: [grype]}\n", "Sn1"},
+		{"a cypher check that writes", "G1:\n  text: a\n  supportedBy: [Sn1]\nSn1:\n  text: s\n  sectwinEvidence: {kind: cypher_check, window: 1h, cypher: {query: 'MATCH (n {twin: $twin}) DETACH DELETE n'}}\n", "Sn1"},
+		{"an unbounded cypher check", "G1:\n  text: a\n  supportedBy: [Sn1]\nSn1:\n  text: s\n  sectwinEvidence: {kind: cypher_check, window: 1h, cypher: {query: 'MATCH p = (a {twin: $twin})-[*]->(b) RETURN p'}}\n", "Sn1"},
+		{"a cypher check the database refuses", "G1:\n  text: a\n  supportedBy: [Sn1]\nSn1:\n  text: s\n  sectwinEvidence: {kind: cypher_check, window: 1h, cypher: {query: 'MATCH (n {twin: $twin}) RETURN n.x + '}}\n", "Sn1"},
 	}
 	for _, b := range bad {
 		r := api.Do(t, token, imp, map[string]any{"t": twin, "files": []map[string]any{{"name": "x.gsn.yaml", "content": b.yaml}}})

@@ -140,9 +140,13 @@ func selectedProps(ctx context.Context, typeName string, path ...string) []strin
 	out := []string{}
 	for _, f := range graphql.CollectFields(oc, sel, []string{typeName, "Node"}) {
 		out = append(out, f.Name)
+		out = append(out, fieldNeeds[f.Name]...)
 	}
 	return out
 }
+
+// fieldNeeds are the properties a resolved field reads from its object besides its own.
+var fieldNeeds = map[string][]string{"monitoringPriority": {"criticality", "crownJewel"}}
 
 // union merges projections; nil (whole nodes) wins.
 func union(lists ...[]string) []string {

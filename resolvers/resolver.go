@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sectwin/sectwin/analytics/assurancecase"
 	"github.com/sectwin/sectwin/analytics/attackanalysis"
 	"github.com/sectwin/sectwin/analytics/report"
 	"github.com/sectwin/sectwin/graph"
@@ -62,6 +63,8 @@ type Resolver struct {
 	Attacks       *attackanalysis.Analyzer // nil: attack-path analysis is not served here
 	ReportService ReportRunner             // nil: reports are not served here
 	ReportBus     ReportBus
+	Assurance     *assurancecase.Live // nil: cases are stored but not evaluated here
+	StatusBus     StatusBus           // nil: assuranceStatusChanged is not served here
 
 	// existing remembers twins seen to exist for a few seconds, sparing every request a round
 	// trip. Only existence is cached, never access: that is decided per request.

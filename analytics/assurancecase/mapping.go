@@ -4,7 +4,8 @@
 // gsn2x has no words for evidence, subjects or defeater triage, so sectwin reads them from
 // layer keys, which gsn2x keeps and shows with -l:
 //
-//	sectwinEvidence: {kind: no_open_vulns, severity: HIGH}   # a Solution's evidence spec; a Context or Assumption's predicate
+//	sectwinEvidence: {kind: no_open_vulns, subject: {service: traffic-signal}, window: 7d,
+//	  scan: [grype], vulns: {min_severity: HIGH}}             # a Solution's evidence spec (evidence.Spec); a Context or Assumption's predicate
 //	sectwinAbout: [Service/traffic-signal]                   # the twin elements a claim is about
 //	sectwinMode: K_OF_N                                       # ALL (default), ANY or K_OF_N, on Goals and Strategies
 //	sectwinK: 2
@@ -19,6 +20,7 @@
 package assurancecase
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	"github.com/sectwin/sectwin/analytics/assurance"
+	"github.com/sectwin/sectwin/analytics/assurance/evidence"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest/gsn"
 )
@@ -107,6 +110,9 @@ func FromGSN(twin, id, name string, c *gsn.Case, files map[string][]byte, by str
 					continue
 				}
 				ce.Evidence = string(b)
+				if _, err := evidence.ParseJSON(b); err != nil {
+					bad(e.ID, l.Key, "%v", err)
+				}
 			case LayerAbout:
 				for _, ref := range l.Value.Strings() {
 					label, key, ok := strings.Cut(ref, "/")
@@ -172,10 +178,17 @@ const (
 
 // challengeRoles decides which counter elements are defeaters: one challenging a claim is a
 // defeater, one challenging a defeater is a claim (a refutation). Elements that are not counter
-// elements are claims; a counter element challenging nothing, or caught in a cycle of
-// challenges, is a defeater.
+// elements are claims; a counter element challenging nothing is a claim when it supports one (a
+// CounterSolution under a refutation), and otherwise, or when caught in a cycle of challenges,
+// a defeater.
 func challengeRoles(c *gsn.Case) map[string]role {
 	roles := map[string]role{}
+	parents := map[string][]string{}
+	for _, e := range c.Elements() {
+		for _, child := range e.SupportedBy {
+			parents[child] = append(parents[child], e.ID)
+		}
+	}
 	var resolve func(id string, seen map[string]bool) role
 	resolve = func(id string, seen map[string]bool) role {
 		if r, ok := roles[id]; ok {
@@ -186,10 +199,21 @@ func challengeRoles(c *gsn.Case) map[string]role {
 			return roleClaim
 		}
 		r := roleDefeater
-		if e.Challenges != nil && !seen[id] {
+		switch {
+		case seen[id]:
+		case e.Challenges != nil:
 			seen[id] = true
 			if resolve(e.Challenges.Target, seen) == roleDefeater {
 				r = roleClaim
+			}
+		default:
+			// A counter element challenging nothing that supports a refutation claim (a
+			// CounterSolution under a CounterGoal, as gsn2x requires) is that claim's evidence.
+			seen[id] = true
+			for _, p := range parents[id] {
+				if resolve(p, seen) == roleClaim {
+					r = roleClaim
+				}
 			}
 		}
 		roles[id] = r
@@ -352,4 +376,34 @@ func parseLevel(s string) (assurance.Level, bool) {
 		return assurance.LevelNone, true
 	}
 	return parse(s, assurance.LevelNone, assurance.LevelLow, assurance.LevelMedium, assurance.LevelHigh, assurance.LevelCritical)
+}
+
+// AssessmentOf checks a defeater's stored triage and returns it as the engine's assessment.
+func AssessmentOf(d graph.CaseDefeater) (assurance.Assessment, error) {
+	return defeaterOf(graph.CaseElement{Defeater: &d})
+}
+
+// AcceptEvidence passes every evidence spec of a case through evidence.Accept against the
+// twin: a cypher_check is planned by the database and refused unless the plan is read-only and
+// bounded. Every refusal is returned, joined, as an ElementError (ErrBadCase); another error
+// is the store's.
+func AcceptEvidence(ctx context.Context, st evidence.Store, c graph.AssuranceCase) error {
+	var errs []error
+	for _, e := range c.Elements {
+		if e.Evidence == "" {
+			continue
+		}
+		s, err := evidence.ParseJSON([]byte(e.Evidence))
+		if err == nil {
+			err = evidence.Accept(ctx, st, c.Twin, s)
+		}
+		var ve evidence.ValidationErrors
+		switch {
+		case errors.As(err, &ve):
+			errs = append(errs, &ElementError{Element: e.ID, Layer: LayerEvidence, Message: err.Error()})
+		case err != nil:
+			return err
+		}
+	}
+	return errors.Join(errs...)
 }

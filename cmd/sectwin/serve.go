@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/assuring"
 	"github.com/sectwin/sectwin/internal/attacks"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/internal/bus"
@@ -79,6 +80,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 
+	live := assuring.New(b, db, log)
+
 	startup := &startupState{}
 	migrator := &graph.Migrator{DB: db, Log: log.With().Str("component", "migrate").Logger()}
 	authn := auth.NewAuthenticator(graph.Tokens{DB: db}, cfg.AuthCacheTTL)
@@ -96,6 +99,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Attacks:       atk.Analyzer,
 			ReportService: atk.Reports,
 			ReportBus:     atk.Events,
+			Assurance:     live,
+			StatusBus:     events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()},
 		},
 		Checks: []server.Check{
 			{Name: "neo4j", Fn: db.Ping},
@@ -138,6 +143,11 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		// Workers start once the migrations (and their constraints) are in place.
 		if err := ing.startWorkers(runCtx, b, cfg.Ingest.Workers, cfg.Ingest.AckWait); err != nil {
 			cancel(err)
+			return
+		}
+		// Every stored case is evaluated, then kept current by change events and expiries.
+		if err := assuring.Start(runCtx, live, b, log, true); err != nil && runCtx.Err() == nil {
+			cancel(fmt.Errorf("start assurance evaluation: %w", err))
 		}
 	})
 

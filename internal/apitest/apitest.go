@@ -21,6 +21,7 @@ import (
 	"github.com/sectwin/sectwin/analytics/attackanalysis"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest/jobs"
+	"github.com/sectwin/sectwin/internal/assuring"
 	"github.com/sectwin/sectwin/internal/attacks"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/internal/bus"
@@ -69,13 +70,19 @@ func New(db *graph.DB, b *bus.Bus, o Options) *API {
 	if err != nil {
 		panic(fmt.Sprintf("apitest: start attack-path analysis: %v", err))
 	}
+	// Cases imported through this server are evaluated live, as in serve.
+	live := assuring.New(b, db, o.Log)
+	if err := assuring.Start(actx, live, b, o.Log, false); err != nil {
+		panic(fmt.Sprintf("apitest: start assurance evaluation: %v", err))
+	}
 	closing := make(chan struct{})
 	h := server.New(server.Options{
 		Log:  o.Log,
 		Auth: auth.NewAuthenticator(graph.Tokens{DB: db}, time.Minute),
 		Resolver: &resolvers.Resolver{Version: "test", Neo4j: db, Migrations: &graph.Migrator{DB: db}, Graph: db,
 			Changes: events.NATS{Bus: b, Log: o.Log}, Jobs: jobStore,
-			Attacks: atk.Analyzer, ReportService: atk.Reports, ReportBus: atk.Events},
+			Attacks: atk.Analyzer, ReportService: atk.Reports, ReportBus: atk.Events,
+			Assurance: live, StatusBus: events.NATS{Bus: b, Log: o.Log}},
 		MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases, MaxComplexity: o.MaxComplexity,
 		Closing: closing,
 	})

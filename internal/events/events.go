@@ -6,10 +6,12 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/sectwin/sectwin/graph"
@@ -176,6 +178,87 @@ func (n NATS) SubscribeChanged(ctx context.Context) (<-chan string, error) {
 				default:
 					n.Log.Warn().Str("subject", m.Subject).Msg("twin change dropped: its reader is behind")
 				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// StatusChanged announces that an element of an assurance case changed status (or reasons or
+// confidence), after the change was stored.
+type StatusChanged struct {
+	Twin       string          `json:"twin"`
+	Case       string          `json:"case"`
+	Element    string          `json:"element"`
+	Kind       string          `json:"kind"` // Goal, Strategy, Solution, Context, Assumption, Justification or Defeater
+	From       string          `json:"from"` // "" when the element had no status yet
+	To         string          `json:"to"`
+	Reasons    json.RawMessage `json:"reasons"`
+	Confidence float64         `json:"confidence"`
+	Cause      json.RawMessage `json:"cause"`
+	At         time.Time       `json:"at"`
+}
+
+// AssuranceSubject is where a twin's assurance status changes are announced.
+func AssuranceSubject(twin string) string { return bus.SubjectEvents + ".assurance." + twin }
+
+// PublishStatus announces status changes, in order.
+func (n NATS) PublishStatus(ctx context.Context, changes []StatusChanged) error {
+	for _, c := range changes {
+		data, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encode status change: %w", err)
+		}
+		if err := n.Bus.Publish(ctx, AssuranceSubject(c.Twin), data, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SubscribeStatus delivers the twin's assurance status changes from now on, until ctx ends.
+func (n NATS) SubscribeStatus(ctx context.Context, twin string) (<-chan StatusChanged, error) {
+	return subscribe(ctx, n, AssuranceSubject(twin), "assurance status of "+twin, func(c StatusChanged) bool { return c.Element != "" })
+}
+
+// Follow delivers every twin's changes published from now on, in order and without gaps, until
+// ctx ends: it reads the EVENTS stream through an ordered consumer, so a slow reader lags
+// instead of losing events (live subscriptions drop them). It is for followers whose state
+// must not miss a change, such as live assurance evaluation.
+func (n NATS) Follow(ctx context.Context) (<-chan Change, error) {
+	cons, err := n.Bus.JetStream().OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{Subject(">")}, DeliverPolicy: jetstream.DeliverNewPolicy})
+	if err != nil {
+		return nil, fmt.Errorf("follow twin changes: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("follow twin changes: %w", err)
+	}
+	out := make(chan Change, 64)
+	go func() {
+		<-ctx.Done()
+		it.Stop()
+	}()
+	go func() {
+		defer close(out)
+		for {
+			m, err := it.Next()
+			if err != nil {
+				if ctx.Err() == nil && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					n.Log.Warn().Err(err).Msg("following twin changes stopped")
+				}
+				return
+			}
+			var c Change
+			if err := json.Unmarshal(m.Data(), &c); err != nil || c.Twin == "" {
+				n.Log.Warn().Err(err).Str("subject", m.Subject()).Msg("undecodable change skipped")
+				continue
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
 			}
 		}
 	}()

@@ -115,6 +115,19 @@ type ComplexityRoot struct {
 		Version    func(childComplexity int) int
 	}
 
+	AssuranceStatusChange struct {
+		At         func(childComplexity int) int
+		Case       func(childComplexity int) int
+		Cause      func(childComplexity int) int
+		Confidence func(childComplexity int) int
+		Element    func(childComplexity int) int
+		From       func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Reasons    func(childComplexity int) int
+		To         func(childComplexity int) int
+		Twin       func(childComplexity int) int
+	}
+
 	AttackGraphDerivation struct {
 		Created    func(childComplexity int) int
 		Deleted    func(childComplexity int) int
@@ -193,6 +206,18 @@ type ComplexityRoot struct {
 		Version         func(childComplexity int) int
 	}
 
+	Attestation struct {
+		At            func(childComplexity int) int
+		By            func(childComplexity int) int
+		Expires       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Statement     func(childComplexity int) int
+		Subject       func(childComplexity int) int
+		SubjectDigest func(childComplexity int) int
+		Topic         func(childComplexity int) int
+		Verdict       func(childComplexity int) int
+	}
+
 	CaseDefeater struct {
 		Approver    func(childComplexity int) int
 		Expires     func(childComplexity int) int
@@ -202,6 +227,11 @@ type ComplexityRoot struct {
 		Rationale   func(childComplexity int) int
 		Severity    func(childComplexity int) int
 		State       func(childComplexity int) int
+	}
+
+	CaseImpact struct {
+		Case     func(childComplexity int) int
+		Elements func(childComplexity int) int
 	}
 
 	CaseStatusChange struct {
@@ -228,24 +258,25 @@ type ComplexityRoot struct {
 	}
 
 	Component struct {
-		Artifacts       func(childComplexity int, first *int) int
-		Controls        func(childComplexity int) int
-		Criticality     func(childComplexity int) int
-		CrownJewel      func(childComplexity int) int
-		Dependencies    func(childComplexity int, depth *int, first *int) int
-		Dependents      func(childComplexity int, depth *int, first *int) int
-		Findings        func(childComplexity int, first *int) int
-		Hashes          func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Licenses        func(childComplexity int) int
-		Name            func(childComplexity int) int
-		Provenance      func(childComplexity int) int
-		Purl            func(childComplexity int) int
-		Supplier        func(childComplexity int) int
-		Twin            func(childComplexity int) int
-		Type            func(childComplexity int) int
-		Version         func(childComplexity int) int
-		Vulnerabilities func(childComplexity int, first *int) int
+		Artifacts          func(childComplexity int, first *int) int
+		Controls           func(childComplexity int) int
+		Criticality        func(childComplexity int) int
+		CrownJewel         func(childComplexity int) int
+		Dependencies       func(childComplexity int, depth *int, first *int) int
+		Dependents         func(childComplexity int, depth *int, first *int) int
+		Findings           func(childComplexity int, first *int) int
+		Hashes             func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Licenses           func(childComplexity int) int
+		MonitoringPriority func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Provenance         func(childComplexity int) int
+		Purl               func(childComplexity int) int
+		Supplier           func(childComplexity int) int
+		Twin               func(childComplexity int) int
+		Type               func(childComplexity int) int
+		Version            func(childComplexity int) int
+		Vulnerabilities    func(childComplexity int, first *int) int
 	}
 
 	ComponentConnection struct {
@@ -494,8 +525,17 @@ type ComplexityRoot struct {
 		Size     func(childComplexity int) int
 	}
 
+	MonitoringPriority struct {
+		Criticality   func(childComplexity int) int
+		Level         func(childComplexity int) int
+		Score         func(childComplexity int) int
+		WeakestClaims func(childComplexity int) int
+		WeakestStatus func(childComplexity int) int
+	}
+
 	Mutation struct {
 		ApplyManifest             func(childComplexity int, input model.ApplyManifestInput) int
+		Attest                    func(childComplexity int, twin string, input model.AttestationInput) int
 		ClearAttackOverride       func(childComplexity int, twin string, from string, to string, rule string) int
 		CreateTwin                func(childComplexity int, input model.CreateTwinInput) int
 		DeleteAssuranceCase       func(childComplexity int, twin string, id string) int
@@ -511,6 +551,7 @@ type ComplexityRoot struct {
 		RevokeGrant               func(childComplexity int, owner string, grantee string) int
 		RunAttackPathReport       func(childComplexity int, twin string, schedule *string) int
 		SetReportSchedule         func(childComplexity int, twin string, input model.ReportScheduleInput) int
+		TriageDefeater            func(childComplexity int, twin string, caseArg string, defeater string, input model.DefeaterTriageInput) int
 		Unlink                    func(childComplexity int, twin string, edges []*model.EdgeInput) int
 		UpsertArtifacts           func(childComplexity int, twin string, input []map[string]any) int
 		UpsertComponents          func(childComplexity int, twin string, input []map[string]any) int
@@ -541,6 +582,7 @@ type ComplexityRoot struct {
 		Artifacts           func(childComplexity int, twin string, where *model.ArtifactFilter, first *int, after *string) int
 		AssuranceCase       func(childComplexity int, twin string, id string) int
 		AssuranceCases      func(childComplexity int, twin string) int
+		AssuranceImpact     func(childComplexity int, twin string, of string) int
 		AttackOverrides     func(childComplexity int, twin string, includeInactive *bool) int
 		AttackPaths         func(childComplexity int, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, minLikelihood *float64, maxHops *int) int
 		AttackRules         func(childComplexity int) int
@@ -639,24 +681,25 @@ type ComplexityRoot struct {
 	}
 
 	Service struct {
-		Artifacts       func(childComplexity int) int
-		BlastRadius     func(childComplexity int, depth *int, first *int) int
-		Controls        func(childComplexity int) int
-		Criticality     func(childComplexity int) int
-		CrownJewel      func(childComplexity int) int
-		Description     func(childComplexity int) int
-		Endpoints       func(childComplexity int) int
-		Exposures       func(childComplexity int) int
-		Flows           func(childComplexity int) int
-		Hosts           func(childComplexity int) int
-		ID              func(childComplexity int) int
-		InternetExposed func(childComplexity int) int
-		Name            func(childComplexity int) int
-		Provenance      func(childComplexity int) int
-		RunsAs          func(childComplexity int) int
-		Twin            func(childComplexity int) int
-		Vulnerabilities func(childComplexity int, first *int) int
-		Zones           func(childComplexity int) int
+		Artifacts          func(childComplexity int) int
+		BlastRadius        func(childComplexity int, depth *int, first *int) int
+		Controls           func(childComplexity int) int
+		Criticality        func(childComplexity int) int
+		CrownJewel         func(childComplexity int) int
+		Description        func(childComplexity int) int
+		Endpoints          func(childComplexity int) int
+		Exposures          func(childComplexity int) int
+		Flows              func(childComplexity int) int
+		Hosts              func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		InternetExposed    func(childComplexity int) int
+		MonitoringPriority func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Provenance         func(childComplexity int) int
+		RunsAs             func(childComplexity int) int
+		Twin               func(childComplexity int) int
+		Vulnerabilities    func(childComplexity int, first *int) int
+		Zones              func(childComplexity int) int
 	}
 
 	ServiceConnection struct {
@@ -683,10 +726,11 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		Heartbeat        func(childComplexity int, intervalMs int) int
-		IngestJobUpdated func(childComplexity int, twin string) int
-		ReportReady      func(childComplexity int, twin string) int
-		TwinChanged      func(childComplexity int, twin string) int
+		AssuranceStatusChanged func(childComplexity int, twin string, caseArg *string) int
+		Heartbeat              func(childComplexity int, intervalMs int) int
+		IngestJobUpdated       func(childComplexity int, twin string) int
+		ReportReady            func(childComplexity int, twin string) int
+		TwinChanged            func(childComplexity int, twin string) int
 	}
 
 	Threat struct {
@@ -839,6 +883,7 @@ type ComponentResolver interface {
 	Vulnerabilities(ctx context.Context, obj *graph.Component, first *int) ([]*model.ComponentVulnerability, error)
 	Artifacts(ctx context.Context, obj *graph.Component, first *int) ([]*graph.Artifact, error)
 	Findings(ctx context.Context, obj *graph.Component, first *int) ([]*graph.Finding, error)
+	MonitoringPriority(ctx context.Context, obj *graph.Component) (*model.MonitoringPriority, error)
 }
 type CredentialResolver interface {
 	Authenticates(ctx context.Context, obj *graph.Credential) ([]*graph.Identity, error)
@@ -875,6 +920,8 @@ type MutationResolver interface {
 	Ping(ctx context.Context) (*model.Viewer, error)
 	ImportAssuranceCase(ctx context.Context, twin string, id string, name *string, files []*model.CaseFileInput) (*graph.AssuranceCase, error)
 	DeleteAssuranceCase(ctx context.Context, twin string, id string) (bool, error)
+	TriageDefeater(ctx context.Context, twin string, caseArg string, defeater string, input model.DefeaterTriageInput) (*model.GsnElement, error)
+	Attest(ctx context.Context, twin string, input model.AttestationInput) (*model.Attestation, error)
 	DeriveAttackGraph(ctx context.Context, twin string) (*model.AttackGraphDerivation, error)
 	OverrideAttackProbability(ctx context.Context, twin string, from string, to string, rule string, probability float64, reason string) (*model.AttackOverride, error)
 	ClearAttackOverride(ctx context.Context, twin string, from string, to string, rule string) (bool, error)
@@ -908,6 +955,7 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]graph.Node, error)
 	AssuranceCases(ctx context.Context, twin string) ([]*graph.AssuranceCase, error)
 	AssuranceCase(ctx context.Context, twin string, id string) (*graph.AssuranceCase, error)
+	AssuranceImpact(ctx context.Context, twin string, of string) ([]*model.CaseImpact, error)
 	AttackPaths(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, minLikelihood *float64, maxHops *int) (*model.AttackPathResult, error)
 	ChokePoints(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, first *int) ([]*model.ChokePoint, error)
 	FixPlan(ctx context.Context, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, maxActions *int, targetResidualPct *float64) (*model.FixPlan, error)
@@ -961,9 +1009,11 @@ type ServiceResolver interface {
 	Vulnerabilities(ctx context.Context, obj *graph.Service, first *int) ([]*graph.Vulnerability, error)
 	Flows(ctx context.Context, obj *graph.Service) ([]*model.DataFlow, error)
 	BlastRadius(ctx context.Context, obj *graph.Service, depth *int, first *int) ([]*model.Reach, error)
+	MonitoringPriority(ctx context.Context, obj *graph.Service) (*model.MonitoringPriority, error)
 }
 type SubscriptionResolver interface {
 	Heartbeat(ctx context.Context, intervalMs int) (<-chan *model.Heartbeat, error)
+	AssuranceStatusChanged(ctx context.Context, twin string, caseArg *string) (<-chan *model.AssuranceStatusChange, error)
 	TwinChanged(ctx context.Context, twin string) (<-chan *model.TwinChange, error)
 	IngestJobUpdated(ctx context.Context, twin string) (<-chan *jobs.Job, error)
 	ReportReady(ctx context.Context, twin string) (<-chan *graph.ReportRun, error)
@@ -1251,6 +1301,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssuranceCase.Version(childComplexity), true
+
+	case "AssuranceStatusChange.at":
+		if e.ComplexityRoot.AssuranceStatusChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.At(childComplexity), true
+	case "AssuranceStatusChange.case":
+		if e.ComplexityRoot.AssuranceStatusChange.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.Case(childComplexity), true
+	case "AssuranceStatusChange.cause":
+		if e.ComplexityRoot.AssuranceStatusChange.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.Cause(childComplexity), true
+	case "AssuranceStatusChange.confidence":
+		if e.ComplexityRoot.AssuranceStatusChange.Confidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.Confidence(childComplexity), true
+	case "AssuranceStatusChange.element":
+		if e.ComplexityRoot.AssuranceStatusChange.Element == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.Element(childComplexity), true
+	case "AssuranceStatusChange.from":
+		if e.ComplexityRoot.AssuranceStatusChange.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.From(childComplexity), true
+	case "AssuranceStatusChange.kind":
+		if e.ComplexityRoot.AssuranceStatusChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.Kind(childComplexity), true
+	case "AssuranceStatusChange.reasons":
+		if e.ComplexityRoot.AssuranceStatusChange.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.Reasons(childComplexity), true
+	case "AssuranceStatusChange.to":
+		if e.ComplexityRoot.AssuranceStatusChange.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.To(childComplexity), true
+	case "AssuranceStatusChange.twin":
+		if e.ComplexityRoot.AssuranceStatusChange.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AssuranceStatusChange.Twin(childComplexity), true
 
 	case "AttackGraphDerivation.created":
 		if e.ComplexityRoot.AttackGraphDerivation.Created == nil {
@@ -1601,6 +1712,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AttackRule.Version(childComplexity), true
 
+	case "Attestation.at":
+		if e.ComplexityRoot.Attestation.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.At(childComplexity), true
+	case "Attestation.by":
+		if e.ComplexityRoot.Attestation.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.By(childComplexity), true
+	case "Attestation.expires":
+		if e.ComplexityRoot.Attestation.Expires == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.Expires(childComplexity), true
+	case "Attestation.id":
+		if e.ComplexityRoot.Attestation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.ID(childComplexity), true
+	case "Attestation.statement":
+		if e.ComplexityRoot.Attestation.Statement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.Statement(childComplexity), true
+	case "Attestation.subject":
+		if e.ComplexityRoot.Attestation.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.Subject(childComplexity), true
+	case "Attestation.subjectDigest":
+		if e.ComplexityRoot.Attestation.SubjectDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.SubjectDigest(childComplexity), true
+	case "Attestation.topic":
+		if e.ComplexityRoot.Attestation.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.Topic(childComplexity), true
+	case "Attestation.verdict":
+		if e.ComplexityRoot.Attestation.Verdict == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attestation.Verdict(childComplexity), true
+
 	case "CaseDefeater.approver":
 		if e.ComplexityRoot.CaseDefeater.Approver == nil {
 			break
@@ -1649,6 +1815,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseDefeater.State(childComplexity), true
+
+	case "CaseImpact.case":
+		if e.ComplexityRoot.CaseImpact.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseImpact.Case(childComplexity), true
+	case "CaseImpact.elements":
+		if e.ComplexityRoot.CaseImpact.Elements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseImpact.Elements(childComplexity), true
 
 	case "CaseStatusChange.at":
 		if e.ComplexityRoot.CaseStatusChange.At == nil {
@@ -1817,6 +1996,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Component.Licenses(childComplexity), true
+	case "Component.monitoringPriority":
+		if e.ComplexityRoot.Component.MonitoringPriority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Component.MonitoringPriority(childComplexity), true
 	case "Component.name":
 		if e.ComplexityRoot.Component.Name == nil {
 			break
@@ -2893,6 +3078,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MinimumCut.Size(childComplexity), true
 
+	case "MonitoringPriority.criticality":
+		if e.ComplexityRoot.MonitoringPriority.Criticality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonitoringPriority.Criticality(childComplexity), true
+	case "MonitoringPriority.level":
+		if e.ComplexityRoot.MonitoringPriority.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonitoringPriority.Level(childComplexity), true
+	case "MonitoringPriority.score":
+		if e.ComplexityRoot.MonitoringPriority.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonitoringPriority.Score(childComplexity), true
+	case "MonitoringPriority.weakestClaims":
+		if e.ComplexityRoot.MonitoringPriority.WeakestClaims == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonitoringPriority.WeakestClaims(childComplexity), true
+	case "MonitoringPriority.weakestStatus":
+		if e.ComplexityRoot.MonitoringPriority.WeakestStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MonitoringPriority.WeakestStatus(childComplexity), true
+
 	case "Mutation.applyManifest":
 		if e.ComplexityRoot.Mutation.ApplyManifest == nil {
 			break
@@ -2904,6 +3120,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyManifest(childComplexity, args["input"].(model.ApplyManifestInput)), true
+	case "Mutation.attest":
+		if e.ComplexityRoot.Mutation.Attest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_attest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Attest(childComplexity, args["twin"].(string), args["input"].(model.AttestationInput)), true
 	case "Mutation.clearAttackOverride":
 		if e.ComplexityRoot.Mutation.ClearAttackOverride == nil {
 			break
@@ -3064,6 +3291,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetReportSchedule(childComplexity, args["twin"].(string), args["input"].(model.ReportScheduleInput)), true
+	case "Mutation.triageDefeater":
+		if e.ComplexityRoot.Mutation.TriageDefeater == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_triageDefeater_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TriageDefeater(childComplexity, args["twin"].(string), args["case"].(string), args["defeater"].(string), args["input"].(model.DefeaterTriageInput)), true
 	case "Mutation.unlink":
 		if e.ComplexityRoot.Mutation.Unlink == nil {
 			break
@@ -3273,6 +3511,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AssuranceCases(childComplexity, args["twin"].(string)), true
+	case "Query.assuranceImpact":
+		if e.ComplexityRoot.Query.AssuranceImpact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_assuranceImpact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AssuranceImpact(childComplexity, args["twin"].(string), args["of"].(string)), true
 	case "Query.attackOverrides":
 		if e.ComplexityRoot.Query.AttackOverrides == nil {
 			break
@@ -3990,6 +4239,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.InternetExposed(childComplexity), true
+	case "Service.monitoringPriority":
+		if e.ComplexityRoot.Service.MonitoringPriority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.MonitoringPriority(childComplexity), true
 	case "Service.name":
 		if e.ComplexityRoot.Service.Name == nil {
 			break
@@ -4119,6 +4374,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Simulation.StepsRemoved(childComplexity), true
 
+	case "Subscription.assuranceStatusChanged":
+		if e.ComplexityRoot.Subscription.AssuranceStatusChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_assuranceStatusChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AssuranceStatusChanged(childComplexity, args["twin"].(string), args["case"].(*string)), true
 	case "Subscription.heartbeat":
 		if e.ComplexityRoot.Subscription.Heartbeat == nil {
 			break
@@ -4770,6 +5036,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AttackProbabilityInput", ec.unmarshalInputAttackProbabilityInput),
 			graphql.NewInputUnmarshaler("AttackSelector", ec.unmarshalInputAttackSelector),
 			graphql.NewInputUnmarshaler("AttackStepInput", ec.unmarshalInputAttackStepInput),
+			graphql.NewInputUnmarshaler("AttestationInput", ec.unmarshalInputAttestationInput),
 			graphql.NewInputUnmarshaler("CaseFileInput", ec.unmarshalInputCaseFileInput),
 			graphql.NewInputUnmarshaler("ComponentFilter", ec.unmarshalInputComponentFilter),
 			graphql.NewInputUnmarshaler("ComponentInput", ec.unmarshalInputComponentInput),
@@ -4777,6 +5044,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateTwinInput", ec.unmarshalInputCreateTwinInput),
 			graphql.NewInputUnmarshaler("CredentialInput", ec.unmarshalInputCredentialInput),
 			graphql.NewInputUnmarshaler("DataStoreInput", ec.unmarshalInputDataStoreInput),
+			graphql.NewInputUnmarshaler("DefeaterTriageInput", ec.unmarshalInputDefeaterTriageInput),
 			graphql.NewInputUnmarshaler("EdgeInput", ec.unmarshalInputEdgeInput),
 			graphql.NewInputUnmarshaler("FindingFilter", ec.unmarshalInputFindingFilter),
 			graphql.NewInputUnmarshaler("FindingInput", ec.unmarshalInputFindingInput),
@@ -4912,6 +5180,8 @@ enum CaseFormat {
   GSN2X
   JSON
   SVG
+  "An OSCAL 1.1 assessment-results document (JSON): a finding per claim, an observation per evidence result, a risk per undermined claim."
+  OSCAL
 }
 
 type GsnElement {
@@ -4985,6 +5255,123 @@ extend type Mutation {
   """
   importAssuranceCase(twin: String!, id: ID!, name: String, files: [CaseFileInput!]!): AssuranceCase!
   deleteAssuranceCase(twin: String!, id: ID!): Boolean!
+}
+
+"A change of an element's status (or of its reasons or confidence), after it was stored."
+type AssuranceStatusChange {
+  twin: String!
+  case: ID!
+  element: ID!
+  "Goal, Strategy, Solution, Context, Assumption, Justification or Defeater."
+  kind: String!
+  "The previous status; null when the element had none."
+  from: String
+  to: String!
+  "JSON: code, message and culprits (root causes: evidence, advisories, defeaters)."
+  reasons: String!
+  confidence: Float!
+  "JSON: the inputs or expiries it propagated from, the event behind them, and the evidence results of the leaves involved."
+  cause: String!
+  at: Time!
+}
+
+"The elements of one case whose status could change."
+type CaseImpact {
+  case: ID!
+  elements: [GsnElement!]!
+}
+
+"A defeater's triage."
+input DefeaterTriageInput {
+  "OPEN, SUSTAINED, REFUTED or ACCEPTED_RESIDUAL."
+  state: String!
+  "none, low, medium, high or critical; unchanged when omitted."
+  severity: String
+  kev: Boolean
+  "In [0, 1]; unchanged when omitted."
+  probability: Float
+  "Required for ACCEPTED_RESIDUAL: who accepts the risk, why, and until when."
+  approver: String
+  rationale: String
+  expires: Time
+  "Why this decision, for the history."
+  note: String
+}
+
+"A manual attestation: evidence a person vouches for, valid until it expires."
+type Attestation {
+  id: ID!
+  "Global id of what it is about."
+  subject: ID!
+  subjectDigest: String
+  topic: String
+  by: String!
+  statement: String!
+  "PASS, FAIL, DEGRADED or ERROR."
+  verdict: String!
+  at: Time!
+  expires: Time!
+}
+
+input AttestationInput {
+  id: ID!
+  "Global id of a twin element (node id)."
+  subject: ID!
+  "The digest the statement is about, when the subject has digests."
+  subjectDigest: String
+  topic: String
+  statement: String!
+  verdict: String = "PASS"
+  "Mandatory: manual evidence never holds forever."
+  expires: Time!
+}
+
+extend type Query {
+  """
+  Which claims could change if this twin node changed: for a vulnerability, the elements whose
+  evidence reads it or the components it affects, and everything above them ("which claims
+  would this CVE undermine?"); for any other node, those whose evidence reads it.
+  """
+  assuranceImpact(twin: String!, of: ID!): [CaseImpact!]!
+}
+
+extend type Mutation {
+  """
+  Triage a defeater: confirm it (SUSTAINED), refute it, reopen it, or accept it as residual risk
+  with an approver, a rationale and an expiry. The decision is stored in the element's history
+  and the case is re-evaluated at once.
+  """
+  triageDefeater(twin: String!, case: ID!, defeater: ID!, input: DefeaterTriageInput!): GsnElement!
+  "Record a manual attestation (replacing one with the same id); evidence specs of kind attestation read it."
+  attest(twin: String!, input: AttestationInput!): Attestation!
+}
+
+extend type Subscription {
+  "Status changes of a twin's assurance cases (of one case when given), as they are stored."
+  assuranceStatusChanged(twin: String!, case: ID): AssuranceStatusChange!
+}
+
+"How closely operations should watch a service or component (dev to ops): its criticality times the weakness of the claims about it."
+type MonitoringPriority {
+  "1 (routine) to 16 (watch closely): criticality weight (1–4) × claim weight (SUPPORTED 1, UNDEVELOPED or no claim 2, UNKNOWN 3, UNDERMINED 4)."
+  score: Int!
+  "LOW, MEDIUM, HIGH or CRITICAL."
+  level: String!
+  criticality: String
+  "The weakest status among the claims about it; null when no claim is about it."
+  weakestStatus: String
+  "The claims with that status."
+  weakestClaims: [GsnElement!]!
+}
+
+extend type Service {
+  "From the weakest claim about the service or its artifacts, and its criticality."
+  monitoringPriority: MonitoringPriority!
+}
+
+extend type Component {
+  "From the weakest claim about the component, the artifacts containing it or the services running them, and its criticality."
+  monitoringPriority: MonitoringPriority!
 }
 `, BuiltIn: false},
 	{Name: "../../schema/attackpaths.graphqls", Input: `# Attack-path analytics (docs/attack-paths.md): the most likely ways from entry points to crown
@@ -6515,6 +6902,32 @@ func (ec *executionContext) childFields_AssuranceCase(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type AssuranceCase", field.Name)
 }
 
+func (ec *executionContext) childFields_AssuranceStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "twin":
+		return ec.fieldContext_AssuranceStatusChange_twin(ctx, field)
+	case "case":
+		return ec.fieldContext_AssuranceStatusChange_case(ctx, field)
+	case "element":
+		return ec.fieldContext_AssuranceStatusChange_element(ctx, field)
+	case "kind":
+		return ec.fieldContext_AssuranceStatusChange_kind(ctx, field)
+	case "from":
+		return ec.fieldContext_AssuranceStatusChange_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AssuranceStatusChange_to(ctx, field)
+	case "reasons":
+		return ec.fieldContext_AssuranceStatusChange_reasons(ctx, field)
+	case "confidence":
+		return ec.fieldContext_AssuranceStatusChange_confidence(ctx, field)
+	case "cause":
+		return ec.fieldContext_AssuranceStatusChange_cause(ctx, field)
+	case "at":
+		return ec.fieldContext_AssuranceStatusChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AssuranceStatusChange", field.Name)
+}
+
 func (ec *executionContext) childFields_AttackGraphDerivation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "twin":
@@ -6671,6 +7084,30 @@ func (ec *executionContext) childFields_AttackRule(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type AttackRule", field.Name)
 }
 
+func (ec *executionContext) childFields_Attestation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Attestation_id(ctx, field)
+	case "subject":
+		return ec.fieldContext_Attestation_subject(ctx, field)
+	case "subjectDigest":
+		return ec.fieldContext_Attestation_subjectDigest(ctx, field)
+	case "topic":
+		return ec.fieldContext_Attestation_topic(ctx, field)
+	case "by":
+		return ec.fieldContext_Attestation_by(ctx, field)
+	case "statement":
+		return ec.fieldContext_Attestation_statement(ctx, field)
+	case "verdict":
+		return ec.fieldContext_Attestation_verdict(ctx, field)
+	case "at":
+		return ec.fieldContext_Attestation_at(ctx, field)
+	case "expires":
+		return ec.fieldContext_Attestation_expires(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Attestation", field.Name)
+}
+
 func (ec *executionContext) childFields_CaseDefeater(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -6691,6 +7128,16 @@ func (ec *executionContext) childFields_CaseDefeater(ctx context.Context, field 
 		return ec.fieldContext_CaseDefeater_expires(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaseDefeater", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_CaseImpact_case(ctx, field)
+	case "elements":
+		return ec.fieldContext_CaseImpact_elements(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseImpact", field.Name)
 }
 
 func (ec *executionContext) childFields_CaseStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6777,6 +7224,8 @@ func (ec *executionContext) childFields_Component(ctx context.Context, field gra
 		return ec.fieldContext_Component_artifacts(ctx, field)
 	case "findings":
 		return ec.fieldContext_Component_findings(ctx, field)
+	case "monitoringPriority":
+		return ec.fieldContext_Component_monitoringPriority(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Component", field.Name)
 }
@@ -7273,6 +7722,22 @@ func (ec *executionContext) childFields_MinimumCut(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type MinimumCut", field.Name)
 }
 
+func (ec *executionContext) childFields_MonitoringPriority(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "score":
+		return ec.fieldContext_MonitoringPriority_score(ctx, field)
+	case "level":
+		return ec.fieldContext_MonitoringPriority_level(ctx, field)
+	case "criticality":
+		return ec.fieldContext_MonitoringPriority_criticality(ctx, field)
+	case "weakestStatus":
+		return ec.fieldContext_MonitoringPriority_weakestStatus(ctx, field)
+	case "weakestClaims":
+		return ec.fieldContext_MonitoringPriority_weakestClaims(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MonitoringPriority", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -7447,6 +7912,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_flows(ctx, field)
 	case "blastRadius":
 		return ec.fieldContext_Service_blastRadius(ctx, field)
+	case "monitoringPriority":
+		return ec.fieldContext_Service_monitoringPriority(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Service", field.Name)
 }
@@ -8039,6 +8506,28 @@ func (ec *executionContext) field_Mutation_applyManifest_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_attest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AttestationInput, error) {
+			return ec.unmarshalNAttestationInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttestationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_clearAttackOverride_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8376,6 +8865,44 @@ func (ec *executionContext) field_Mutation_setReportSchedule_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_triageDefeater_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "case",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["case"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "defeater",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["defeater"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DefeaterTriageInput, error) {
+			return ec.unmarshalNDefeaterTriageInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐDefeaterTriageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg3
 	return args, nil
 }
 
@@ -8750,6 +9277,28 @@ func (ec *executionContext) field_Query_assuranceCases_args(ctx context.Context,
 		return nil, err
 	}
 	args["twin"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_assuranceImpact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "of",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["of"] = arg1
 	return args, nil
 }
 
@@ -9782,6 +10331,28 @@ func (ec *executionContext) field_Service_vulnerabilities_args(ctx context.Conte
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_assuranceStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "case",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["case"] = arg1
 	return args, nil
 }
 
@@ -10996,6 +11567,236 @@ func (ec *executionContext) fieldContext_AssuranceCase_export(ctx context.Contex
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AssuranceStatusChange_twin(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_case(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_element(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_element(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Element, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_element(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_kind(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_from(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_to(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_reasons(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_confidence(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_confidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_confidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_cause(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_cause(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cause, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AssuranceStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *model.AssuranceStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AssuranceStatusChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AssuranceStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AssuranceStatusChange", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AttackGraphDerivation_twin(ctx context.Context, field graphql.CollectedField, obj *model.AttackGraphDerivation) (ret graphql.Marshaler) {
@@ -12417,6 +13218,213 @@ func (ec *executionContext) fieldContext_AttackRule_baseProbability(_ context.Co
 	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "Float")
 }
 
+func (ec *executionContext) _Attestation_id(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Attestation_subject(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Attestation_subjectDigest(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_subjectDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_subjectDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Attestation_topic(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Attestation_by(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Attestation_statement(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_statement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Statement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_statement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Attestation_verdict(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_verdict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verdict, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_verdict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Attestation_at(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Attestation_expires(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attestation_expires(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expires, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attestation_expires(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attestation", field, false, false, "Time")
+}
+
 func (ec *executionContext) _CaseDefeater_kind(ctx context.Context, field graphql.CollectedField, obj *model.CaseDefeater) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12599,6 +13607,61 @@ func (ec *executionContext) _CaseDefeater_expires(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_CaseDefeater_expires(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseDefeater", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CaseImpact_case(ctx context.Context, field graphql.CollectedField, obj *model.CaseImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseImpact_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseImpact_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseImpact", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CaseImpact_elements(ctx context.Context, field graphql.CollectedField, obj *model.CaseImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseImpact_elements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Elements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GsnElement) graphql.Marshaler {
+			return ec.marshalNGsnElement2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseImpact_elements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaseImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GsnElement(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CaseStatusChange_from(ctx context.Context, field graphql.CollectedField, obj *model.CaseStatusChange) (ret graphql.Marshaler) {
@@ -13456,6 +14519,38 @@ func (ec *executionContext) fieldContext_Component_findings(ctx context.Context,
 	if fc.Args, err = ec.field_Component_findings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Component_monitoringPriority(ctx context.Context, field graphql.CollectedField, obj *graph.Component) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Component_monitoringPriority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Component().MonitoringPriority(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MonitoringPriority) graphql.Marshaler {
+			return ec.marshalNMonitoringPriority2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐMonitoringPriority(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Component_monitoringPriority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Component",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonitoringPriority(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -17654,6 +18749,130 @@ func (ec *executionContext) fieldContext_MinimumCut_possible(_ context.Context, 
 	return graphql.NewScalarFieldContext("MinimumCut", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _MonitoringPriority_score(ctx context.Context, field graphql.CollectedField, obj *model.MonitoringPriority) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonitoringPriority_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonitoringPriority_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonitoringPriority", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MonitoringPriority_level(ctx context.Context, field graphql.CollectedField, obj *model.MonitoringPriority) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonitoringPriority_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonitoringPriority_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonitoringPriority", field, false, false, "String")
+}
+
+func (ec *executionContext) _MonitoringPriority_criticality(ctx context.Context, field graphql.CollectedField, obj *model.MonitoringPriority) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonitoringPriority_criticality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Criticality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MonitoringPriority_criticality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonitoringPriority", field, false, false, "String")
+}
+
+func (ec *executionContext) _MonitoringPriority_weakestStatus(ctx context.Context, field graphql.CollectedField, obj *model.MonitoringPriority) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonitoringPriority_weakestStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeakestStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MonitoringPriority_weakestStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MonitoringPriority", field, false, false, "String")
+}
+
+func (ec *executionContext) _MonitoringPriority_weakestClaims(ctx context.Context, field graphql.CollectedField, obj *model.MonitoringPriority) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MonitoringPriority_weakestClaims(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeakestClaims, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GsnElement) graphql.Marshaler {
+			return ec.marshalNGsnElement2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MonitoringPriority_weakestClaims(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MonitoringPriority",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GsnElement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_ping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17768,6 +18987,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteAssuranceCase(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteAssuranceCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_triageDefeater(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_triageDefeater(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TriageDefeater(ctx, fc.Args["twin"].(string), fc.Args["case"].(string), fc.Args["defeater"].(string), fc.Args["input"].(model.DefeaterTriageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GsnElement) graphql.Marshaler {
+			return ec.marshalNGsnElement2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElement(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_triageDefeater(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GsnElement(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_triageDefeater_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_attest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_attest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Attest(ctx, fc.Args["twin"].(string), fc.Args["input"].(model.AttestationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Attestation) graphql.Marshaler {
+			return ec.marshalNAttestation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttestation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_attest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Attestation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_attest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -19223,6 +20530,50 @@ func (ec *executionContext) fieldContext_Query_assuranceCase(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_assuranceCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_assuranceImpact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_assuranceImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AssuranceImpact(ctx, fc.Args["twin"].(string), fc.Args["of"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CaseImpact) graphql.Marshaler {
+			return ec.marshalNCaseImpact2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseImpactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_assuranceImpact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseImpact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_assuranceImpact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22326,6 +23677,38 @@ func (ec *executionContext) fieldContext_Service_blastRadius(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Service_monitoringPriority(ctx context.Context, field graphql.CollectedField, obj *graph.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_monitoringPriority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().MonitoringPriority(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MonitoringPriority) graphql.Marshaler {
+			return ec.marshalNMonitoringPriority2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐMonitoringPriority(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_monitoringPriority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MonitoringPriority(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ServiceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22740,6 +24123,50 @@ func (ec *executionContext) fieldContext_Subscription_heartbeat(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_heartbeat_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_assuranceStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_assuranceStatusChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AssuranceStatusChanged(ctx, fc.Args["twin"].(string), fc.Args["case"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AssuranceStatusChange) graphql.Marshaler {
+			return ec.marshalNAssuranceStatusChange2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAssuranceStatusChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_assuranceStatusChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssuranceStatusChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_assuranceStatusChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -26798,6 +28225,94 @@ func UnmarshalAttackStepInput(ctx context.Context, raw any) (model.AttackStepInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAttestationInput(ctx context.Context, obj any) (model.AttestationInput, error) {
+	var it model.AttestationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["verdict"]; !present {
+		asMap["verdict"] = "PASS"
+	}
+
+	fieldsInOrder := [...]string{"id", "subject", "subjectDigest", "topic", "statement", "verdict", "expires"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		case "subjectDigest":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectDigest"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectDigest = data
+		case "topic":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("topic"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Topic = data
+		case "statement":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statement"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statement = data
+		case "verdict":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verdict"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Verdict = data
+		case "expires":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expires"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Expires = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAttestationInput unmarshals raw into the AttestationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttestationInput(ctx context.Context, raw any) (model.AttestationInput, error) {
+	var out model.AttestationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttestationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCaseFileInput(ctx context.Context, obj any) (model.CaseFileInput, error) {
 	var it model.CaseFileInput
 	if obj == nil {
@@ -27281,6 +28796,97 @@ func (ec *executionContext) unmarshalInputDataStoreInput(ctx context.Context, ob
 func UnmarshalDataStoreInput(ctx context.Context, raw any) (map[string]any, error) {
 	var out map[string]any
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DataStoreInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDefeaterTriageInput(ctx context.Context, obj any) (model.DefeaterTriageInput, error) {
+	var it model.DefeaterTriageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"state", "severity", "kev", "probability", "approver", "rationale", "expires", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "kev":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kev"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kev = data
+		case "probability":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("probability"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Probability = data
+		case "approver":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approver"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Approver = data
+		case "rationale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rationale"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rationale = data
+		case "expires":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expires"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Expires = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDefeaterTriageInput unmarshals raw into the DefeaterTriageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDefeaterTriageInput(ctx context.Context, raw any) (model.DefeaterTriageInput, error) {
+	var out model.DefeaterTriageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DefeaterTriageInput", raw, &out)
 	return out, err
 }
 
@@ -29139,6 +30745,84 @@ func (ec *executionContext) _AssuranceCase(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var assuranceStatusChangeImplementors = []string{"AssuranceStatusChange"}
+
+func (ec *executionContext) _AssuranceStatusChange(ctx context.Context, sel ast.SelectionSet, obj *model.AssuranceStatusChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, assuranceStatusChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AssuranceStatusChange")
+		case "twin":
+			out.Values[i] = ec._AssuranceStatusChange_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "case":
+			out.Values[i] = ec._AssuranceStatusChange_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "element":
+			out.Values[i] = ec._AssuranceStatusChange_element(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._AssuranceStatusChange_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._AssuranceStatusChange_from(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._AssuranceStatusChange_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasons":
+			out.Values[i] = ec._AssuranceStatusChange_reasons(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confidence":
+			out.Values[i] = ec._AssuranceStatusChange_confidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cause":
+			out.Values[i] = ec._AssuranceStatusChange_cause(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AssuranceStatusChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var attackGraphDerivationImplementors = []string{"AttackGraphDerivation"}
 
 func (ec *executionContext) _AttackGraphDerivation(ctx context.Context, sel ast.SelectionSet, obj *model.AttackGraphDerivation) graphql.Marshaler {
@@ -29620,6 +31304,79 @@ func (ec *executionContext) _AttackRule(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var attestationImplementors = []string{"Attestation"}
+
+func (ec *executionContext) _Attestation(ctx context.Context, sel ast.SelectionSet, obj *model.Attestation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attestationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Attestation")
+		case "id":
+			out.Values[i] = ec._Attestation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._Attestation_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subjectDigest":
+			out.Values[i] = ec._Attestation_subjectDigest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "topic":
+			out.Values[i] = ec._Attestation_topic(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._Attestation_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "statement":
+			out.Values[i] = ec._Attestation_statement(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verdict":
+			out.Values[i] = ec._Attestation_verdict(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Attestation_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expires":
+			out.Values[i] = ec._Attestation_expires(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var caseDefeaterImplementors = []string{"CaseDefeater"}
 
 func (ec *executionContext) _CaseDefeater(ctx context.Context, sel ast.SelectionSet, obj *model.CaseDefeater) graphql.Marshaler {
@@ -29669,6 +31426,44 @@ func (ec *executionContext) _CaseDefeater(ctx context.Context, sel ast.Selection
 		case "expires":
 			out.Values[i] = ec._CaseDefeater_expires(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseImpactImplementors = []string{"CaseImpact"}
+
+func (ec *executionContext) _CaseImpact(ctx context.Context, sel ast.SelectionSet, obj *model.CaseImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseImpactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseImpact")
+		case "case":
+			out.Values[i] = ec._CaseImpact_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "elements":
+			out.Values[i] = ec._CaseImpact_elements(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -29947,6 +31742,12 @@ func (ec *executionContext) _Component(ctx context.Context, sel ast.SelectionSet
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Component_findings(ctx, field, obj)
+				})
+		case "monitoringPriority":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Component_monitoringPriority(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -31561,6 +33362,59 @@ func (ec *executionContext) _MinimumCut(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var monitoringPriorityImplementors = []string{"MonitoringPriority"}
+
+func (ec *executionContext) _MonitoringPriority(ctx context.Context, sel ast.SelectionSet, obj *model.MonitoringPriority) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, monitoringPriorityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MonitoringPriority")
+		case "score":
+			out.Values[i] = ec._MonitoringPriority_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._MonitoringPriority_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "criticality":
+			out.Values[i] = ec._MonitoringPriority_criticality(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "weakestStatus":
+			out.Values[i] = ec._MonitoringPriority_weakestStatus(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "weakestClaims":
+			out.Values[i] = ec._MonitoringPriority_weakestClaims(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -31597,6 +33451,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteAssuranceCase":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteAssuranceCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "triageDefeater":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_triageDefeater(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_attest(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -31928,6 +33796,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_assuranceCase(ctx, field)
+				})
+		case "assuranceImpact":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_assuranceImpact(ctx, field)
 				})
 		case "attackPaths":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -32652,6 +34526,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_blastRadius(ctx, field, obj)
 				})
+		case "monitoringPriority":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_monitoringPriority(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32838,6 +34718,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "heartbeat":
 		return ec._Subscription_heartbeat(ctx, fields[0])
+	case "assuranceStatusChanged":
+		return ec._Subscription_assuranceStatusChanged(ctx, fields[0])
 	case "twinChanged":
 		return ec._Subscription_twinChanged(ctx, fields[0])
 	case "ingestJobUpdated":
@@ -34224,6 +36106,14 @@ func (ec *executionContext) marshalNAssuranceCase2ᚖgithubᚗcomᚋsectwinᚋse
 	return ec._AssuranceCase(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAssuranceStatusChange2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAssuranceStatusChange(ctx context.Context, sel ast.SelectionSet, v *model.AssuranceStatusChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AssuranceStatusChange!")
+		return graphql.Null
+	}
+	return ec._AssuranceStatusChange(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAttackGraphDerivation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackGraphDerivation(ctx context.Context, sel ast.SelectionSet, v *model.AttackGraphDerivation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AttackGraphDerivation!")
@@ -34360,6 +36250,19 @@ func (ec *executionContext) marshalNAttackRule2ᚖgithubᚗcomᚋsectwinᚋsectw
 	return ec._AttackRule(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAttestation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttestation(ctx context.Context, sel ast.SelectionSet, v *model.Attestation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Attestation!")
+		return graphql.Null
+	}
+	return ec._Attestation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAttestationInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttestationInput(ctx context.Context, v any) (model.AttestationInput, error) {
+	res, err := ec.unmarshalInputAttestationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -34391,6 +36294,30 @@ func (ec *executionContext) unmarshalNCaseFileInput2ᚕᚖgithubᚗcomᚋsectwin
 func (ec *executionContext) unmarshalNCaseFileInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseFileInput(ctx context.Context, v any) (*model.CaseFileInput, error) {
 	res, err := ec.unmarshalInputCaseFileInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCaseImpact2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseImpactᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseImpact) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseImpact2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseImpact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCaseImpact2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseImpact(ctx context.Context, sel ast.SelectionSet, v *model.CaseImpact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseImpact!")
+		return graphql.Null
+	}
+	return ec._CaseImpact(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCaseStatusChange2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCaseStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseStatusChange) graphql.Marshaler {
@@ -34687,6 +36614,11 @@ func (ec *executionContext) unmarshalNDataStoreInput2ᚕmapᚄ(ctx context.Conte
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalNDefeaterTriageInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐDefeaterTriageInput(ctx context.Context, v any) (model.DefeaterTriageInput, error) {
+	res, err := ec.unmarshalInputDefeaterTriageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDependency2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐDependencyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Dependency) graphql.Marshaler {
@@ -35263,6 +37195,14 @@ func (ec *executionContext) marshalNMinimumCut2ᚖgithubᚗcomᚋsectwinᚋsectw
 		return graphql.Null
 	}
 	return ec._MinimumCut(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMonitoringPriority2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐMonitoringPriority(ctx context.Context, sel ast.SelectionSet, v *model.MonitoringPriority) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MonitoringPriority!")
+		return graphql.Null
+	}
+	return ec._MonitoringPriority(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v graph.Node) graphql.Marshaler {
@@ -36375,6 +38315,24 @@ func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) marshalOIngestJob2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋingestᚋjobsᚐJob(ctx context.Context, sel ast.SelectionSet, v *jobs.Job) graphql.Marshaler {

@@ -52,6 +52,24 @@ type ArtifactFilter struct {
 	Type       *string `json:"type,omitempty"`
 }
 
+// A change of an element's status (or of its reasons or confidence), after it was stored.
+type AssuranceStatusChange struct {
+	Twin    string `json:"twin"`
+	Case    string `json:"case"`
+	Element string `json:"element"`
+	// Goal, Strategy, Solution, Context, Assumption, Justification or Defeater.
+	Kind string `json:"kind"`
+	// The previous status; null when the element had none.
+	From *string `json:"from,omitempty"`
+	To   string  `json:"to"`
+	// JSON: code, message and culprits (root causes: evidence, advisories, defeaters).
+	Reasons    string  `json:"reasons"`
+	Confidence float64 `json:"confidence"`
+	// JSON: the inputs or expiries it propagated from, the event behind them, and the evidence results of the leaves involved.
+	Cause string    `json:"cause"`
+	At    time.Time `json:"at"`
+}
+
 type AttackExposureInput struct {
 	Service string `json:"service"`
 	// A zone name; left out: the internet zone.
@@ -184,6 +202,34 @@ type AttackStepInput struct {
 	Rule *string `json:"rule,omitempty"`
 }
 
+// A manual attestation: evidence a person vouches for, valid until it expires.
+type Attestation struct {
+	ID string `json:"id"`
+	// Global id of what it is about.
+	Subject       string  `json:"subject"`
+	SubjectDigest *string `json:"subjectDigest,omitempty"`
+	Topic         *string `json:"topic,omitempty"`
+	By            string  `json:"by"`
+	Statement     string  `json:"statement"`
+	// PASS, FAIL, DEGRADED or ERROR.
+	Verdict string    `json:"verdict"`
+	At      time.Time `json:"at"`
+	Expires time.Time `json:"expires"`
+}
+
+type AttestationInput struct {
+	ID string `json:"id"`
+	// Global id of a twin element (node id).
+	Subject string `json:"subject"`
+	// The digest the statement is about, when the subject has digests.
+	SubjectDigest *string `json:"subjectDigest,omitempty"`
+	Topic         *string `json:"topic,omitempty"`
+	Statement     string  `json:"statement"`
+	Verdict       *string `json:"verdict,omitempty"`
+	// Mandatory: manual evidence never holds forever.
+	Expires time.Time `json:"expires"`
+}
+
 type CaseDefeater struct {
 	// rebutting, undercutting or undermining.
 	Kind string `json:"kind"`
@@ -201,6 +247,12 @@ type CaseDefeater struct {
 type CaseFileInput struct {
 	Name    string `json:"name"`
 	Content string `json:"content"`
+}
+
+// The elements of one case whose status could change.
+type CaseImpact struct {
+	Case     string        `json:"case"`
+	Elements []*GsnElement `json:"elements"`
 }
 
 type CaseStatusChange struct {
@@ -281,6 +333,23 @@ type DataFlow struct {
 	Protocol       *string    `json:"protocol,omitempty"`
 	Encrypted      *bool      `json:"encrypted,omitempty"`
 	Classification string     `json:"classification"`
+}
+
+// A defeater's triage.
+type DefeaterTriageInput struct {
+	// OPEN, SUSTAINED, REFUTED or ACCEPTED_RESIDUAL.
+	State string `json:"state"`
+	// none, low, medium, high or critical; unchanged when omitted.
+	Severity *string `json:"severity,omitempty"`
+	Kev      *bool   `json:"kev,omitempty"`
+	// In [0, 1]; unchanged when omitted.
+	Probability *float64 `json:"probability,omitempty"`
+	// Required for ACCEPTED_RESIDUAL: who accepts the risk, why, and until when.
+	Approver  *string    `json:"approver,omitempty"`
+	Rationale *string    `json:"rationale,omitempty"`
+	Expires   *time.Time `json:"expires,omitempty"`
+	// Why this decision, for the history.
+	Note *string `json:"note,omitempty"`
 }
 
 // A component reached over DEPENDS_ON.
@@ -408,6 +477,19 @@ type MinimumCut struct {
 	Size  int          `json:"size"`
 	// False when no removable set separates them (zones, entry points and targets are not removable).
 	Possible bool `json:"possible"`
+}
+
+// How closely operations should watch a service or component (dev to ops): its criticality times the weakness of the claims about it.
+type MonitoringPriority struct {
+	// 1 (routine) to 16 (watch closely): criticality weight (1–4) × claim weight (SUPPORTED 1, UNDEVELOPED or no claim 2, UNKNOWN 3, UNDERMINED 4).
+	Score int `json:"score"`
+	// LOW, MEDIUM, HIGH or CRITICAL.
+	Level       string  `json:"level"`
+	Criticality *string `json:"criticality,omitempty"`
+	// The weakest status among the claims about it; null when no claim is about it.
+	WeakestStatus *string `json:"weakestStatus,omitempty"`
+	// The claims with that status.
+	WeakestClaims []*GsnElement `json:"weakestClaims"`
 }
 
 type Mutation struct {
@@ -654,17 +736,20 @@ const (
 	CaseFormatGsn2x CaseFormat = "GSN2X"
 	CaseFormatJSON  CaseFormat = "JSON"
 	CaseFormatSVG   CaseFormat = "SVG"
+	// An OSCAL 1.1 assessment-results document (JSON): a finding per claim, an observation per evidence result, a risk per undermined claim.
+	CaseFormatOscal CaseFormat = "OSCAL"
 )
 
 var AllCaseFormat = []CaseFormat{
 	CaseFormatGsn2x,
 	CaseFormatJSON,
 	CaseFormatSVG,
+	CaseFormatOscal,
 }
 
 func (e CaseFormat) IsValid() bool {
 	switch e {
-	case CaseFormatGsn2x, CaseFormatJSON, CaseFormatSVG:
+	case CaseFormatGsn2x, CaseFormatJSON, CaseFormatSVG, CaseFormatOscal:
 		return true
 	}
 	return false

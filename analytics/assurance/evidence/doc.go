@@ -76,6 +76,11 @@
 //     evidence already fails on what the scan knew, FAIL wins over KNOWLEDGE_STALE (newer
 //     knowledge cannot make it pass). Evidence staleness (rule 2) still comes first, so a
 //     result computed now agrees with one the engine let expire.
+//   - A scan's knowledge is what the twin knew when the scan was taken in (or the scanner's
+//     advisory data, when later): a vulnerability the twin already knew of is a FAIL, not
+//     KNOWLEDGE_STALE, even if the scanner's database predates it; the twin knows it is
+//     open. This also keeps a scan's own findings, whose AFFECTS are written just before the
+//     scan run is recorded, from making it stale.
 //   - Vulnerabilities without a severity are rated by CVSS; without either (and without EPSS
 //     when min_epss is set) they count unless vulns.ignore_unrated: what cannot be shown to
 //     be below the bar is not. Findings without a rated severity count too.

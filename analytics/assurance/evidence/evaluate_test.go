@@ -235,11 +235,25 @@ func TestNoOpenVulns(t *testing.T) {
 			x.KnownSince = collected
 			return x
 		}()}, want: failed},
-		{name: "knowledge as of, not collection, decides", scans: []ScanRun{func() ScanRun {
+		{name: "what the twin knew when the scan came in counts, whatever the scanner knew", scans: []ScanRun{func() ScanRun {
 			r := scan("n", newDigest, collected)
 			r.KnowledgeAsOf = collected.Add(-3 * day)
 			return r
-		}()}, xs: []Exposure{vuln("CVE-3", "HIGH", "affected")}, want: kstale},
+		}()}, xs: []Exposure{vuln("CVE-3", "HIGH", "affected")}, want: failed},
+		{name: "a scan reporting the vulnerability it brought fails", xs: []Exposure{func() Exposure {
+			x := vuln("CVE-4", "CRITICAL", "affected")
+			x.KnownSince = collected.Add(-time.Second) // written by the scan's own ingest, just before the run was recorded
+			return x
+		}()}, want: failed},
+		{name: "a later scanner knowledge covers what the twin learnt before it", scans: []ScanRun{func() ScanRun {
+			r := scan("n", newDigest, collected)
+			r.KnowledgeAsOf = collected.Add(2 * time.Hour)
+			return r
+		}()}, xs: []Exposure{func() Exposure {
+			x := vuln("CVE-5", "HIGH", "affected")
+			x.KnownSince = collected.Add(time.Hour)
+			return x
+		}()}, want: failed},
 		{name: "new knowledge closed by VEX does not make it stale", xs: []Exposure{func() Exposure {
 			x := vuln("CVE-2", "HIGH", "not_affected")
 			x.KnownSince = collected.Add(time.Hour)

@@ -128,15 +128,21 @@ type ScanRun struct {
 	Artifact string // digest of the artifact scanned
 	Source   string // provenance source of what the ingest wrote ("trivy:sha256:…")
 	// Collected is when the scan was taken in; KnowledgeAsOf how current the scanner's
-	// advisory data was (zero: Collected).
+	// advisory data was (zero when unknown). The evidence knows what the twin knew at
+	// Collected, or at KnowledgeAsOf when that is later.
 	Collected, KnowledgeAsOf time.Time
 }
 
+// knowledge is how current a scan's evidence is: what the twin knew when the scan was taken in
+// (Collected), or the scanner's own knowledge when that is later. A vulnerability the twin knew
+// of by then counts as known to the evidence, the ones the scan itself reported included (their
+// AFFECTS are written just before the scan run is recorded); only one learnt afterwards makes
+// a clean scan KNOWLEDGE_STALE.
 func (s ScanRun) knowledge() time.Time {
-	if s.KnowledgeAsOf.IsZero() {
-		return s.Collected
+	if s.KnowledgeAsOf.After(s.Collected) {
+		return s.KnowledgeAsOf
 	}
-	return s.KnowledgeAsOf
+	return s.Collected
 }
 
 // ExposureScope is the components Exposures reads: those the artifacts CONTAIN, or one.

@@ -1,0 +1,551 @@
+package assurancecase
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sectwin/sectwin/analytics/assurance"
+	"github.com/sectwin/sectwin/analytics/assurance/evidence"
+	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/events"
+)
+
+// Store is what live evaluation reads and writes besides the evidence.
+type Store interface {
+	AssuranceCaseByID(ctx context.Context, twin, id string) (graph.AssuranceCase, error)
+	AssuranceCaseRefs(ctx context.Context) ([]graph.CaseRef, error)
+	CaseStatuses(ctx context.Context, twin, caseID string) ([]graph.CaseStatus, error)
+	SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []graph.CaseStatus, changes []graph.StatusChange) error
+}
+
+// Publisher announces stored status changes.
+type Publisher interface {
+	PublishStatus(ctx context.Context, changes []events.StatusChanged) error
+}
+
+// Live keeps the status of every assurance case of a server current (docs/assurance.md,
+// "Live propagation"). Each case is held as an assurance.Evaluator with the evidence result
+// of each leaf (Solutions, and Contexts and Assumptions with a predicate) and what that result
+// watches (evidence.Watch). A twin change event marks dirty the leaves whose watch it touches;
+// only those are evaluated again, and the engine re-evaluates only what they reach. A sweeper
+// re-evaluates the leaves whose evidence expires. Every change is stored with its cause
+// (graph.SaveCaseStatuses) before it is announced (Publisher).
+type Live struct {
+	st  Store
+	ev  evidence.Store
+	pub Publisher
+	log zerolog.Logger
+	now func() time.Time
+	// parallel bounds the leaves evaluated at once.
+	parallel int
+
+	mu    sync.Mutex
+	cases map[graph.CaseRef]*liveCase
+	wake  chan struct{}
+}
+
+// LiveOptions tune Live.
+type LiveOptions struct {
+	Now func() time.Time
+	// Parallel bounds the evidence evaluations run at once (8 when zero).
+	Parallel int
+}
+
+// NewLive returns a Live over the stores; Load or Start adds cases.
+func NewLive(st Store, ev evidence.Store, pub Publisher, log zerolog.Logger, opt LiveOptions) *Live {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Parallel <= 0 {
+		opt.Parallel = 8
+	}
+	return &Live{st: st, ev: ev, pub: pub, log: log, now: opt.Now, parallel: opt.Parallel,
+		cases: map[graph.CaseRef]*liveCase{}, wake: make(chan struct{}, 1)}
+}
+
+// liveCase is one case under evaluation. Its mutex serialises evaluations of the case.
+type liveCase struct {
+	mu     sync.Mutex
+	ref    graph.CaseRef
+	eval   *assurance.Evaluator
+	kinds  map[string]string // element id → GSN kind name
+	leaves map[string]*leaf
+	stored map[string]string // element id → stored status
+}
+
+// leaf is a Solution with an evidence spec, or a Context or Assumption with a predicate.
+type leaf struct {
+	id        string
+	predicate bool
+	spec      evidence.Spec
+	bad       error // the spec does not parse: the leaf stays EVIDENCE_ERROR
+	result    evidence.Result
+	watch     []evidence.Dependency
+}
+
+// Start follows the twin changes and sweeps expiries until ctx ends. With loadAll it first
+// loads and evaluates every stored case (a server that evaluates live); otherwise cases are
+// loaded as they are imported or asked for (Load). It returns once the cases are loaded; a
+// case that cannot be loaded is logged and skipped (its stored status stays). Subscribe to
+// changes before calling Start, so that nothing written while cases load is missed.
+func (l *Live) Start(ctx context.Context, changes <-chan events.Change, loadAll bool) error {
+	var refs []graph.CaseRef
+	if loadAll {
+		var err error
+		if refs, err = l.st.AssuranceCaseRefs(ctx); err != nil {
+			return err
+		}
+	}
+	for _, r := range refs {
+		if _, err := l.Load(ctx, r.Twin, r.ID); err != nil {
+			l.log.Warn().Err(err).Str("twin", r.Twin).Str("case", r.ID).Msg("assurance case not evaluated")
+		}
+	}
+	go l.run(ctx, changes)
+	return nil
+}
+
+// Load (re)reads a case and evaluates it whole: every leaf's evidence, then the argument.
+// Statuses that differ from the stored ones are stored as changes and announced. It returns
+// the changes.
+func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChanged, error) {
+	c, err := l.st.AssuranceCaseByID(ctx, twin, id)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ToModel(c)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := assurance.NewEvaluator(m, assurance.Options{})
+	if err != nil {
+		return nil, err
+	}
+	lc := &liveCase{ref: graph.CaseRef{Twin: twin, ID: id}, eval: ev, kinds: map[string]string{}, leaves: map[string]*leaf{}, stored: map[string]string{}}
+	for _, e := range c.Elements {
+		lc.kinds[e.ID] = e.Type
+		if e.Evidence == "" || e.Type == TypeDefeater {
+			continue
+		}
+		k := m.Kind(e.ID)
+		if k != assurance.KindSolution && k != assurance.KindContext && k != assurance.KindAssumption {
+			continue
+		}
+		lf := &leaf{id: e.ID, predicate: k != assurance.KindSolution}
+		lf.spec, lf.bad = evidence.ParseJSON([]byte(e.Evidence))
+		lc.leaves[e.ID] = lf
+	}
+	stored, err := l.st.CaseStatuses(ctx, twin, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range stored {
+		lc.stored[s.Element] = s.Status
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	now := l.now()
+	inputs := l.evaluateLeaves(ctx, lc, slices.Collect(maps.Keys(lc.leaves)), now)
+	if err := lc.eval.Set(inputs); err != nil {
+		return nil, fmt.Errorf("case %s: %w", id, err)
+	}
+	lc.eval.Evaluate(now)
+	// Every element is stored: statuses, reasons and confidence of a fresh evaluation.
+	all := lc.eval.Results()
+	var changes []assurance.StatusChange
+	for _, r := range all {
+		changes = append(changes, assurance.StatusChange{Element: r.ID, To: r.Result, Cause: assurance.Cause{Full: true, Note: "case loaded"}})
+	}
+	out, err := l.store(ctx, lc, changes, now, true)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.cases[lc.ref] = lc
+	l.mu.Unlock()
+	l.poke()
+	return out, nil
+}
+
+// Drop forgets a case (deleted).
+func (l *Live) Drop(twin, id string) {
+	l.mu.Lock()
+	delete(l.cases, graph.CaseRef{Twin: twin, ID: id})
+	l.mu.Unlock()
+}
+
+// Apply re-evaluates what a twin change may have changed: the leaves whose watch names a node
+// the change wrote, in every case of its twin (every leaf when the change does not list all
+// its nodes, or deletes the twin).
+func (l *Live) Apply(ctx context.Context, ch events.Change) {
+	note := ch.Op + " " + ch.Source
+	for _, lc := range l.casesOf(ch.Twin) {
+		lc.mu.Lock()
+		var dirty []string
+		for id, lf := range lc.leaves {
+			if ch.Truncated || ch.Op == events.OpTwinDeleted || touches(lf.watch, ch.Nodes) {
+				dirty = append(dirty, id)
+			}
+		}
+		if len(dirty) > 0 {
+			if _, err := l.reevaluate(ctx, lc, dirty, note); err != nil {
+				l.log.Warn().Err(err).Str("twin", lc.ref.Twin).Str("case", lc.ref.ID).Msg("assurance re-evaluation failed")
+			}
+		}
+		lc.mu.Unlock()
+	}
+}
+
+func touches(watch []evidence.Dependency, nodes []graph.NodeRef) bool {
+	for _, n := range nodes {
+		if evidence.Matches(watch, n.Label, n.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+// Sweep re-evaluates what time alone changed by now: the leaves whose evidence expired, and
+// the engine's own expiries (residual acceptances). It returns when the next sweep is due
+// (zero when nothing expires).
+func (l *Live) Sweep(ctx context.Context) time.Time {
+	var next time.Time
+	for _, lc := range l.casesOf("") {
+		lc.mu.Lock()
+		now := l.now()
+		var due []string
+		for id, lf := range lc.leaves {
+			if e := lf.result.Expires; !e.IsZero() && !e.After(now) {
+				due = append(due, id)
+			}
+		}
+		if len(due) > 0 || engineDue(lc.eval, now) {
+			if _, err := l.reevaluate(ctx, lc, due, "evidence expired"); err != nil {
+				l.log.Warn().Err(err).Str("twin", lc.ref.Twin).Str("case", lc.ref.ID).Msg("assurance sweep failed")
+			}
+		}
+		next = earliest(next, lc.nextDue())
+		lc.mu.Unlock()
+	}
+	return next
+}
+
+func engineDue(ev *assurance.Evaluator, now time.Time) bool {
+	n := ev.NextReevalAt()
+	return !n.IsZero() && !n.After(now)
+}
+
+// nextDue is when the case next needs a sweep.
+func (lc *liveCase) nextDue() time.Time {
+	next := lc.eval.NextReevalAt()
+	for _, lf := range lc.leaves {
+		next = earliest(next, lf.result.Expires)
+	}
+	return next
+}
+
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	}
+	return b
+}
+
+// Triage records a defeater's new assessment in the evaluator and re-evaluates what it
+// reaches. The caller stores the triage itself first.
+func (l *Live) Triage(ctx context.Context, twin, id, defeater string, a assurance.Assessment, note string) ([]events.StatusChanged, error) {
+	lc := l.caseOf(twin, id)
+	if lc == nil {
+		return nil, fmt.Errorf("assurance case %s of twin %s is not loaded: %w", id, twin, graph.ErrNotFound)
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	now := l.now()
+	changes, err := lc.eval.Update(assurance.Changes{Defeaters: map[string]assurance.Assessment{defeater: a}, Note: note}, now)
+	if err != nil {
+		return nil, err
+	}
+	return l.store(ctx, lc, changes, now, false)
+}
+
+// Impact lists, for each loaded case of the twin, the elements whose status could change if
+// any of the nodes changed: the leaves watching one of them and everything that depends on
+// those leaves ("which claims would this CVE undermine?").
+func (l *Live) Impact(twin string, nodes []graph.NodeRef) map[string][]string {
+	out := map[string][]string{}
+	for _, lc := range l.casesOf(twin) {
+		lc.mu.Lock()
+		var hit []string
+		for id, lf := range lc.leaves {
+			if touches(lf.watch, nodes) {
+				hit = append(hit, id)
+			}
+		}
+		if len(hit) > 0 {
+			if ids, err := lc.eval.Impact(hit...); err == nil {
+				out[lc.ref.ID] = ids
+			}
+		}
+		lc.mu.Unlock()
+	}
+	return out
+}
+
+// Loaded reports whether a case is under live evaluation.
+func (l *Live) Loaded(twin, id string) bool { return l.caseOf(twin, id) != nil }
+
+func (l *Live) caseOf(twin, id string) *liveCase {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cases[graph.CaseRef{Twin: twin, ID: id}]
+}
+
+// casesOf returns the cases of a twin ("" for every twin), by id.
+func (l *Live) casesOf(twin string) []*liveCase {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*liveCase
+	for ref, lc := range l.cases {
+		if twin == "" || ref.Twin == twin {
+			out = append(out, lc)
+		}
+	}
+	slices.SortFunc(out, func(a, b *liveCase) int {
+		return cmp.Or(cmp.Compare(a.ref.Twin, b.ref.Twin), cmp.Compare(a.ref.ID, b.ref.ID))
+	})
+	return out
+}
+
+// poke wakes the sweeper to recompute its deadline.
+func (l *Live) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run applies changes as they come and sweeps when evidence expires, until ctx ends.
+func (l *Live) run(ctx context.Context, changes <-chan events.Change) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	reset := func(next time.Time) {
+		d := time.Hour
+		if !next.IsZero() {
+			d = min(max(next.Sub(l.now()), 0), time.Hour)
+		}
+		timer.Reset(d)
+	}
+	reset(l.Sweep(ctx))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ch, ok := <-changes:
+			if !ok {
+				changes = nil
+				continue
+			}
+			l.Apply(ctx, ch)
+			reset(l.nextDue())
+		case <-l.wake:
+			reset(l.nextDue())
+		case <-timer.C:
+			reset(l.Sweep(ctx))
+		}
+	}
+}
+
+// nextDue is the earliest sweep any case needs.
+func (l *Live) nextDue() time.Time {
+	var next time.Time
+	for _, lc := range l.casesOf("") {
+		lc.mu.Lock()
+		next = earliest(next, lc.nextDue())
+		lc.mu.Unlock()
+	}
+	return next
+}
+
+// reevaluate evaluates the evidence of these leaves again and lets the engine propagate it
+// (and any expiry due), then stores and announces what changed. The caller holds lc.mu.
+func (l *Live) reevaluate(ctx context.Context, lc *liveCase, ids []string, note string) ([]events.StatusChanged, error) {
+	now := l.now()
+	inputs := l.evaluateLeaves(ctx, lc, ids, now)
+	inputs.Note = note
+	changes, err := lc.eval.Update(inputs, now)
+	if err != nil {
+		return nil, err
+	}
+	out, err := l.store(ctx, lc, changes, now, false)
+	l.poke()
+	return out, err
+}
+
+// evaluateLeaves evaluates the evidence of the leaves ids, a few at a time, and returns them
+// as engine inputs. A store failure leaves the previous result in place (logged): an outage
+// does not turn claims UNKNOWN by itself, and the next change or sweep tries again.
+func (l *Live) evaluateLeaves(ctx context.Context, lc *liveCase, ids []string, now time.Time) assurance.Changes {
+	slices.Sort(ids)
+	ch := assurance.Changes{Leaves: map[string]assurance.LeafResult{}, Predicates: map[string]assurance.PredicateValue{}}
+	type done struct {
+		lf  *leaf
+		r   evidence.Result
+		err error
+	}
+	results := make([]done, len(ids))
+	sem := make(chan struct{}, l.parallel)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		lf := lc.leaves[id]
+		if lf == nil {
+			continue
+		}
+		if lf.bad != nil {
+			results[i] = done{lf: lf, r: evidence.Result{Reason: assurance.EvidenceError, Verdict: evidence.Error,
+				Status: assurance.Unknown, Message: lf.bad.Error(), EvaluatedAt: now}}
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r, err := evidence.Evaluate(ctx, l.ev, lc.ref.Twin, lf.spec, now)
+			results[i] = done{lf: lf, r: r, err: err}
+		}()
+	}
+	wg.Wait()
+	for _, d := range results {
+		if d.lf == nil {
+			continue
+		}
+		if d.err != nil && !errors.Is(d.err, evidence.ErrInvalid) && d.lf.watch != nil {
+			l.log.Warn().Err(d.err).Str("twin", lc.ref.Twin).Str("case", lc.ref.ID).Str("element", d.lf.id).
+				Msg("evidence not evaluated; its previous result stands")
+			continue
+		}
+		d.lf.result, d.lf.watch = d.r, evidence.Watch(d.lf.spec, d.r)
+		if d.lf.predicate {
+			ch.Predicates[d.lf.id] = predicateOf(d.r)
+		} else {
+			lr := d.r.LeafResult()
+			ch.Leaves[d.lf.id] = lr
+		}
+	}
+	return ch
+}
+
+// predicateOf reads an evidence result as a predicate value: true when it passes, false when
+// it fails, unknown otherwise; it holds until the evidence expires.
+func predicateOf(r evidence.Result) assurance.PredicateValue {
+	v := assurance.PredicateValue{Expires: r.Expires}
+	switch r.Status {
+	case assurance.Supported:
+		v.Value = assurance.TruthTrue
+	case assurance.Undermined:
+		v.Value = assurance.TruthFalse
+	}
+	return v
+}
+
+// store saves the changed results (every result when all) with the status changes among them,
+// then announces them. The history records a change only when the status itself changed.
+func (l *Live) store(ctx context.Context, lc *liveCase, changes []assurance.StatusChange, now time.Time, all bool) ([]events.StatusChanged, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	statuses := make([]graph.CaseStatus, 0, len(changes))
+	var hist []graph.StatusChange
+	var out []events.StatusChanged
+	for _, c := range changes {
+		reasons, err := json.Marshal(c.To.Reasons)
+		if err != nil {
+			return nil, err
+		}
+		if len(c.To.Reasons) == 0 {
+			reasons = []byte("[]")
+		}
+		cause, err := json.Marshal(l.explainCause(lc, c.Cause))
+		if err != nil {
+			return nil, err
+		}
+		to := c.To.Status.String()
+		statuses = append(statuses, graph.CaseStatus{Element: c.Element, Status: to, Reasons: string(reasons),
+			Confidence: c.To.Confidence, At: now, NextReevalAt: c.To.NextReevalAt})
+		from := lc.stored[c.Element]
+		if from == to && (all || c.From.Equal(c.To)) {
+			continue
+		}
+		if from != to {
+			hist = append(hist, graph.StatusChange{Twin: lc.ref.Twin, Case: lc.ref.ID, Element: c.Element, From: from, To: to,
+				Reasons: string(reasons), Cause: string(cause), At: now})
+		}
+		out = append(out, events.StatusChanged{Twin: lc.ref.Twin, Case: lc.ref.ID, Element: c.Element, Kind: lc.kinds[c.Element],
+			From: from, To: to, Reasons: reasons, Confidence: c.To.Confidence, Cause: cause, At: now})
+	}
+	if err := l.st.SaveCaseStatuses(ctx, lc.ref.Twin, lc.ref.ID, statuses, hist); err != nil {
+		return nil, err
+	}
+	for _, s := range statuses {
+		lc.stored[s.Element] = s.Status
+	}
+	if l.pub != nil && len(out) > 0 {
+		if err := l.pub.PublishStatus(ctx, out); err != nil {
+			l.log.Warn().Err(err).Str("twin", lc.ref.Twin).Str("case", lc.ref.ID).Msg("status changes stored but not announced")
+		}
+	}
+	return out, nil
+}
+
+// cause is what a stored status change says about why it happened.
+type cause struct {
+	assurance.Cause
+	// Evidence are the evidence results of the leaves the change came from.
+	Evidence map[string]evidence.Result `json:"evidence,omitempty"`
+}
+
+func (l *Live) explainCause(lc *liveCase, c assurance.Cause) cause {
+	out := cause{Cause: c}
+	for _, id := range slices.Concat(c.Inputs, c.Expired) {
+		if lf, ok := lc.leaves[id]; ok {
+			if out.Evidence == nil {
+				out.Evidence = map[string]evidence.Result{}
+			}
+			r := lf.result
+			r.Reads = nil
+			out.Evidence[id] = r
+		}
+	}
+	return out
+}
+
+// Evidence returns the current evidence result of every leaf of a loaded case, by element id
+// (nil when the case is not loaded).
+func (l *Live) Evidence(twin, id string) map[string]evidence.Result {
+	lc := l.caseOf(twin, id)
+	if lc == nil {
+		return nil
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	out := make(map[string]evidence.Result, len(lc.leaves))
+	for id, lf := range lc.leaves {
+		if lf.predicate {
+			continue
+		}
+		out[id] = lf.result
+	}
+	return out
+}
