@@ -165,6 +165,9 @@ func (r *mutationResolver) TriageDefeater(ctx context.Context, twin string, case
 	}
 	if r.Assurance != nil {
 		note := fmt.Sprintf("defeater %s triaged %s by %s", defeater, d.State, p.Name)
+		if input.Note != nil {
+			note += ": " + *input.Note
+		}
 		if r.Assurance.Loaded(twin, caseArg) {
 			_, err = r.Assurance.Triage(ctx, twin, caseArg, defeater, a, note)
 		} else {

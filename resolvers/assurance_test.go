@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/apitest"
@@ -142,5 +144,142 @@ func TestAssuranceCaseImportExport(t *testing.T) {
 	api.MustData(t, token, `query($t: String!) { assuranceCases(twin: $t) { id } }`, vars, &none)
 	if len(none.AssuranceCases) != 0 {
 		t.Errorf("after delete: %+v", none)
+	}
+}
+
+// TestDefeaterTriageAndAttestations drives the signals case through its defeater: an open
+// critical KEV defeater undermines the top claim; accepting it as residual risk (with an
+// approver and an expiry) lifts that; an attestation supporting the refutation refutes it.
+func TestDefeaterTriageAndAttestations(t *testing.T) {
+	db := testenv.Migrated(t)
+	api := apitest.Start(t, db, testenv.NATS(t), apitest.Options{Log: testenv.Logger(t)})
+	twin, other := testenv.NewTwin(t, db), testenv.NewTwin(t, db)
+	token := api.MustToken(t, []auth.Scope{auth.ScopeRead, auth.ScopeWrite}, twin)
+	vars := map[string]any{"t": twin}
+	api.MustData(t, token, `mutation($t: String!) { upsertServices(twin: $t, input: [{name: "traffic-signal", criticality: HIGH}]) { nodesCreated } }`, vars, nil)
+	data, err := os.ReadFile("../analytics/assurancecase/testdata/signals.gsn.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.MustData(t, token, `mutation($t: String!, $f: [CaseFileInput!]!) { importAssuranceCase(twin: $t, id: "signals", files: $f) { id } }`,
+		map[string]any{"t": twin, "f": []map[string]any{{"name": "signals.gsn.yaml", "content": string(data)}}}, nil)
+	type element struct {
+		ID, Status, Reasons string
+		Defeater            *struct{ State, Approver string }
+		History             []struct{ From, To, Cause string }
+	}
+	elements := func() map[string]element {
+		t.Helper()
+		var out struct {
+			AssuranceCase struct{ Elements []element }
+		}
+		api.MustData(t, token, `query($t: String!) { assuranceCase(twin: $t, id: "signals") { elements { id status reasons defeater { state approver } history { from to cause } } } }`, vars, &out)
+		m := map[string]element{}
+		for _, e := range out.AssuranceCase.Elements {
+			m[e.ID] = e
+		}
+		return m
+	}
+	// waitFor polls until the element has the status (live evaluation follows change events).
+	waitFor := func(id, status string) element {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			e := elements()[id]
+			if e.Status == status {
+				return e
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is %s (%s), want %s", id, e.Status, e.Reasons, status)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	g1 := waitFor("G1", "UNDERMINED")
+	if !strings.Contains(g1.Reasons, "DEFEATER_OPEN") || !strings.Contains(g1.Reasons, "CG1") {
+		t.Errorf("G1 undermined for %s", g1.Reasons)
+	}
+	var prio struct {
+		Service struct {
+			MonitoringPriority struct {
+				Score         int
+				Level         string
+				WeakestStatus string
+				WeakestClaims []struct{ ID string }
+			}
+		}
+	}
+	api.MustData(t, token, `query($t: String!) { service(twin: $t, name: "traffic-signal") { monitoringPriority { score level weakestStatus weakestClaims { id } } } }`, vars, &prio)
+	if p := prio.Service.MonitoringPriority; p.Score != 12 || p.Level != "CRITICAL" || p.WeakestStatus != "UNDERMINED" || len(p.WeakestClaims) != 1 || p.WeakestClaims[0].ID != "G1" {
+		t.Errorf("monitoring priority: %+v", p)
+	}
+
+	triage := `mutation($t: String!, $d: ID!, $in: DefeaterTriageInput!) { triageDefeater(twin: $t, case: "signals", defeater: $d, input: $in) { id status defeater { state approver } } }`
+	expires := time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	bad := []struct {
+		name string
+		d    string
+		in   map[string]any
+		code string
+	}{
+		{"not a defeater", "G1", map[string]any{"state": "REFUTED"}, "BAD_USER_INPUT"},
+		{"no such defeater", "CG9", map[string]any{"state": "REFUTED"}, "BAD_USER_INPUT"},
+		{"residual without an approver", "CG1", map[string]any{"state": "ACCEPTED_RESIDUAL", "rationale": "r", "expires": expires}, "BAD_USER_INPUT"},
+		{"residual in the past", "CG1", map[string]any{"state": "ACCEPTED_RESIDUAL", "approver": "a", "rationale": "r", "expires": "2020-01-01T00:00:00Z"}, "BAD_USER_INPUT"},
+		{"an unknown state", "CG1", map[string]any{"state": "IGNORED"}, "BAD_USER_INPUT"},
+		{"an approver without acceptance", "CG1", map[string]any{"state": "SUSTAINED", "approver": "a"}, "BAD_USER_INPUT"},
+		{"a probability out of range", "CG1", map[string]any{"state": "SUSTAINED", "probability": 2}, "BAD_USER_INPUT"},
+	}
+	for _, b := range bad {
+		if r := api.Do(t, token, triage, map[string]any{"t": twin, "d": b.d, "in": b.in}); r.Code() != b.code {
+			t.Errorf("%s: %+v", b.name, r.Errors)
+		}
+	}
+	if e := elements()["CG1"]; e.Defeater.State != "OPEN" || len(e.History) != 1 || strings.Contains(e.History[0].Cause, "triage") {
+		t.Fatalf("refused triage changed CG1: %+v", e)
+	}
+	api.MustData(t, token, triage, map[string]any{"t": twin, "d": "CG1", "in": map[string]any{"state": "ACCEPTED_RESIDUAL",
+		"approver": "ciso@city.example", "rationale": "compensating WAF rule", "expires": expires, "note": "review in a month"}}, nil)
+	g1 = waitFor("G1", "UNKNOWN") // the argument itself still lacks evidence
+	if strings.Contains(g1.Reasons, "DEFEATER_OPEN") {
+		t.Errorf("an accepted defeater still open: %s", g1.Reasons)
+	}
+	cg1 := elements()["CG1"]
+	decided := slices.ContainsFunc(cg1.History, func(h struct{ From, To, Cause string }) bool {
+		return h.From == "OPEN" && h.To == "ACCEPTED_RESIDUAL" && strings.Contains(h.Cause, "review in a month")
+	})
+	if cg1.Defeater.State != "ACCEPTED_RESIDUAL" || cg1.Defeater.Approver != "ciso@city.example" || !decided || cg1.Status != "SUPPORTED" ||
+		!strings.Contains(cg1.Reasons, "RESIDUAL_ACCEPTED") {
+		t.Errorf("CG1 after triage: %+v", cg1)
+	}
+
+	// Reopen it, then refute it with evidence: an attestation of the VEX review.
+	api.MustData(t, token, triage, map[string]any{"t": twin, "d": "CG1", "in": map[string]any{"state": "OPEN"}}, nil)
+	waitFor("G1", "UNDERMINED")
+	svc := graph.ID(graph.LabelService, twin, "traffic-signal")
+	attest := `mutation($t: String!, $in: AttestationInput!) { attest(twin: $t, input: $in) { id subject by verdict expires } }`
+	for name, in := range map[string]map[string]any{
+		"no such subject":      {"id": "a1", "subject": graph.ID(graph.LabelService, twin, "ghost"), "statement": "s", "topic": "vex-review", "expires": expires},
+		"another twin's":       {"id": "a1", "subject": graph.ID(graph.LabelService, other, "traffic-signal"), "statement": "s", "topic": "vex-review", "expires": expires},
+		"expired":              {"id": "a1", "subject": svc, "statement": "s", "topic": "vex-review", "expires": "2020-01-01T00:00:00Z"},
+		"a verdict of no kind": {"id": "a1", "subject": svc, "statement": "s", "topic": "vex-review", "expires": expires, "verdict": "MAYBE"},
+		"a malformed subject":  {"id": "a1", "subject": "!!", "statement": "s", "topic": "vex-review", "expires": expires},
+	} {
+		if r := api.Do(t, token, attest, map[string]any{"t": twin, "in": in}); r.Code() != "BAD_USER_INPUT" {
+			t.Errorf("attestation with %s: %+v", name, r.Errors)
+		}
+	}
+	var att struct {
+		Attest struct{ ID, Subject, By, Verdict string }
+	}
+	api.MustData(t, token, attest, map[string]any{"t": twin, "in": map[string]any{"id": "vex-2026-11", "subject": svc,
+		"statement": "CVE-2026-31337 does not affect the service", "topic": "vex-review", "expires": expires}}, &att)
+	if att.Attest.By != "apitest" || att.Attest.Verdict != "PASS" || att.Attest.Subject != svc {
+		t.Errorf("attest: %+v", att)
+	}
+	waitFor("CSn1", "SUPPORTED")
+	g1 = waitFor("G1", "UNKNOWN")
+	if strings.Contains(g1.Reasons, "DEFEATER_OPEN") || strings.Contains(g1.Reasons, "DEFEATED") {
+		t.Errorf("the refuted defeater still counts: %s", g1.Reasons)
 	}
 }
