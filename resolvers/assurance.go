@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -339,4 +340,62 @@ func (r *Resolver) monitoringPriority(ctx context.Context, twin string, n graph.
 		}
 	}
 	return out, nil
+}
+
+// storeCase validates a case's files, maps them, passes its evidence specs through acceptance
+// and stores the case as its next version, then evaluates it: what import and edit share.
+func (r *Resolver) storeCase(ctx context.Context, twin, id, name string, files []*model.CaseFileInput, by string) (*graph.AssuranceCase, error) {
+	c, err := importCase(twin, id, name, files, by, time.Now())
+	if err != nil {
+		return nil, caseErr(ctx, twin, err)
+	}
+	if err := assurancecase.AcceptEvidence(ctx, assurancecase.TwinEvidence{DB: r.Graph}, c); err != nil {
+		return nil, caseErr(ctx, twin, err)
+	}
+	if _, err := r.Graph.SaveAssuranceCase(ctx, c); err != nil {
+		return nil, caseErr(ctx, twin, err)
+	}
+	stored, err := r.Graph.AssuranceCaseByID(ctx, twin, id)
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	r.announce(ctx, events.Change{Twin: twin, Op: "assurance-case", Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
+	if r.Assurance != nil {
+		// The case is evaluated before the answer, so its elements carry their status.
+		if _, err := r.Assurance.Load(ctx, twin, id); err != nil {
+			return nil, backendErr(ctx, fmt.Errorf("case %s stored, but not evaluated: %w", id, err))
+		}
+	}
+	return &stored, nil
+}
+
+// editedFiles applies element edits to a stored case's source files.
+func editedFiles(c graph.AssuranceCase, edits []*model.GsnElementEdit) ([]*model.CaseFileInput, error) {
+	var src map[string][]byte
+	if err := json.Unmarshal([]byte(c.Source), &src); err != nil {
+		return nil, fmt.Errorf("case %s: stored source: %w", c.ID, err)
+	}
+	list := make([]assurancecase.Edit, len(edits))
+	for i, e := range edits {
+		list[i] = assurancecase.Edit{ID: e.ID, Module: deref(e.Module), Remove: e.Remove != nil && *e.Remove, Text: e.Text,
+			Undeveloped: e.Undeveloped, Evidence: e.Evidence}
+		if e.SupportedBy != nil {
+			list[i].SupportedBy = &e.SupportedBy
+		}
+		if e.InContextOf != nil {
+			list[i].InContextOf = &e.InContextOf
+		}
+		if e.About != nil {
+			list[i].About = &e.About
+		}
+	}
+	out, err := assurancecase.ApplyEdits(src, list)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]*model.CaseFileInput, 0, len(out))
+	for _, n := range slices.Sorted(maps.Keys(out)) {
+		files = append(files, &model.CaseFileInput{Name: n, Content: string(out[n])})
+	}
+	return files, nil
 }

@@ -93,28 +93,7 @@ func (r *mutationResolver) ImportAssuranceCase(ctx context.Context, twin string,
 	if _, err := r.access(ctx, twin, auth.ScopeWrite); err != nil {
 		return nil, err
 	}
-	c, err := importCase(twin, id, deref(name), files, p.Name, time.Now())
-	if err != nil {
-		return nil, caseErr(ctx, twin, err)
-	}
-	if err := assurancecase.AcceptEvidence(ctx, assurancecase.TwinEvidence{DB: r.Graph}, c); err != nil {
-		return nil, caseErr(ctx, twin, err)
-	}
-	if _, err := r.Graph.SaveAssuranceCase(ctx, c); err != nil {
-		return nil, caseErr(ctx, twin, err)
-	}
-	stored, err := r.Graph.AssuranceCaseByID(ctx, twin, id)
-	if err != nil {
-		return nil, backendErr(ctx, err)
-	}
-	r.announce(ctx, events.Change{Twin: twin, Op: "assurance-case", Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
-	if r.Assurance != nil {
-		// The case is evaluated before the answer, so its elements carry their status.
-		if _, err := r.Assurance.Load(ctx, twin, id); err != nil {
-			return nil, backendErr(ctx, fmt.Errorf("case %s stored, but not evaluated: %w", id, err))
-		}
-	}
-	return &stored, nil
+	return r.storeCase(ctx, twin, id, deref(name), files, p.Name)
 }
 
 // DeleteAssuranceCase is the resolver for the deleteAssuranceCase field.
@@ -133,6 +112,32 @@ func (r *mutationResolver) DeleteAssuranceCase(ctx context.Context, twin string,
 		r.announce(ctx, events.Change{Twin: twin, Op: "assurance-case", Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
 	}
 	return found, nil
+}
+
+// EditAssuranceCase is the resolver for the editAssuranceCase field.
+func (r *mutationResolver) EditAssuranceCase(ctx context.Context, twin string, id string, edits []*model.GsnElementEdit) (*graph.AssuranceCase, error) {
+	p, err := principal(ctx, auth.ScopeWrite)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.access(ctx, twin, auth.ScopeWrite); err != nil {
+		return nil, err
+	}
+	if len(edits) == 0 || len(edits) > 1000 {
+		return nil, gqlErr(ctx, CodeBadInput, "give 1 to 1000 edits")
+	}
+	c, err := r.Graph.AssuranceCaseByID(ctx, twin, id)
+	if errors.Is(err, graph.ErrNotFound) {
+		return nil, gqlErr(ctx, CodeNotFound, fmt.Sprintf("twin %q has no assurance case %q", twin, id))
+	}
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	files, err := editedFiles(c, edits)
+	if err != nil {
+		return nil, caseErr(ctx, twin, err)
+	}
+	return r.storeCase(ctx, twin, id, c.Name, files, p.Name)
 }
 
 // TriageDefeater is the resolver for the triageDefeater field.

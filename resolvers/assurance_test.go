@@ -283,3 +283,87 @@ func TestDefeaterTriageAndAttestations(t *testing.T) {
 		t.Errorf("the refuted defeater still counts: %s", g1.Reasons)
 	}
 }
+
+// TestEditAssuranceCase edits a stored case element by element: each edit set is validated
+// and stored as the next version, or refused whole naming the elements.
+func TestEditAssuranceCase(t *testing.T) {
+	db := testenv.Migrated(t)
+	api := apitest.Start(t, db, testenv.NATS(t), apitest.Options{Log: testenv.Logger(t)})
+	twin := testenv.NewTwin(t, db)
+	token := api.MustToken(t, []auth.Scope{auth.ScopeRead, auth.ScopeWrite}, twin)
+	vars := map[string]any{"t": twin}
+	api.MustData(t, token, `mutation($t: String!) { upsertServices(twin: $t, input: [{name: "traffic-signal"}, {name: "cameras"}]) { nodesCreated } }`, vars, nil)
+	data, err := os.ReadFile("../analytics/assurancecase/testdata/signals.gsn.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.MustData(t, token, `mutation($t: String!, $f: [CaseFileInput!]!) { importAssuranceCase(twin: $t, id: "signals", files: $f) { id } }`,
+		map[string]any{"t": twin, "f": []map[string]any{{"name": "signals.gsn.yaml", "content": string(data)}}}, nil)
+	const edit = `mutation($t: String!, $e: [GsnElementEdit!]!) { editAssuranceCase(twin: $t, id: "signals", edits: $e) {
+  version elements { id text supportedBy about evidence status } } }`
+	bad := []struct {
+		name    string
+		edits   []map[string]any
+		element string
+	}{
+		{"removing a referenced element", []map[string]any{{"id": "CSn1", "remove": true}}, "CG2"},
+		{"a new id without a type prefix", []map[string]any{{"id": "X1", "text": "x"}}, "X1"},
+		{"removing what is not there", []map[string]any{{"id": "Sn9", "remove": true}}, "Sn9"},
+		{"an evidence spec that is not JSON", []map[string]any{{"id": "Sn2", "evidence": "kind: scan_fresh"}}, "Sn2"},
+		{"an invalid evidence spec", []map[string]any{{"id": "Sn2", "evidence": `{"kind": "scan_fresh"}`}}, "Sn2"},
+		{"a subject the twin lacks", []map[string]any{{"id": "G1", "about": []string{"Service/nope"}}}, ""},
+		{"a link to nothing", []map[string]any{{"id": "S1", "supportedBy": []string{"Sn1", "Sn7"}}}, "S1"},
+		{"an unknown module", []map[string]any{{"id": "Sn5", "module": "nope", "text": "x"}}, "Sn5"},
+	}
+	for _, b := range bad {
+		r := api.Do(t, token, edit, map[string]any{"t": twin, "e": b.edits})
+		if r.Code() != "BAD_USER_INPUT" {
+			t.Errorf("%s: %+v", b.name, r.Errors)
+			continue
+		}
+		if detail, _ := json.Marshal(r.Errors); b.element != "" && !strings.Contains(string(detail), `"element":"`+b.element+`"`) {
+			t.Errorf("%s: the problems do not name %s: %s", b.name, b.element, detail)
+		}
+	}
+	var out struct {
+		EditAssuranceCase struct {
+			Version  int
+			Elements []struct {
+				ID, Text    string
+				SupportedBy []string
+				About       []string
+				Evidence    *string
+				Status      *string
+			}
+		}
+	}
+	api.MustData(t, token, edit, map[string]any{"t": twin, "e": []map[string]any{
+		{"id": "Sn4", "text": "No runtime alert about the cameras", "evidence": `{"kind":"no_runtime_alerts","subject":{"service":"cameras"},"window":"1h","alerts":{"field":"event_type","kinds":["alert"]},"heartbeat":{"site":"north","within":"10m"}}`},
+		{"id": "S1", "supportedBy": []string{"Sn1", "Sn2", "Sn4"}},
+		{"id": "G1", "text": "The signal and camera services have no known exploitable vulnerabilities", "about": []string{"Service/traffic-signal", "Service/cameras"}},
+	}}, &out)
+	c := out.EditAssuranceCase
+	if c.Version != 2 {
+		t.Errorf("version %d after one accepted edit and %d refused", c.Version, len(bad))
+	}
+	byID := map[string]int{}
+	for i, e := range c.Elements {
+		byID[e.ID] = i
+	}
+	sn4, ok := byID["Sn4"]
+	if !ok || c.Elements[sn4].Evidence == nil || !strings.Contains(*c.Elements[sn4].Evidence, "no_runtime_alerts") || c.Elements[sn4].Status == nil {
+		t.Fatalf("Sn4 not added and evaluated: %+v", c.Elements)
+	}
+	if s1 := c.Elements[byID["S1"]]; !slices.Equal(s1.SupportedBy, []string{"Sn1", "Sn2", "Sn4"}) {
+		t.Errorf("S1 supported by %v", s1.SupportedBy)
+	}
+	if g1 := c.Elements[byID["G1"]]; !strings.HasPrefix(g1.Text, "The signal and camera") || len(g1.About) != 2 {
+		t.Errorf("G1 %+v", g1)
+	}
+	// The edited case exports as gsn2x with the new element in it.
+	var exp struct{ AssuranceCase struct{ Export string } }
+	api.MustData(t, token, `query($t: String!) { assuranceCase(twin: $t, id: "signals") { export } }`, vars, &exp)
+	if !strings.Contains(exp.AssuranceCase.Export, "Sn4:") || !strings.Contains(exp.AssuranceCase.Export, "no_runtime_alerts") {
+		t.Errorf("export after edit:\n%s", exp.AssuranceCase.Export)
+	}
+}

@@ -3,6 +3,7 @@ package gsn
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -274,4 +275,18 @@ func knownTag(t string) bool {
 		return true
 	}
 	return false
+}
+
+// ParseValue reads one YAML (or JSON) value, such as a layer's map, normalised as Parse
+// normalises layers.
+func ParseValue(data []byte) (Value, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Value{}, fmt.Errorf("not a YAML value: %w", err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return Value{}, errors.New("not a YAML value: empty")
+	}
+	z := normalizer{budget: maxValueNodes}
+	return z.value(doc.Content[0])
 }

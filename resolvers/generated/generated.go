@@ -543,6 +543,7 @@ type ComplexityRoot struct {
 		DeleteReportSchedule      func(childComplexity int, twin string, name string) int
 		DeleteTwin                func(childComplexity int, name string) int
 		DeriveAttackGraph         func(childComplexity int, twin string) int
+		EditAssuranceCase         func(childComplexity int, twin string, id string, edits []*model.GsnElementEdit) int
 		GrantTwin                 func(childComplexity int, input model.GrantInput) int
 		ImportAssuranceCase       func(childComplexity int, twin string, id string, name *string, files []*model.CaseFileInput) int
 		Link                      func(childComplexity int, twin string, edges []*model.EdgeInput) int
@@ -920,6 +921,7 @@ type MutationResolver interface {
 	Ping(ctx context.Context) (*model.Viewer, error)
 	ImportAssuranceCase(ctx context.Context, twin string, id string, name *string, files []*model.CaseFileInput) (*graph.AssuranceCase, error)
 	DeleteAssuranceCase(ctx context.Context, twin string, id string) (bool, error)
+	EditAssuranceCase(ctx context.Context, twin string, id string, edits []*model.GsnElementEdit) (*graph.AssuranceCase, error)
 	TriageDefeater(ctx context.Context, twin string, caseArg string, defeater string, input model.DefeaterTriageInput) (*model.GsnElement, error)
 	Attest(ctx context.Context, twin string, input model.AttestationInput) (*model.Attestation, error)
 	DeriveAttackGraph(ctx context.Context, twin string) (*model.AttackGraphDerivation, error)
@@ -3208,6 +3210,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeriveAttackGraph(childComplexity, args["twin"].(string)), true
+	case "Mutation.editAssuranceCase":
+		if e.ComplexityRoot.Mutation.EditAssuranceCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_editAssuranceCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EditAssuranceCase(childComplexity, args["twin"].(string), args["id"].(string), args["edits"].([]*model.GsnElementEdit)), true
 	case "Mutation.grantTwin":
 		if e.ComplexityRoot.Mutation.GrantTwin == nil {
 			break
@@ -5049,6 +5062,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("FindingFilter", ec.unmarshalInputFindingFilter),
 			graphql.NewInputUnmarshaler("FindingInput", ec.unmarshalInputFindingInput),
 			graphql.NewInputUnmarshaler("GrantInput", ec.unmarshalInputGrantInput),
+			graphql.NewInputUnmarshaler("GsnElementEdit", ec.unmarshalInputGsnElementEdit),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
 			graphql.NewInputUnmarshaler("HostInput", ec.unmarshalInputHostInput),
 			graphql.NewInputUnmarshaler("IdentityInput", ec.unmarshalInputIdentityInput),
@@ -5335,7 +5349,30 @@ extend type Query {
   assuranceImpact(twin: String!, of: ID!): [CaseImpact!]!
 }
 
+"One change to one element of a case: created when its id is new, removed, or some fields replaced (omitted fields stay)."
+input GsnElementEdit {
+  "The element's id; a new one starts with its type's prefix (G, S, Sn, C, A, J, CG, CSn)."
+  id: ID!
+  "The module (by name) a new element goes to; the first module when omitted."
+  module: String
+  remove: Boolean = false
+  text: String
+  supportedBy: [String!]
+  inContextOf: [String!]
+  undeveloped: Boolean
+  "The evidence spec (or predicate) as JSON; an empty string removes it."
+  evidence: String
+  "The twin elements the element is about, as Label/key (Service/traffic-signal); an empty list removes them."
+  about: [String!]
+}
+
 extend type Mutation {
+  """
+  Edit a stored case element by element. The edits are applied to the case's gsn2x source, and
+  the result is validated and stored as the case's next version exactly as an import is (or
+  refused whole, naming the elements), then re-evaluated.
+  """
+  editAssuranceCase(twin: String!, id: ID!, edits: [GsnElementEdit!]!): AssuranceCase!
   """
   Triage a defeater: confirm it (SUSTAINED), refute it, reopen it, or accept it as residual risk
   with an approver, a rationale and an expiry. The decision is stored in the element's history
@@ -8671,6 +8708,36 @@ func (ec *executionContext) field_Mutation_deriveAttackGraph_args(ctx context.Co
 		return nil, err
 	}
 	args["twin"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_editAssuranceCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "edits",
+		func(ctx context.Context, v any) ([]*model.GsnElementEdit, error) {
+			return ec.unmarshalNGsnElementEdit2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElementEditᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["edits"] = arg2
 	return args, nil
 }
 
@@ -18993,6 +19060,50 @@ func (ec *executionContext) fieldContext_Mutation_deleteAssuranceCase(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_editAssuranceCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_editAssuranceCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EditAssuranceCase(ctx, fc.Args["twin"].(string), fc.Args["id"].(string), fc.Args["edits"].([]*model.GsnElementEdit))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.AssuranceCase) graphql.Marshaler {
+			return ec.marshalNAssuranceCase2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAssuranceCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_editAssuranceCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AssuranceCase(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_editAssuranceCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_triageDefeater(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29157,6 +29268,108 @@ func UnmarshalGrantInput(ctx context.Context, raw any) (model.GrantInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputGsnElementEdit(ctx context.Context, obj any) (model.GsnElementEdit, error) {
+	var it model.GsnElementEdit
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["remove"]; !present {
+		asMap["remove"] = false
+	}
+
+	fieldsInOrder := [...]string{"id", "module", "remove", "text", "supportedBy", "inContextOf", "undeveloped", "evidence", "about"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "module":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("module"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Module = data
+		case "remove":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remove"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Remove = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "supportedBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supportedBy"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupportedBy = data
+		case "inContextOf":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inContextOf"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InContextOf = data
+		case "undeveloped":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("undeveloped"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Undeveloped = data
+		case "evidence":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("evidence"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Evidence = data
+		case "about":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("about"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.About = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGsnElementEdit unmarshals raw into the GsnElementEdit input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGsnElementEdit(ctx context.Context, raw any) (model.GsnElementEdit, error) {
+	var out model.GsnElementEdit
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GsnElementEdit", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputHostFilter(ctx context.Context, obj any) (model.HostFilter, error) {
 	var it model.HostFilter
 	if obj == nil {
@@ -33455,6 +33668,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "editAssuranceCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_editAssuranceCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "triageDefeater":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_triageDefeater(ctx, field)
@@ -36856,6 +37076,25 @@ func (ec *executionContext) marshalNGsnElement2ᚖgithubᚗcomᚋsectwinᚋsectw
 		return graphql.Null
 	}
 	return ec._GsnElement(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGsnElementEdit2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElementEditᚄ(ctx context.Context, v any) ([]*model.GsnElementEdit, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.GsnElementEdit, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNGsnElementEdit2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElementEdit(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNGsnElementEdit2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGsnElementEdit(ctx context.Context, v any) (*model.GsnElementEdit, error) {
+	res, err := ec.unmarshalInputGsnElementEdit(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNHeartbeat2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐHeartbeat(ctx context.Context, sel ast.SelectionSet, v *model.Heartbeat) graphql.Marshaler {

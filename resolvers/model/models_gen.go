@@ -426,6 +426,23 @@ type GrantInput struct {
 	Subgraphs []string `json:"subgraphs"`
 }
 
+// One change to one element of a case: created when its id is new, removed, or some fields replaced (omitted fields stay).
+type GsnElementEdit struct {
+	// The element's id; a new one starts with its type's prefix (G, S, Sn, C, A, J, CG, CSn).
+	ID string `json:"id"`
+	// The module (by name) a new element goes to; the first module when omitted.
+	Module      *string  `json:"module,omitempty"`
+	Remove      *bool    `json:"remove,omitempty"`
+	Text        *string  `json:"text,omitempty"`
+	SupportedBy []string `json:"supportedBy,omitempty"`
+	InContextOf []string `json:"inContextOf,omitempty"`
+	Undeveloped *bool    `json:"undeveloped,omitempty"`
+	// The evidence spec (or predicate) as JSON; an empty string removes it.
+	Evidence *string `json:"evidence,omitempty"`
+	// The twin elements the element is about, as Label/key (Service/traffic-signal); an empty list removes them.
+	About []string `json:"about,omitempty"`
+}
+
 type Heartbeat struct {
 	// 1, 2, 3… since the subscription started.
 	Seq int       `json:"seq"`
