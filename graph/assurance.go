@@ -338,7 +338,9 @@ SET e.status = row.status, e.reasons = row.reasons, e.confidence = row.confidenc
 			}
 		}
 		for chunk := range slices.Chunk(hist, chunkSize) {
-			if err := run(ctx, tx, `UNWIND $rows AS row
+			// The case may have been deleted meanwhile: no history without it.
+			if err := run(ctx, tx, `MATCH (:AssuranceCase {twin: $twin, id: $case})
+UNWIND $rows AS row
 CREATE (:StatusChange {twin: $twin, case: $case, element: row.element, from: row.from, to: row.to, reasons: row.reasons,
   cause: row.cause, at: row.at})`, map[string]any{"twin": twin, "case": caseID, "rows": chunk}); err != nil {
 				return nil, err
