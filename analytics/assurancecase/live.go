@@ -105,10 +105,17 @@ func (l *Live) Start(ctx context.Context, changes <-chan events.Change, loadAll 
 			return err
 		}
 	}
+	began, loaded := time.Now(), 0
 	for _, r := range refs {
 		if _, err := l.Load(ctx, r.Twin, r.ID); err != nil {
 			l.log.Warn().Err(err).Str("twin", r.Twin).Str("case", r.ID).Msg("assurance case not evaluated")
+			continue
 		}
+		loaded++
+	}
+	if loadAll {
+		l.log.Info().Int("cases", loaded).Int("failed", len(refs)-loaded).Dur("took", time.Since(began)).
+			Msg("assurance cases evaluated; following twin changes")
 	}
 	go l.run(ctx, changes)
 	return nil
