@@ -171,10 +171,20 @@ func Twin(tb testing.TB, db *graph.DB) string {
 	tb.Helper()
 	twin := RandomName("t")
 	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Other packages' tests write and clean up at the same time: a deadlock or a lock
+		// timeout between concurrent deletes is transient, and an auto-commit statement is not
+		// retried by the driver, so retry here.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := db.AutoCommit(ctx, `MATCH (n {twin: $twin})
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS`, map[string]any{"twin": twin}); err != nil {
+		var err error
+		for attempt := range 6 {
+			if err = db.AutoCommit(ctx, `MATCH (n {twin: $twin})
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS`, map[string]any{"twin": twin}); err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+		}
+		if err != nil {
 			tb.Errorf("clean up twin %s: %v", twin, err)
 		}
 	})
