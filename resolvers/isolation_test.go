@@ -314,10 +314,11 @@ var knownKeys = map[string]map[string]string{
 	"search":              {"query": "p"},
 }
 
-// unsynthesisable are fields whose input objects the filler cannot make valid (simulate wants
-// exactly one change kind per change): on the caller's own twin they may answer BAD_USER_INPUT,
-// and the isolation half of the test (another twin looks missing) still runs.
-var unsynthesisable = map[string]bool{"simulate": true}
+// unsynthesisable are fields whose arguments the filler cannot make valid (assuranceImpact wants a
+// node id of the twin, simulate exactly one change kind per change): on the caller's own twin
+// they may answer BAD_USER_INPUT, and the isolation half of the test (another twin looks
+// missing) still runs.
+var unsynthesisable = map[string]bool{"simulate": true, "assuranceImpact": true}
 
 // twinArg names the argument of a Query field that selects a twin: twin, or name for twin(name:).
 func twinArg(f introField) (string, bool) {
