@@ -367,3 +367,75 @@ func TestEditAssuranceCase(t *testing.T) {
 		t.Errorf("export after edit:\n%s", exp.AssuranceCase.Export)
 	}
 }
+
+// TestEvidenceDecidesAnUntriagedDefeater: a defeater may carry evidence that its doubt holds
+// (here, a KEV vulnerability in the twin). Untriaged, the evidence sustains or refutes it as the
+// twin changes; a person's triage (a false positive refuted) stands until it is reopened.
+func TestEvidenceDecidesAnUntriagedDefeater(t *testing.T) {
+	db := testenv.Migrated(t)
+	api := apitest.Start(t, db, testenv.NATS(t), apitest.Options{Log: testenv.Logger(t)})
+	twin := testenv.NewTwin(t, db)
+	token := api.MustToken(t, []auth.Scope{auth.ScopeRead, auth.ScopeWrite}, twin)
+	vars := map[string]any{"t": twin}
+	api.MustData(t, token, `mutation($t: String!) { upsertServices(twin: $t, input: [{name: "portal"}]) { nodesCreated } }`, vars, nil)
+	const caseYAML = `G1:
+  text: The portal is not exposed to known exploited vulnerabilities
+  supportedBy: [Sn1]
+  sectwinAbout: [Service/portal]
+Sn1:
+  text: The portal is in the twin
+  sectwinEvidence: {kind: cypher_check, window: 1h, cypher: {query: "MATCH (s:Service {twin: $twin, name: 'portal'}) RETURN s", expect: some}}
+CG1:
+  text: A known exploited vulnerability is in the twin
+  challenges: G1
+  sectwinDefeater: {kind: rebutting, severity: critical, kev: true}
+  sectwinEvidence: {kind: cypher_check, window: 1h, cypher: {query: "MATCH (v:Vulnerability {twin: $twin}) WHERE v.kev RETURN v"}}
+`
+	api.MustData(t, token, `mutation($t: String!, $f: [CaseFileInput!]!) { importAssuranceCase(twin: $t, id: "kev", files: $f) { id } }`,
+		map[string]any{"t": twin, "f": []map[string]any{{"name": "kev.gsn.yaml", "content": caseYAML}}}, nil)
+	statusOf := func(id string) (string, string) {
+		var out struct {
+			AssuranceCase struct {
+				Elements []struct{ ID, Status, Reasons string }
+			}
+		}
+		api.MustData(t, token, `query($t: String!) { assuranceCase(twin: $t, id: "kev") { elements { id status reasons } } }`, vars, &out)
+		for _, e := range out.AssuranceCase.Elements {
+			if e.ID == id {
+				return e.Status, e.Reasons
+			}
+		}
+		return "", ""
+	}
+	waitFor := func(status, code string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			s, reasons := statusOf("G1")
+			if s == status && strings.Contains(reasons, code) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("G1 is %s (%s), want %s with %s", s, reasons, status, code)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	setKEV := func(kev bool) {
+		api.MustData(t, token, `mutation($t: String!, $k: Boolean!) { upsertVulnerabilities(twin: $t, input: [{vulnerabilityId: "CVE-2026-1", severity: CRITICAL, kev: $k}]) { nodesCreated } }`,
+			map[string]any{"t": twin, "k": kev}, nil)
+	}
+	triage := func(state string) {
+		api.MustData(t, token, `mutation($t: String!, $s: String!) { triageDefeater(twin: $t, case: "kev", defeater: "CG1", input: {state: $s}) { id } }`,
+			map[string]any{"t": twin, "s": state}, nil)
+	}
+	waitFor("SUPPORTED", "")
+	setKEV(true)
+	waitFor("UNDERMINED", "DEFEATED")
+	triage("REFUTED") // a false positive, says the analyst
+	waitFor("SUPPORTED", "")
+	triage("OPEN") // reopened: the evidence decides again
+	waitFor("UNDERMINED", "DEFEATED")
+	setKEV(false)
+	waitFor("SUPPORTED", "")
+}

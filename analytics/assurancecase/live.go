@@ -34,8 +34,8 @@ type Publisher interface {
 
 // Live keeps the status of every assurance case of a server current (docs/assurance.md,
 // "Live propagation"). Each case is held as an assurance.Evaluator with the evidence result
-// of each leaf (Solutions, and Contexts and Assumptions with a predicate) and what that result
-// watches (evidence.Watch). A twin change event marks dirty the leaves whose watch it touches;
+// of each leaf (Solutions; Contexts and Assumptions with a predicate; Defeaters with evidence
+// that their doubt holds, see derivedAssessment) and what that result watches (evidence.Watch). A twin change event marks dirty the leaves whose watch it touches;
 // only those are evaluated again, and the engine re-evaluates only what they reach. A sweeper
 // re-evaluates the leaves whose evidence expires. Every change is stored with its cause
 // (graph.SaveCaseStatuses) before it is announced (Publisher).
@@ -82,10 +82,14 @@ type liveCase struct {
 	stored map[string]string // element id → stored status
 }
 
-// leaf is a Solution with an evidence spec, or a Context or Assumption with a predicate.
+// leaf is a Solution with an evidence spec, a Context or Assumption with a predicate, or a
+// Defeater with evidence that its doubt holds.
 type leaf struct {
-	id        string
-	predicate bool
+	id   string
+	role leafRole
+	// triage is a defeater's assessment as people triaged it (stored), which its evidence
+	// decides only while it is OPEN (see derivedAssessment).
+	triage    assurance.Assessment
 	spec      evidence.Spec
 	bad       error // the spec does not parse: the leaf stays EVIDENCE_ERROR
 	result    evidence.Result
@@ -140,14 +144,21 @@ func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChange
 	lc := &liveCase{ref: graph.CaseRef{Twin: twin, ID: id}, eval: ev, kinds: map[string]string{}, leaves: map[string]*leaf{}, stored: map[string]string{}}
 	for _, e := range c.Elements {
 		lc.kinds[e.ID] = e.Type
-		if e.Evidence == "" || e.Type == TypeDefeater {
+		if e.Evidence == "" {
 			continue
 		}
-		k := m.Kind(e.ID)
-		if k != assurance.KindSolution && k != assurance.KindContext && k != assurance.KindAssumption {
+		lf := &leaf{id: e.ID}
+		switch k := m.Kind(e.ID); k {
+		case assurance.KindSolution:
+			lf.role = roleEvidence
+		case assurance.KindContext, assurance.KindAssumption:
+			lf.role = rolePredicate
+		case assurance.KindDefeater:
+			d, _ := m.Defeater(e.ID)
+			lf.role, lf.triage = roleDoubt, d.Assessment
+		default:
 			continue
 		}
-		lf := &leaf{id: e.ID, predicate: k != assurance.KindSolution}
 		lf.spec, lf.bad = evidence.ParseJSON([]byte(e.Evidence))
 		lc.leaves[e.ID] = lf
 	}
@@ -280,6 +291,10 @@ func (l *Live) Triage(ctx context.Context, twin, id, defeater string, a assuranc
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	now := l.now()
+	if lf, ok := lc.leaves[defeater]; ok && lf.role == roleDoubt {
+		lf.triage = a
+		a = derivedAssessment(a, lf.result)
+	}
 	changes, err := lc.eval.Update(assurance.Changes{Defeaters: map[string]assurance.Assessment{defeater: a}, Note: note}, now)
 	if err != nil {
 		return nil, err
@@ -444,14 +459,49 @@ func (l *Live) evaluateLeaves(ctx context.Context, lc *liveCase, ids []string, n
 			continue
 		}
 		d.lf.result, d.lf.watch = d.r, evidence.Watch(d.lf.spec, d.r)
-		if d.lf.predicate {
+		switch d.lf.role {
+		case rolePredicate:
 			ch.Predicates[d.lf.id] = predicateOf(d.r)
-		} else {
-			lr := d.r.LeafResult()
-			ch.Leaves[d.lf.id] = lr
+		case roleDoubt:
+			if ch.Defeaters == nil {
+				ch.Defeaters = map[string]assurance.Assessment{}
+			}
+			ch.Defeaters[d.lf.id] = derivedAssessment(d.lf.triage, d.r)
+		default:
+			ch.Leaves[d.lf.id] = d.r.LeafResult()
 		}
 	}
 	return ch
+}
+
+// leafRole is what a leaf's evidence decides.
+type leafRole uint8
+
+const (
+	roleEvidence  leafRole = iota // a Solution's verdict
+	rolePredicate                 // a Context's or Assumption's truth
+	roleDoubt                     // whether a Defeater's doubt holds
+)
+
+// derivedAssessment is a defeater's assessment given the evidence about its doubt (ops to dev:
+// a runtime alert, a vulnerability found). While people have not triaged it (OPEN), the
+// evidence decides: failing evidence (the doubt is seen in the twin: an alert, an open CVE)
+// sustains it, passing evidence (nothing of the kind, a VEX not_affected) refutes it, and
+// evidence that is missing or stale leaves it OPEN, under the severity policy. A triage by a
+// person (SUSTAINED, REFUTED, ACCEPTED_RESIDUAL) stands until it is reopened: a false positive
+// stays refuted, an accepted risk accepted.
+func derivedAssessment(triage assurance.Assessment, r evidence.Result) assurance.Assessment {
+	if triage.State != assurance.Open {
+		return triage
+	}
+	a := triage
+	switch r.Status {
+	case assurance.Undermined:
+		a.State = assurance.Sustained
+	case assurance.Supported:
+		a.State = assurance.Refuted
+	}
+	return a
 }
 
 // predicateOf reads an evidence result as a predicate value: true when it passes, false when
@@ -549,7 +599,7 @@ func (l *Live) Evidence(twin, id string) map[string]evidence.Result {
 	defer lc.mu.Unlock()
 	out := make(map[string]evidence.Result, len(lc.leaves))
 	for id, lf := range lc.leaves {
-		if lf.predicate {
+		if lf.role != roleEvidence {
 			continue
 		}
 		out[id] = lf.result
