@@ -89,11 +89,11 @@ type leaf struct {
 	role leafRole
 	// triage is a defeater's assessment as people triaged it (stored), which its evidence
 	// decides only while it is OPEN (see derivedAssessment).
-	triage    assurance.Assessment
-	spec      evidence.Spec
-	bad       error // the spec does not parse: the leaf stays EVIDENCE_ERROR
-	result    evidence.Result
-	watch     []evidence.Dependency
+	triage assurance.Assessment
+	spec   evidence.Spec
+	bad    error // the spec does not parse: the leaf stays EVIDENCE_ERROR
+	result evidence.Result
+	watch  []evidence.Dependency
 }
 
 // Start follows the twin changes and sweeps expiries until ctx ends. With loadAll it first
