@@ -56,6 +56,10 @@ bench-edge: ## the edge record pipeline over 10^6 events against a bare decodeâ†
 bench-attackpaths: ## attack paths at 100k and 1M nodes: projection, top-10 via engine and GraphQL, report run; flags in BENCH_ATTACKPATHS_FLAGS
 	@NEO4J_HEAP=$${NEO4J_HEAP:-2g} NEO4J_PAGECACHE=$${NEO4J_PAGECACHE:-3g} scripts/with-neo4j.sh go run ./bench/attackpaths $(BENCH_ATTACKPATHS_FLAGS)
 
+.PHONY: bench-assurance
+bench-assurance: ## a new CVE ingested to its UNDERMINED event, 10 000-element case on a 100k-node twin; prints assurance_reeval_ms; flags in BENCH_ASSURANCE_FLAGS
+	@scripts/with-neo4j.sh go run ./bench/assurance $(BENCH_ASSURANCE_FLAGS)
+
 docker-build: ## build the sectwin image (needs a Docker engine)
 	docker build -t sectwin:$(VERSION) .
 
