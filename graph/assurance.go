@@ -228,15 +228,17 @@ func (db *DB) readCases(ctx context.Context, twin, id string) ([]AssuranceCase, 
 	recs, err := db.collect(ctx, `MATCH (c:AssuranceCase {twin: $twin}) WHERE $id = '' OR c.id = $id
 OPTIONAL MATCH (c)-[:HAS]->(e:GsnElement)
 WITH c, e ORDER BY c.id, e.id
-RETURN c.id, c.name, c.version, c.sourceFormat, c.sourceHash, c.source, c.importedAt, c.importedBy,
-  collect(CASE WHEN e IS NULL THEN null ELSE {
+// Group by the case node only: grouping by its properties would copy the source (megabytes for
+// a large case) into every element row.
+WITH c, collect(CASE WHEN e IS NULL THEN null ELSE {
     id: e.id, type: e.type, module: e.module, text: e.text, undeveloped: e.undeveloped, mode: e.mode, k: e.k,
     evidence: e.evidence, layers: e.layers, defeaterKind: e.defeaterKind, defeaterState: e.defeaterState,
     severity: e.severity, kev: e.kev, probability: e.probability, approver: e.approver, rationale: e.rationale,
     acceptanceExpires: e.acceptanceExpires,
     supportedBy: [(e)-[r:SUPPORTED_BY]->(x) | [r.i, x.id]], inContextOf: [(e)-[r:IN_CONTEXT_OF]->(x) | [r.i, x.id]],
     challenges: [(e)-[r:CHALLENGES]->(x) | [r.i, x.id]], refutes: [(e)-[r:REFUTES]->(x) | [r.i, x.id]],
-    about: [(e)-[:ABOUT]->(t) | [labels(t)[0], properties(t)]]} END)`,
+    about: [(e)-[:ABOUT]->(t) | [labels(t)[0], properties(t)]]} END) AS elements
+RETURN c.id, c.name, c.version, c.sourceFormat, c.sourceHash, c.source, c.importedAt, c.importedBy, elements`,
 		map[string]any{"twin": twin, "id": id})
 	if err != nil {
 		return nil, err
@@ -521,6 +523,22 @@ func (db *DB) AffectedComponentKeys(ctx context.Context, twin, vulnerability str
 RETURN DISTINCT c.purl ORDER BY c.purl`, map[string]any{"twin": twin, "id": vulnerability})
 	if err != nil {
 		return nil, fmt.Errorf("components affected by %s: %w", vulnerability, err)
+	}
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, asString(r.Values[0]))
+	}
+	return out, nil
+}
+
+// ArtifactsContaining returns the digests of the twin's artifacts that CONTAIN one of these
+// components (by purl), sorted.
+func (db *DB) ArtifactsContaining(ctx context.Context, twin string, purls []string) ([]string, error) {
+	recs, err := db.collect(ctx, `UNWIND $purls AS purl
+MATCH (:Component {twin: $twin, purl: purl})<-[:CONTAINS]-(a:Artifact)
+RETURN DISTINCT a.digest ORDER BY a.digest`, map[string]any{"twin": twin, "purls": purls})
+	if err != nil {
+		return nil, fmt.Errorf("artifacts containing %d components: %w", len(purls), err)
 	}
 	out := make([]string, 0, len(recs))
 	for _, r := range recs {

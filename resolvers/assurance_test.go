@@ -1,6 +1,7 @@
 package resolvers_test
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -438,4 +439,67 @@ CG1:
 	waitFor("UNDERMINED", "DEFEATED")
 	setKEV(false)
 	waitFor("SUPPORTED", "")
+}
+
+// TestNewCVEReachesEveryServiceContainingTheComponent: a vulnerability on a component that no
+// vulnerability affected before dirties the leaves about every artifact containing it, though
+// none of them read that component; the clean scans before it become KNOWLEDGE_STALE.
+func TestNewCVEReachesEveryServiceContainingTheComponent(t *testing.T) {
+	db := testenv.Migrated(t)
+	api := apitest.Start(t, db, testenv.NATS(t), apitest.Options{Log: testenv.Logger(t)})
+	twin := testenv.NewTwin(t, db)
+	token := api.MustToken(t, []auth.Scope{auth.ScopeRead, auth.ScopeWrite}, twin)
+	vars := map[string]any{"t": twin}
+	api.MustData(t, token, `mutation($t: String!) {
+  upsertServices(twin: $t, input: [{name: "signals"}, {name: "cameras"}]) { nodesCreated }
+  upsertArtifacts(twin: $t, input: [{digest: "sha256:aa", name: "signals"}, {digest: "sha256:bb", name: "cameras"}]) { nodesCreated }
+  upsertComponents(twin: $t, input: [{purl: "pkg:npm/minimist@1.2.0", name: "minimist", version: "1.2.0"}]) { nodesCreated }
+  link(twin: $t, edges: [
+    {type: RUNS, from: {type: SERVICE, key: "signals"}, to: {type: ARTIFACT, key: "sha256:aa"}},
+    {type: RUNS, from: {type: SERVICE, key: "cameras"}, to: {type: ARTIFACT, key: "sha256:bb"}},
+    {type: CONTAINS, from: {type: ARTIFACT, key: "sha256:aa"}, to: {type: COMPONENT, key: "pkg:npm/minimist@1.2.0"}},
+    {type: CONTAINS, from: {type: ARTIFACT, key: "sha256:bb"}, to: {type: COMPONENT, key: "pkg:npm/minimist@1.2.0"}}]) { edgesCreated } }`, vars, nil)
+	for _, a := range []string{"sha256:aa", "sha256:bb"} {
+		if err := db.RecordScanRun(context.Background(), twin, graph.ScanRunRecord{Format: "cyclonedx", Tool: "syft", Artifact: a,
+			Source: "cyclonedx:sha256:" + a[7:], Collected: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const caseYAML = `G1:
+  text: Neither service has an open critical vulnerability
+  supportedBy: [Sn1, Sn2]
+Sn1:
+  text: signals
+  sectwinEvidence: {kind: no_open_vulns, subject: {service: signals}, window: 7d, scan: [cyclonedx], vulns: {min_severity: CRITICAL}}
+Sn2:
+  text: cameras
+  sectwinEvidence: {kind: no_open_vulns, subject: {service: cameras}, window: 7d, scan: [cyclonedx], vulns: {min_severity: CRITICAL}}
+`
+	api.MustData(t, token, `mutation($t: String!, $f: [CaseFileInput!]!) { importAssuranceCase(twin: $t, id: "c", files: $f) { id } }`,
+		map[string]any{"t": twin, "f": []map[string]any{{"name": "c.gsn.yaml", "content": caseYAML}}}, nil)
+	status := func() map[string]string {
+		var out struct {
+			AssuranceCase struct{ Elements []struct{ ID, Status string } }
+		}
+		api.MustData(t, token, `query($t: String!) { assuranceCase(twin: $t, id: "c") { elements { id status } } }`, vars, &out)
+		m := map[string]string{}
+		for _, e := range out.AssuranceCase.Elements {
+			m[e.ID] = e.Status
+		}
+		return m
+	}
+	if s := status(); s["Sn1"] != "SUPPORTED" || s["Sn2"] != "SUPPORTED" {
+		t.Fatalf("before the CVE: %v", s)
+	}
+	api.MustData(t, token, `mutation($t: String!) {
+  upsertVulnerabilities(twin: $t, input: [{vulnerabilityId: "CVE-2026-2", severity: CRITICAL}]) { nodesCreated }
+  link(twin: $t, edges: [{type: AFFECTS, from: {type: VULNERABILITY, key: "CVE-2026-2"}, to: {type: COMPONENT, key: "pkg:npm/minimist@1.2.0"}}]) { edgesCreated } }`, vars, nil)
+	deadline := time.Now().Add(20 * time.Second)
+	// The scans predate the twin's knowledge of the CVE: both leaves are KNOWLEDGE_STALE.
+	for s := status(); s["Sn1"] != "UNKNOWN" || s["Sn2"] != "UNKNOWN" || s["G1"] != "UNKNOWN"; s = status() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the CVE: %v", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

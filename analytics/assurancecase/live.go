@@ -23,6 +23,8 @@ import (
 type Store interface {
 	AssuranceCaseByID(ctx context.Context, twin, id string) (graph.AssuranceCase, error)
 	AssuranceCaseRefs(ctx context.Context) ([]graph.CaseRef, error)
+	// ArtifactsContaining returns the digests of the artifacts that CONTAIN these components.
+	ArtifactsContaining(ctx context.Context, twin string, purls []string) ([]string, error)
 	CaseStatuses(ctx context.Context, twin, caseID string) ([]graph.CaseStatus, error)
 	SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []graph.CaseStatus, changes []graph.StatusChange) error
 }
@@ -80,6 +82,45 @@ type liveCase struct {
 	kinds  map[string]string // element id → GSN kind name
 	leaves map[string]*leaf
 	stored map[string]string // element id → stored status
+	// watchers indexes the leaves by what they watch, so that a change finds its dirty leaves
+	// without scanning every leaf's watch.
+	watchers map[evidence.Dependency]map[string]struct{}
+}
+
+// setWatch replaces a leaf's watch and its entries in the index.
+func (lc *liveCase) setWatch(lf *leaf, watch []evidence.Dependency) {
+	for _, d := range lf.watch {
+		if w := lc.watchers[d]; w != nil {
+			delete(w, lf.id)
+			if len(w) == 0 {
+				delete(lc.watchers, d)
+			}
+		}
+	}
+	lf.watch = watch
+	for _, d := range watch {
+		if lc.watchers[d] == nil {
+			lc.watchers[d] = map[string]struct{}{}
+		}
+		lc.watchers[d][lf.id] = struct{}{}
+	}
+}
+
+// watching returns the leaves whose watch names one of the nodes: exactly, by its whole label,
+// or by every label.
+func (lc *liveCase) watching(nodes []graph.NodeRef) []string {
+	set := map[string]struct{}{}
+	add := func(d evidence.Dependency) {
+		for id := range lc.watchers[d] {
+			set[id] = struct{}{}
+		}
+	}
+	add(evidence.Dependency{Label: evidence.AnyLabel})
+	for _, n := range nodes {
+		add(evidence.Dependency{Label: n.Label, Key: n.Key})
+		add(evidence.Dependency{Label: n.Label})
+	}
+	return slices.Sorted(maps.Keys(set))
 }
 
 // leaf is a Solution with an evidence spec, a Context or Assumption with a predicate, or a
@@ -141,7 +182,8 @@ func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChange
 	if err != nil {
 		return nil, err
 	}
-	lc := &liveCase{ref: graph.CaseRef{Twin: twin, ID: id}, eval: ev, kinds: map[string]string{}, leaves: map[string]*leaf{}, stored: map[string]string{}}
+	lc := &liveCase{ref: graph.CaseRef{Twin: twin, ID: id}, eval: ev, kinds: map[string]string{}, leaves: map[string]*leaf{}, stored: map[string]string{},
+		watchers: map[evidence.Dependency]map[string]struct{}{}}
 	for _, e := range c.Elements {
 		lc.kinds[e.ID] = e.Type
 		if e.Evidence == "" {
@@ -203,16 +245,23 @@ func (l *Live) Drop(twin, id string) {
 
 // Apply re-evaluates what a twin change may have changed: the leaves whose watch names a node
 // the change wrote, in every case of its twin (every leaf when the change does not list all
-// its nodes, or deletes the twin).
+// its nodes, or deletes the twin). A component written stands for the artifacts containing it
+// too: a new vulnerability on a component no vulnerability affected before matters to every
+// leaf about those artifacts, though none of them read that component.
 func (l *Live) Apply(ctx context.Context, ch events.Change) {
+	cases := l.casesOf(ch.Twin)
+	if len(cases) == 0 {
+		return
+	}
 	note := ch.Op + " " + ch.Source
-	for _, lc := range l.casesOf(ch.Twin) {
+	nodes, all := l.expand(ctx, ch)
+	for _, lc := range cases {
 		lc.mu.Lock()
 		var dirty []string
-		for id, lf := range lc.leaves {
-			if ch.Truncated || ch.Op == events.OpTwinDeleted || touches(lf.watch, ch.Nodes) {
-				dirty = append(dirty, id)
-			}
+		if all {
+			dirty = slices.Collect(maps.Keys(lc.leaves))
+		} else {
+			dirty = lc.watching(nodes)
 		}
 		if len(dirty) > 0 {
 			if _, err := l.reevaluate(ctx, lc, dirty, note); err != nil {
@@ -223,13 +272,32 @@ func (l *Live) Apply(ctx context.Context, ch events.Change) {
 	}
 }
 
-func touches(watch []evidence.Dependency, nodes []graph.NodeRef) bool {
-	for _, n := range nodes {
-		if evidence.Matches(watch, n.Label, n.Key) {
-			return true
+// expand returns the nodes a change touches, with the artifacts containing its components;
+// all is set when every leaf must be evaluated (the change does not list its nodes, deletes
+// the twin, or the artifacts cannot be read).
+func (l *Live) expand(ctx context.Context, ch events.Change) (nodes []graph.NodeRef, all bool) {
+	if ch.Truncated || ch.Op == events.OpTwinDeleted {
+		return nil, true
+	}
+	nodes = slices.Clone(ch.Nodes)
+	var purls []string
+	for _, n := range ch.Nodes {
+		if n.Label == graph.LabelComponent {
+			purls = append(purls, n.Key)
 		}
 	}
-	return false
+	if len(purls) == 0 {
+		return nodes, false
+	}
+	arts, err := l.st.ArtifactsContaining(ctx, ch.Twin, purls)
+	if err != nil {
+		l.log.Warn().Err(err).Str("twin", ch.Twin).Msg("artifacts of the changed components unknown; every leaf of the twin is evaluated")
+		return nil, true
+	}
+	for _, a := range arts {
+		nodes = append(nodes, graph.NodeRef{Label: graph.LabelArtifact, Key: a})
+	}
+	return nodes, false
 }
 
 // Sweep re-evaluates what time alone changed by now: the leaves whose evidence expired, and
@@ -305,17 +373,15 @@ func (l *Live) Triage(ctx context.Context, twin, id, defeater string, a assuranc
 // Impact lists, for each loaded case of the twin, the elements whose status could change if
 // any of the nodes changed: the leaves watching one of them and everything that depends on
 // those leaves ("which claims would this CVE undermine?").
+//
+// Unlike a change, the nodes are not expanded to the artifacts containing their components: a
+// vulnerability already in the twin was read, with the components it affects, by every leaf
+// whose scope holds them.
 func (l *Live) Impact(twin string, nodes []graph.NodeRef) map[string][]string {
 	out := map[string][]string{}
 	for _, lc := range l.casesOf(twin) {
 		lc.mu.Lock()
-		var hit []string
-		for id, lf := range lc.leaves {
-			if touches(lf.watch, nodes) {
-				hit = append(hit, id)
-			}
-		}
-		if len(hit) > 0 {
+		if hit := lc.watching(nodes); len(hit) > 0 {
 			if ids, err := lc.eval.Impact(hit...); err == nil {
 				out[lc.ref.ID] = ids
 			}
@@ -458,7 +524,8 @@ func (l *Live) evaluateLeaves(ctx context.Context, lc *liveCase, ids []string, n
 				Msg("evidence not evaluated; its previous result stands")
 			continue
 		}
-		d.lf.result, d.lf.watch = d.r, evidence.Watch(d.lf.spec, d.r)
+		d.lf.result = d.r
+		lc.setWatch(d.lf, evidence.Watch(d.lf.spec, d.r))
 		switch d.lf.role {
 		case rolePredicate:
 			ch.Predicates[d.lf.id] = predicateOf(d.r)
