@@ -245,9 +245,10 @@ func (l *Live) Drop(twin, id string) {
 
 // Apply re-evaluates what a twin change may have changed: the leaves whose watch names a node
 // the change wrote, in every case of its twin (every leaf when the change does not list all
-// its nodes, or deletes the twin). A component written stands for the artifacts containing it
-// too: a new vulnerability on a component no vulnerability affected before matters to every
-// leaf about those artifacts, though none of them read that component.
+// its nodes, or deletes the twin). A component written stands for the contents of the
+// artifacts containing it too (evidence.LabelContents): a new vulnerability on a component no
+// vulnerability affected before matters to the vulnerability leaves about those artifacts,
+// though none of them read that component.
 func (l *Live) Apply(ctx context.Context, ch events.Change) {
 	cases := l.casesOf(ch.Twin)
 	if len(cases) == 0 {
@@ -272,7 +273,8 @@ func (l *Live) Apply(ctx context.Context, ch events.Change) {
 	}
 }
 
-// expand returns the nodes a change touches, with the artifacts containing its components;
+// expand returns the nodes a change touches, with the contents of the artifacts containing its
+// components;
 // all is set when every leaf must be evaluated (the change does not list its nodes, deletes
 // the twin, or the artifacts cannot be read).
 func (l *Live) expand(ctx context.Context, ch events.Change) (nodes []graph.NodeRef, all bool) {
@@ -295,7 +297,7 @@ func (l *Live) expand(ctx context.Context, ch events.Change) (nodes []graph.Node
 		return nil, true
 	}
 	for _, a := range arts {
-		nodes = append(nodes, graph.NodeRef{Label: graph.LabelArtifact, Key: a})
+		nodes = append(nodes, graph.NodeRef{Label: evidence.LabelContents, Key: a})
 	}
 	return nodes, false
 }

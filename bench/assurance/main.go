@@ -90,7 +90,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long a round waits for the UNDERMINED event")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the rounds to this file")
 	flag.BoolVar(&o.verbose, "v", false, "log the server's warnings to stderr")
-	flag.BoolVar(&o.withSource, "with-source", false, "store the case with its source document, as importAssuranceCase does (at 10 000 elements graph.DB.AssuranceCaseByID then exceeds Neo4j's transaction memory: see importCase)")
+	flag.BoolVar(&o.withSource, "with-source", true, "store the case with its source document, as importAssuranceCase does (false: without, as a comparison)")
 	flag.BoolVar(&o.keepCase, "keep-case", false, "leave the case in the twin when done (a server that loads every stored case would evaluate it)")
 	flag.Parse()
 	o.rounds = max(o.rounds, 1)
@@ -462,13 +462,10 @@ func recordEvidence(ctx context.Context, db *graph.DB, twin string, sh caseShape
 // gsn2x file, map it, accept its evidence specs, store it (replacing the case of an earlier
 // run whole, its history included).
 //
-// Unless withSource, the case is stored without its source document (graph.AssuranceCase.Source,
-// kept for export only): graph.DB.AssuranceCaseByID, which Live.Load and the import itself
-// call, groups its collect() of the elements by c.source among other keys, so Neo4j
-// materialises the source once per element row, and a 10 000-element case (2.2 MB of YAML)
-// needs some 22 GB of transaction memory and fails with MemoryPoolOutOfMemoryError (512 MiB
-// here). Grouping by the node (WITH c, collect(…) AS elements) and projecting its properties
-// after the aggregation reads it in 0.3 s.
+// With withSource (the default) the case is stored with its source document, as an import
+// stores it. (graph.DB.AssuranceCaseByID once grouped its elements by the case's properties,
+// copying the 2.2 MB source into every element row: this bench found it running out of
+// transaction memory at 10 000 elements.)
 func importCase(ctx context.Context, db *graph.DB, twin string, sh caseShape, withSource bool) (graph.AssuranceCase, error) {
 	files := map[string][]byte{"bench-assurance.gsn.yaml": sh.gsnYAML(twin)}
 	parsed, err := gsn.ParseSet(files)
@@ -483,7 +480,7 @@ func importCase(ctx context.Context, db *graph.DB, twin string, sh caseShape, wi
 		return graph.AssuranceCase{}, err
 	}
 	if !withSource {
-		logf("storing the case without its %d-byte source document (see importCase; --with-source keeps it)", len(c.Source))
+		logf("storing the case without its %d-byte source document (--with-source=false)", len(c.Source))
 		c.Source = ""
 	}
 	if _, err := db.DeleteAssuranceCase(ctx, twin, caseID); err != nil {

@@ -17,6 +17,12 @@ const (
 	LabelEdgeAggregate = "EdgeAggregate"
 	// AnyLabel stands for every node of the twin.
 	AnyLabel = "*"
+	// LabelContents is not a node label: a dependency {Contents, digest} stands for the
+	// components the artifact CONTAINS, whatever they are. A change to a component matches it
+	// once the caller has found the artifacts containing that component (a new vulnerability on
+	// a component no vulnerability affected before matters to the no_open_vulns results about
+	// those artifacts, though they never read the component).
+	LabelContents = "Contents"
 )
 
 // Dependency is a node, or every node of a label, whose change may change a spec's result.
@@ -127,8 +133,9 @@ func Matches(deps []Dependency, label, key string) bool {
 // that failed before reading everything (an error).
 //
 // The reads suffice elsewhere because every write that may change such a result names a node
-// read: a new RUNS or CONTAINS names the service or artifact, a new AFFECTS the component, a
-// vulnerability's new severity or KEV flag the vulnerability, a scan run its artifact. One
+// read: a new RUNS or CONTAINS names the service or artifact, a vulnerability's new severity
+// or KEV flag the vulnerability, a scan run its artifact, and a new AFFECTS the component,
+// which the caller maps to the contents of the artifacts containing it (LabelContents). One
 // imprecision is accepted: a new digest sharing a name with a service's artifacts, not yet
 // run, is not watched; it can only turn EVIDENCE_MISSING into SUBJECT_CHANGED (both UNKNOWN)
 // until the leaf is next evaluated.

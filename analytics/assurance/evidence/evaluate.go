@@ -506,6 +506,7 @@ func (e *evaluation) noOpenVulns() (Result, error) {
 		return Result{}, fmt.Errorf("vulnerabilities: %w", err)
 	}
 	e.read(LabelArtifact, scope.Artifacts...)
+	e.read(LabelContents, scope.Artifacts...)
 	if scope.Component != "" {
 		e.read(LabelComponent, scope.Component)
 	}

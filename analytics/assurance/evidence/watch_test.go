@@ -35,7 +35,7 @@ func TestWatch(t *testing.T) {
 	}{
 		{name: "a service's vulnerabilities watch what was read", st: exposed(), s: vulnSpec(Subject{Service: "payment-api"}),
 			watched: []Dependency{{LabelService, "payment-api"}, {LabelArtifact, newDigest}, {LabelComponent, "pkg:npm/a@1"},
-				{LabelVulnerability, "CVE-1"}, {LabelArtifact, oldDigest}},
+				{LabelVulnerability, "CVE-1"}, {LabelArtifact, oldDigest}, {LabelContents, newDigest}},
 			ignored: []Dependency{{LabelComponent, "pkg:npm/b@1"}, {LabelVulnerability, "CVE-2"}, {LabelService, "other"}, {LabelEdgeEvent, "x"}}},
 		{name: "a missing subject watches the subject", st: &fakeStore{}, s: vulnSpec(Subject{Service: "ghost"}),
 			watched: []Dependency{{LabelService, "ghost"}}, ignored: []Dependency{{LabelComponent, "pkg:npm/a@1"}}},
