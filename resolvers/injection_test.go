@@ -118,7 +118,8 @@ func foreignLabels(t *testing.T, db *graph.DB) []string {
 	// Other packages' tests run beside this one on the same database, so every label sectwin
 	// itself writes is allowed, wherever it is.
 	allowed := append(graph.Labels(), "ApiToken", "SchemaMigration", "MigrationLock", "TwinGrant", "Report", "ReportSchedule", "AttackOverride",
-		graph.LabelEdgeEvent, graph.LabelEdgeAggregate, graph.LabelAssuranceCase, graph.LabelGsnElement, graph.LabelStatusChange, graph.LabelScanRun, graph.LabelAttestation)
+		graph.LabelEdgeEvent, graph.LabelEdgeAggregate, graph.LabelAssuranceCase, graph.LabelGsnElement, graph.LabelStatusChange, graph.LabelScanRun, graph.LabelAttestation,
+		graph.LabelAlert, graph.LabelObservedEndpoint, graph.LabelTelemetryCursor)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := db.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {

@@ -1,0 +1,121 @@
+package graph_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/testenv"
+)
+
+// opsTwin: web-1 (10.0.1.5) in dmz, db-1 (10.0.2.7) in core, running portal (exposed to the
+// internet on 443) and db; dmz REACHES core on 5432/tcp.
+func opsTwin(t *testing.T, db *graph.DB) string {
+	t.Helper()
+	twin := testenv.NewTwin(t, db)
+	err := db.AutoCommit(t.Context(), `
+CREATE (inet:Zone {twin: $twin, name: 'internet', internet: true}), (dmz:Zone {twin: $twin, name: 'dmz'}), (core:Zone {twin: $twin, name: 'core'})
+CREATE (w:Host {twin: $twin, name: 'web-1', addresses: ['10.0.1.5']}), (d:Host {twin: $twin, name: 'db-1', addresses: ['10.0.2.7']})
+CREATE (p:Service {twin: $twin, name: 'portal'}), (s:Service {twin: $twin, name: 'db'})
+CREATE (w)-[:IN_ZONE]->(dmz), (d)-[:IN_ZONE]->(core), (p)-[:DEPLOYED_ON]->(w), (s)-[:DEPLOYED_ON]->(d)
+CREATE (p)-[:EXPOSES {port: 443, proto: 'tcp'}]->(inet), (dmz)-[:REACHES {port: 5432, proto: 'tcp'}]->(core)`, map[string]any{"twin": twin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return twin
+}
+
+func TestApplyOps(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := opsTwin(t, db)
+	ctx := t.Context()
+	hour := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	at := hour.Add(5 * time.Minute)
+	flow := func(src, dst string, port int, n int64) graph.FlowRow {
+		return graph.FlowRow{Src: src, Dst: dst, Port: port, Proto: "tcp", Bucket: hour, Count: n, Bytes: 100 * n, First: at, Last: at.Add(time.Second)}
+	}
+	batch := graph.OpsBatch{Stream: "TELEMETRY", Through: 10,
+		Flows: []graph.FlowRow{
+			flow("10.0.1.5", "10.0.2.7", 5432, 3), // designed: dmz REACHES core on 5432
+			flow("web-1", "db-1", 22, 1),          // not designed: ssh from the DMZ
+			flow("203.0.113.9", "web-1", 443, 2),  // the internet to the exposed portal
+			flow("203.0.113.9", "db-1", 5432, 1),  // the internet to the database
+		},
+		Alerts:  []graph.AlertRow{{Key: "k1", Source: "suricata", Rule: "2001219", Severity: "HIGH", Entity: "10.0.2.7", Count: 2, First: at, Last: at}},
+		Seen:    []graph.SeenRow{{Entity: "portal", At: at}},
+		Deploys: []graph.DeployRow{{Service: "portal", Digest: "sha256:aa", At: at}},
+	}
+	res, err := db.ApplyOps(ctx, twin, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Applied || len(res.Connections) != 4 || len(res.AlertsCreated) != 1 {
+		t.Fatalf("first window: %+v", res)
+	}
+	want := map[string]bool{"Host web-1→Host db-1:5432": true, "Host web-1→Host db-1:22": false,
+		"ObservedEndpoint 203.0.113.9→Host web-1:443": true, "ObservedEndpoint 203.0.113.9→Host db-1:5432": false}
+	for _, c := range res.Connections {
+		k := c.Src.String() + "→" + c.Dst.String() + ":" + itoa(c.Port)
+		designed, ok := want[k]
+		if !ok || c.Designed != designed || !c.New {
+			t.Errorf("connection %s designed=%v new=%v (want known, designed=%v, new)", k, c.Designed, c.New, designed)
+		}
+	}
+	if len(res.Deviations()) != 2 {
+		t.Errorf("deviations %+v", res.Deviations())
+	}
+	// The same window again (a redelivery): nothing counted twice.
+	again, err := db.ApplyOps(ctx, twin, batch)
+	if err != nil || again.Applied {
+		t.Fatalf("redelivered window applied: %+v %v", again, err)
+	}
+	// The next window adds to the counters; the connection is no longer new.
+	next := batch
+	next.Through = 20
+	next.Flows = []graph.FlowRow{flow("10.0.1.5", "10.0.2.7", 5432, 4)}
+	next.Alerts = []graph.AlertRow{{Key: "k1", Source: "suricata", Rule: "2001219", Severity: "HIGH", Entity: "10.0.2.7", Count: 1, First: at, Last: at.Add(time.Minute)}}
+	res, err = db.ApplyOps(ctx, twin, next)
+	if err != nil || !res.Applied || len(res.Connections) != 1 || res.Connections[0].New || res.Connections[0].Count != 7 || len(res.AlertsCreated) != 0 {
+		t.Fatalf("second window: %+v %v", res, err)
+	}
+	if c, err := db.TelemetryCursor(ctx, twin, "TELEMETRY"); err != nil || c != 20 {
+		t.Errorf("cursor %d %v", c, err)
+	}
+	recs, err := readRows(t, db, `MATCH (a:Alert {twin: $twin, key: 'k1'})-[:ABOUT]->(h:Host) RETURN a.count, h.name`, map[string]any{"twin": twin})
+	if err != nil || len(recs) != 1 || recs[0][0] != int64(3) || recs[0][1] != "db-1" {
+		t.Errorf("alert: %v %v", recs, err)
+	}
+	recs, err = readRows(t, db, `MATCH (s:Service {twin: $twin, name: 'portal'})-[:RUNS]->(a:Artifact) RETURN a.digest, s.runningDigest, s.observedAt IS NOT NULL`, map[string]any{"twin": twin})
+	if err != nil || len(recs) != 1 || recs[0][0] != "sha256:aa" || recs[0][2] != true {
+		t.Errorf("deploy: %v %v", recs, err)
+	}
+	// Another twin's cursor and nodes are its own.
+	other := opsTwin(t, db)
+	if res, err := db.ApplyOps(ctx, other, batch); err != nil || !res.Applied {
+		t.Errorf("other twin: %+v %v", res, err)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// readRows runs a read query and returns its rows' values.
+func readRows(t *testing.T, db *graph.DB, cypher string, params map[string]any) ([][]any, error) {
+	out, err := db.ReadTx(t.Context(), func(tx neo4j.ManagedTransaction) (any, error) {
+		res, err := tx.Run(t.Context(), cypher, params)
+		if err != nil {
+			return nil, err
+		}
+		var rows [][]any
+		for res.Next(t.Context()) {
+			rows = append(rows, res.Record().Values)
+		}
+		return rows, res.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.([][]any), nil
+}
