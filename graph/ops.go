@@ -433,3 +433,83 @@ RETURN a.key, created`, map[string]any{"twin": twin, "rows": chunk})
 	}
 	return nil
 }
+
+// AlertNode is an Alert as read.
+type AlertNode struct {
+	Twin, Key, Source, Rule, Severity, Entity, Technique, Message string
+	Count                                                         int64
+	FirstSeen, LastSeen                                           time.Time
+	About                                                         *NodeRef
+}
+
+// Alerts returns a twin's alerts last seen at or after since, newest first, optionally of one
+// severity, at most limit.
+func (db *DB) Alerts(ctx context.Context, twin string, since time.Time, severity string, limit int) ([]AlertNode, error) {
+	return db.alerts(ctx, twin, `a.lastSeen >= $since AND ($severity = '' OR a.severity = $severity)`,
+		map[string]any{"since": since.UTC(), "severity": severity, "limit": limit})
+}
+
+// AlertsByKey returns the alerts with these keys.
+func (db *DB) AlertsByKey(ctx context.Context, twin string, keys []string) ([]AlertNode, error) {
+	return db.alerts(ctx, twin, `a.key IN $keys`, map[string]any{"keys": keys, "limit": len(keys)})
+}
+
+func (db *DB) alerts(ctx context.Context, twin, where string, params map[string]any) ([]AlertNode, error) {
+	params["twin"] = twin
+	recs, err := db.collect(ctx, `MATCH (a:Alert {twin: $twin}) WHERE `+where+`
+OPTIONAL MATCH (a)-[:ABOUT]->(t)
+RETURN a.key, a.source, a.rule, a.severity, a.entity, a.technique, a.message, a.count, a.firstSeen, a.lastSeen,
+  labels(t)[0], t.name
+ORDER BY a.lastSeen DESC, a.key LIMIT $limit`, params)
+	if err != nil {
+		return nil, fmt.Errorf("alerts of %s: %w", twin, err)
+	}
+	out := make([]AlertNode, 0, len(recs))
+	for _, r := range recs {
+		v := r.Values
+		a := AlertNode{Twin: twin, Key: asString(v[0]), Source: asString(v[1]), Rule: asString(v[2]), Severity: asString(v[3]),
+			Entity: asString(v[4]), Technique: asString(v[5]), Message: asString(v[6]), Count: asInt(v[7])}
+		a.FirstSeen, _ = v[8].(time.Time)
+		a.LastSeen, _ = v[9].(time.Time)
+		if v[10] != nil {
+			a.About = &NodeRef{Label: asString(v[10]), Key: asString(v[11])}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// ObservedConnection is the observed connections between two ends on one port and proto,
+// summed over their buckets.
+type ObservedConnection struct {
+	Src, Dst            NodeRef
+	Port                int
+	Proto               string
+	Count, Bytes        int64
+	FirstSeen, LastSeen time.Time
+	Designed            bool
+}
+
+// Connections returns a twin's observed connections last seen at or after since (only those the
+// design does not allow, with deviationsOnly), most recent first, at most limit.
+func (db *DB) Connections(ctx context.Context, twin string, since time.Time, deviationsOnly bool, limit int) ([]ObservedConnection, error) {
+	recs, err := db.collect(ctx, `MATCH (s)-[c:CONNECTS_TO]->(d)
+WHERE c.twin = $twin AND c.lastSeen >= $since AND (NOT $dev OR c.deviation)
+WITH s, d, c.port AS port, c.proto AS proto, sum(c.count) AS count, sum(c.bytes) AS bytes, min(c.firstSeen) AS first,
+  max(c.lastSeen) AS last, all(x IN collect(c.designed) WHERE x) AS designed
+RETURN labels(s)[0], coalesce(s.name, s.address), labels(d)[0], coalesce(d.name, d.address), port, proto, count, bytes, first, last, designed
+ORDER BY last DESC LIMIT $limit`, map[string]any{"twin": twin, "since": since.UTC(), "dev": deviationsOnly, "limit": limit})
+	if err != nil {
+		return nil, fmt.Errorf("connections of %s: %w", twin, err)
+	}
+	out := make([]ObservedConnection, 0, len(recs))
+	for _, r := range recs {
+		v := r.Values
+		c := ObservedConnection{Src: NodeRef{Label: asString(v[0]), Key: asString(v[1])}, Dst: NodeRef{Label: asString(v[2]), Key: asString(v[3])},
+			Port: int(asInt(v[4])), Proto: asString(v[5]), Count: asInt(v[6]), Bytes: asInt(v[7]), Designed: v[10] == true}
+		c.FirstSeen, _ = v[8].(time.Time)
+		c.LastSeen, _ = v[9].(time.Time)
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -92,6 +92,26 @@ func TestApplyOps(t *testing.T) {
 	if err != nil || len(recs) != 1 || recs[0][0] != "sha256:aa" || recs[0][2] != true {
 		t.Errorf("deploy: %v %v", recs, err)
 	}
+	conns, err := db.Connections(ctx, twin, hour, false, 100)
+	if err != nil || len(conns) != 4 {
+		t.Fatalf("connections: %+v %v", conns, err)
+	}
+	devs, err := db.Connections(ctx, twin, hour, true, 100)
+	if err != nil || len(devs) != 2 {
+		t.Errorf("deviations: %+v %v", devs, err)
+	}
+	for _, c := range conns {
+		if c.Src.Key == "web-1" && c.Port == 5432 && (c.Count != 7 || !c.Designed || c.Bytes != 700) {
+			t.Errorf("web-1→db-1:5432 summed %+v", c)
+		}
+	}
+	alerts, err := db.Alerts(ctx, twin, hour, "HIGH", 10)
+	if err != nil || len(alerts) != 1 || alerts[0].Count != 3 || alerts[0].About == nil || alerts[0].About.Key != "db-1" {
+		t.Errorf("alerts: %+v %v", alerts, err)
+	}
+	if none, err := db.Alerts(ctx, twin, hour, "LOW", 10); err != nil || len(none) != 0 {
+		t.Errorf("LOW alerts: %+v %v", none, err)
+	}
 	// Another twin's cursor and nodes are its own.
 	other := opsTwin(t, db)
 	if res, err := db.ApplyOps(ctx, other, batch); err != nil || !res.Applied {

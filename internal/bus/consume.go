@@ -293,10 +293,26 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) (err error) {
 	return w.h(ctx, msg)
 }
 
+// deadLetter publishes msg to its DLQ subject (see Bus.DeadLetter).
+func (w *worker) deadLetter(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, cause error) error {
+	return w.bus.deadLetter(ctx, msg, md, cause)
+}
+
+// DeadLetter publishes a message a consumer gives up on to its DLQ subject, with the reason and
+// where it came from in headers, and waits for the DLQ stream to store it. For consumers that
+// do not use Consume (batch consumers); the caller acknowledges the message afterwards.
+func (b *Bus) DeadLetter(ctx context.Context, msg jetstream.Msg, cause error) error {
+	md, err := msg.Metadata()
+	if err != nil {
+		return fmt.Errorf("dead-letter: %w", err)
+	}
+	return b.deadLetter(ctx, msg, md, cause)
+}
+
 // deadLetter publishes msg to its DLQ subject and waits for the DLQ stream to
 // store it. The message ID makes a repeated dead-lettering of the same
 // delivery (e.g. after a lost term) a duplicate.
-func (w *worker) deadLetter(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, cause error) error {
+func (b *Bus) deadLetter(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, cause error) error {
 	out := nats.NewMsg(DLQSubject(msg.Subject()))
 	out.Data = msg.Data()
 	for k, v := range msg.Headers() {
@@ -317,7 +333,7 @@ func (w *worker) deadLetter(ctx context.Context, msg jetstream.Msg, md *jetstrea
 	// Dead-letter even while shutting down.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dlqPublishTimeout)
 	defer cancel()
-	_, err := w.bus.js.PublishMsg(ctx, out,
+	_, err := b.js.PublishMsg(ctx, out,
 		jetstream.WithMsgID(fmt.Sprintf("%s.%s.%d", md.Stream, md.Consumer, md.Sequence.Stream)),
 		jetstream.WithExpectStream(StreamDLQ))
 	if err != nil {

@@ -14,14 +14,18 @@ const (
 	// SubjectEdge carries what edge collectors release:
 	// sectwin.edge.<twin>.<site>.<pipeline>.<event|aggregate>, consumed from the EDGE work queue.
 	SubjectEdge = "sectwin.edge"
+	// SubjectTelemetry carries the operations twin's telemetry: telemetry.<twin>.<kind>
+	// (ingest/telemetry), kept for replay.
+	SubjectTelemetry = "telemetry"
 )
 
 // Stream names.
 const (
-	StreamIngest = "INGEST"
-	StreamDLQ    = "DLQ"
-	StreamEvents = "EVENTS"
-	StreamEdge   = "EDGE"
+	StreamIngest    = "INGEST"
+	StreamDLQ       = "DLQ"
+	StreamEvents    = "EVENTS"
+	StreamEdge      = "EDGE"
+	StreamTelemetry = "TELEMETRY"
 )
 
 // Stream limits.
@@ -32,6 +36,11 @@ const (
 	EventsMaxAge      = 7 * 24 * time.Hour
 	EdgeDedupWindow   = 2 * time.Minute
 	MaxEdgeMsgSize    = 1 << 20 // 1 MiB: one minimised record or one window's aggregate
+	// TelemetryMaxAge is how long raw telemetry stays in JetStream: replaying it rebuilds the
+	// operations twin's live state.
+	TelemetryMaxAge      = 7 * 24 * time.Hour
+	TelemetryDedupWindow = 2 * time.Minute
+	MaxTelemetryMsgSize  = 64 << 10 // 64 KiB: one event
 )
 
 // Headers set on dead-lettered messages. The original headers are kept,
@@ -89,6 +98,16 @@ func Streams() []jetstream.StreamConfig {
 			Storage:     jetstream.FileStorage,
 			Duplicates:  EdgeDedupWindow,
 			MaxMsgSize:  MaxEdgeMsgSize,
+		},
+		{
+			Name:        StreamTelemetry,
+			Description: "sectwin operations telemetry (CloudEvents), kept for replay",
+			Subjects:    []string{SubjectTelemetry + ".>"},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			MaxAge:      TelemetryMaxAge,
+			Duplicates:  TelemetryDedupWindow,
+			MaxMsgSize:  MaxTelemetryMsgSize,
 		},
 	}
 }
