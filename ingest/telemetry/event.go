@@ -38,6 +38,9 @@ type Event struct {
 	Time   time.Time // when it happened
 	Twin   string
 	Kind   string
+	// Subject is the optional CloudEvents subject: what the event is about, in the producer's
+	// terms (an entity id, a host).
+	Subject string
 
 	Flow   *Flow
 	Auth   *Auth
