@@ -85,6 +85,8 @@ type Connection struct {
 	Count, Bytes int64
 	Designed     bool
 	New          bool // the first CONNECTS_TO between the two ends on this port and proto
+	// SrcZones and DstZones are the zones of the ends (the internet zone for an unknown source).
+	SrcZones, DstZones []string
 }
 
 // OpsResult says what a window changed.
@@ -361,13 +363,13 @@ WITH f, s, d, szs, dzs,
   OR EXISTS { MATCH (svc:Service)-[:DEPLOYED_ON]->(d), (svc)-[x:EXPOSES]->(z:Zone)
               WHERE z IN szs AND (coalesce(x.port, 0) = 0 OR x.port = f.port) } AS designed
 OPTIONAL MATCH (s)-[prior:CONNECTS_TO {port: f.port, proto: f.proto}]->(d)
-WITH f, s, d, designed, count(prior) = 0 AS fresh
+WITH f, s, d, designed, [z IN szs | z.name] AS szones, [z IN dzs | z.name] AS dzones, count(prior) = 0 AS fresh
 MERGE (s)-[c:CONNECTS_TO {port: f.port, proto: f.proto, bucket: f.bucket}]->(d)
   ON CREATE SET c.twin = $twin, c.count = 0, c.bytes = 0, c.firstSeen = f.first
 SET c.count = c.count + f.count, c.bytes = c.bytes + f.bytes, c.designed = designed, c.deviation = NOT designed,
   c.lastSeen = CASE WHEN c.lastSeen IS NULL OR c.lastSeen < f.last THEN f.last ELSE c.lastSeen END
 RETURN labels(s)[0], coalesce(s.name, s.address), labels(d)[0], coalesce(d.name, d.address), f.port, f.proto, f.bucket,
-  c.count, c.bytes, designed, fresh`, map[string]any{"twin": twin, "rows": chunk})
+  c.count, c.bytes, designed, fresh, szones, dzones`, map[string]any{"twin": twin, "rows": chunk})
 		if err != nil {
 			return err
 		}
@@ -376,6 +378,12 @@ RETURN labels(s)[0], coalesce(s.name, s.address), labels(d)[0], coalesce(d.name,
 			c := Connection{Src: NodeRef{Label: asString(v[0]), Key: asString(v[1])}, Dst: NodeRef{Label: asString(v[2]), Key: asString(v[3])},
 				Port: int(asInt(v[4])), Proto: asString(v[5]), Count: asInt(v[7]), Bytes: asInt(v[8]), Designed: v[9] == true, New: v[10] == true}
 			c.Bucket, _ = v[6].(time.Time)
+			for _, z := range asList(v[11]) {
+				c.SrcZones = append(c.SrcZones, asString(z))
+			}
+			for _, z := range asList(v[12]) {
+				c.DstZones = append(c.DstZones, asString(z))
+			}
 			res.Connections = append(res.Connections, c)
 			res.Nodes = append(res.Nodes, c.Src, c.Dst)
 		}
@@ -512,4 +520,218 @@ ORDER BY last DESC LIMIT $limit`, map[string]any{"twin": twin, "since": since.UT
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// LabelAnomaly labels anomalies the operations twin detected.
+const LabelAnomaly = "Anomaly"
+
+// AnomalyRow is one detected anomaly to record.
+type AnomalyRow struct {
+	Key         string // deterministic: the same detection recorded twice is one node
+	Type        string // new_edge, rate, brute_force, brute_force_succeeded, impossible_travel
+	Entity      string // as telemetry named it
+	Score       float64
+	Explanation string
+	At          time.Time
+	// Evidence are the twin nodes it rests on: Hosts, Services, ObservedEndpoints and Alerts
+	// (others are ignored).
+	Evidence []NodeRef
+}
+
+// AnomalyNode is an Anomaly as read.
+type AnomalyNode struct {
+	Twin, Key, Type, Entity, Explanation string
+	Score                                float64
+	At                                   time.Time
+	About                                *NodeRef
+	Evidence                             []NodeRef
+}
+
+// RecordAnomalies stores anomalies (MERGE by key), ABOUT the Host or Service their entity
+// names and EVIDENCED_BY the nodes they rest on, and returns the keys of those it created.
+func (db *DB) RecordAnomalies(ctx context.Context, twin string, rows []AnomalyRow) ([]string, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	params := make([]map[string]any, len(rows))
+	for i, r := range rows {
+		var ev []map[string]any
+		for _, n := range r.Evidence {
+			if slices.Contains([]string{LabelHost, LabelService, LabelObservedEndpoint, LabelAlert}, n.Label) {
+				ev = append(ev, map[string]any{"label": n.Label, "key": n.Key})
+			}
+		}
+		params[i] = map[string]any{"key": r.Key, "type": r.Type, "entity": r.Entity, "score": r.Score, "explanation": r.Explanation,
+			"at": r.At.UTC(), "evidence": ev}
+	}
+	out, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		res, err := tx.Run(ctx, `UNWIND $rows AS row
+MERGE (a:Anomaly {twin: $twin, key: row.key})
+  ON CREATE SET a.type = row.type, a.entity = row.entity, a.score = row.score, a.explanation = row.explanation, a.at = row.at, a.created = true
+  ON MATCH SET a.created = false
+WITH a, row
+CALL (a, row) {
+  OPTIONAL MATCH (h:Host {twin: $twin}) WHERE h.name = row.entity OR row.entity IN coalesce(h.addresses, [])
+  OPTIONAL MATCH (s:Service {twin: $twin, name: row.entity})
+  WITH a, coalesce(h, s) AS t WHERE t IS NOT NULL
+  MERGE (a)-[:ABOUT]->(t)
+}
+CALL (a, row) {
+  UNWIND row.evidence AS e
+  OPTIONAL MATCH (h:Host {twin: $twin, name: e.key}) WHERE e.label = 'Host'
+  OPTIONAL MATCH (s:Service {twin: $twin, name: e.key}) WHERE e.label = 'Service'
+  OPTIONAL MATCH (o:ObservedEndpoint {twin: $twin, address: e.key}) WHERE e.label = 'ObservedEndpoint'
+  OPTIONAL MATCH (x:Alert {twin: $twin, key: e.key}) WHERE e.label = 'Alert'
+  WITH a, coalesce(h, s, o, x) AS n WHERE n IS NOT NULL
+  MERGE (a)-[:EVIDENCED_BY]->(n)
+}
+WITH a, a.created AS created
+REMOVE a.created
+RETURN a.key, created`, map[string]any{"twin": twin, "rows": params})
+		if err != nil {
+			return nil, err
+		}
+		var created []string
+		for res.Next(ctx) {
+			if res.Record().Values[1] == true {
+				created = append(created, asString(res.Record().Values[0]))
+			}
+		}
+		return created, res.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record anomalies of %s: %w", twin, err)
+	}
+	created, _ := out.([]string)
+	return created, nil
+}
+
+// Anomalies returns a twin's anomalies at or after since (all with keys, when keys is not
+// nil), newest first, at most limit.
+func (db *DB) Anomalies(ctx context.Context, twin string, since time.Time, keys []string, limit int) ([]AnomalyNode, error) {
+	recs, err := db.collect(ctx, `MATCH (a:Anomaly {twin: $twin}) WHERE (NOT $byKeys AND a.at >= $since) OR ($byKeys AND a.key IN $keys)
+OPTIONAL MATCH (a)-[:ABOUT]->(t)
+WITH a, head(collect(t)) AS t
+RETURN a.key, a.type, a.entity, a.explanation, a.score, a.at, labels(t)[0], t.name,
+  [(a)-[:EVIDENCED_BY]->(e) | [labels(e)[0], coalesce(e.name, e.address, e.key)]]
+ORDER BY a.at DESC, a.key LIMIT $limit`, map[string]any{"twin": twin, "since": since.UTC(), "keys": keys, "byKeys": keys != nil, "limit": limit})
+	if err != nil {
+		return nil, fmt.Errorf("anomalies of %s: %w", twin, err)
+	}
+	out := make([]AnomalyNode, 0, len(recs))
+	for _, r := range recs {
+		v := r.Values
+		a := AnomalyNode{Twin: twin, Key: asString(v[0]), Type: asString(v[1]), Entity: asString(v[2]), Explanation: asString(v[3])}
+		if f := asFloat(v[4]); f != nil {
+			a.Score = *f
+		}
+		a.At, _ = v[5].(time.Time)
+		if v[6] != nil {
+			a.About = &NodeRef{Label: asString(v[6]), Key: asString(v[7])}
+		}
+		for _, e := range asList(v[8]) {
+			pair := asList(e)
+			if len(pair) == 2 {
+				a.Evidence = append(a.Evidence, NodeRef{Label: asString(pair[0]), Key: asString(pair[1])})
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Quarantine marks the Host or Service an entity names (a name, or a host address)
+// quarantined, with the reason and the action that did it. It returns the node marked, or nil
+// when the twin has no such entity.
+func (db *DB) Quarantine(ctx context.Context, twin, entity, reason, by string, at time.Time) (*NodeRef, error) {
+	recs, err := db.collectWrite(ctx, `CALL () {
+  MATCH (h:Host {twin: $twin}) WHERE h.name = $entity OR $entity IN coalesce(h.addresses, [])
+  RETURN h AS n
+  UNION
+  MATCH (s:Service {twin: $twin, name: $entity})
+  RETURN s AS n
+}
+WITH n LIMIT 1
+SET n.quarantined = true, n.quarantinedAt = coalesce(n.quarantinedAt, $at), n.quarantineReason = $reason, n.quarantinedBy = $by
+RETURN labels(n)[0], n.name`, map[string]any{"twin": twin, "entity": entity, "reason": reason, "by": by, "at": at.UTC()})
+	if err != nil {
+		return nil, fmt.Errorf("quarantine %s in %s: %w", entity, twin, err)
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	return &NodeRef{Label: asString(recs[0][0]), Key: asString(recs[0][1])}, nil
+}
+
+// ResponseRecord is one audit record of a response playbook's action.
+type ResponseRecord struct {
+	ActionID, Playbook, Action, TriggerID, TriggerKind, TriggerSummary string
+	Outcome, Error, Args                                               string // Args: JSON, secrets redacted
+	DryRun                                                             bool
+	Attempts                                                           int
+	At                                                                 time.Time
+}
+
+// RecordResponse appends an audit record of a playbook action to the twin: one ResponseAction
+// node per action id, carrying its latest outcome and every outcome in order.
+func (db *DB) RecordResponse(ctx context.Context, twin string, r ResponseRecord) error {
+	_, err := db.collectWrite(ctx, `MERGE (a:ResponseAction {twin: $twin, id: $r.ActionID})
+  ON CREATE SET a.playbook = $r.Playbook, a.action = $r.Action, a.triggerId = $r.TriggerID, a.triggerKind = $r.TriggerKind,
+    a.trigger = $r.TriggerSummary, a.args = $r.Args, a.dryRun = $r.DryRun, a.firstAt = $at, a.outcomes = []
+SET a.outcome = $r.Outcome, a.error = $r.Error, a.attempts = $r.Attempts, a.at = $at,
+  a.outcomes = a.outcomes + [$r.Outcome + ' ' + toString($at)]`,
+		map[string]any{"twin": twin, "r": map[string]any{"ActionID": r.ActionID, "Playbook": r.Playbook, "Action": r.Action, "TriggerID": r.TriggerID,
+			"TriggerKind": r.TriggerKind, "TriggerSummary": r.TriggerSummary, "Args": r.Args, "DryRun": r.DryRun, "Outcome": r.Outcome,
+			"Error": r.Error, "Attempts": r.Attempts}, "at": r.At.UTC()})
+	if err != nil {
+		return fmt.Errorf("record response action %s: %w", r.ActionID, err)
+	}
+	return nil
+}
+
+// collectWrite runs one write statement in a write transaction and returns its rows' values.
+func (db *DB) collectWrite(ctx context.Context, cypher string, params map[string]any) ([][]any, error) {
+	out, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		res, err := tx.Run(ctx, cypher, params)
+		if err != nil {
+			return nil, err
+		}
+		var rows [][]any
+		for res.Next(ctx) {
+			rows = append(rows, res.Record().Values)
+		}
+		return rows, res.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := out.([][]any)
+	return rows, nil
+}
+
+// EntityState is a Host's or Service's live state.
+type EntityState struct {
+	ObservedAt, QuarantinedAt time.Time
+	Quarantined               bool
+	QuarantineReason          string
+	QuarantinedBy             string
+	RunningDigest             string
+}
+
+// EntityState reads the live state of a Host or Service.
+func (db *DB) EntityState(ctx context.Context, twin string, n NodeRef) (EntityState, error) {
+	if n.Label != LabelHost && n.Label != LabelService {
+		return EntityState{}, fmt.Errorf("entity state: %s is not a Host or Service", n.Label)
+	}
+	recs, err := db.collect(ctx, fmt.Sprintf(`MATCH (n:%s {twin: $twin, name: $key})
+RETURN n.observedAt, coalesce(n.quarantined, false), n.quarantinedAt, n.quarantineReason, n.quarantinedBy, n.runningDigest`, n.Label),
+		map[string]any{"twin": twin, "key": n.Key})
+	if err != nil || len(recs) == 0 {
+		return EntityState{}, err
+	}
+	v := recs[0].Values
+	s := EntityState{Quarantined: v[1] == true, QuarantineReason: asString(v[3]), QuarantinedBy: asString(v[4]), RunningDigest: asString(v[5])}
+	s.ObservedAt, _ = v[0].(time.Time)
+	s.QuarantinedAt, _ = v[2].(time.Time)
+	return s, nil
 }

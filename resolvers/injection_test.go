@@ -119,7 +119,7 @@ func foreignLabels(t *testing.T, db *graph.DB) []string {
 	// itself writes is allowed, wherever it is.
 	allowed := append(graph.Labels(), "ApiToken", "SchemaMigration", "MigrationLock", "TwinGrant", "Report", "ReportSchedule", "AttackOverride",
 		graph.LabelEdgeEvent, graph.LabelEdgeAggregate, graph.LabelAssuranceCase, graph.LabelGsnElement, graph.LabelStatusChange, graph.LabelScanRun, graph.LabelAttestation,
-		graph.LabelAlert, graph.LabelObservedEndpoint, graph.LabelTelemetryCursor)
+		graph.LabelAlert, graph.LabelObservedEndpoint, graph.LabelTelemetryCursor, graph.LabelAnomaly, "ResponseAction")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := db.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {

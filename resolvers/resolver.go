@@ -65,6 +65,7 @@ type Resolver struct {
 	ReportBus     ReportBus
 	Assurance     *assurancecase.Live // nil: cases are stored but not evaluated here
 	StatusBus     StatusBus           // nil: assuranceStatusChanged is not served here
+	AlertBus      AlertBus            // nil: alertRaised is not served here
 
 	// existing remembers twins seen to exist for a few seconds, sparing every request a round
 	// trip. Only existence is cached, never access: that is decided per request.

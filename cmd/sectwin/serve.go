@@ -21,6 +21,7 @@ import (
 	"github.com/sectwin/sectwin/internal/bus"
 	"github.com/sectwin/sectwin/internal/config"
 	"github.com/sectwin/sectwin/internal/events"
+	"github.com/sectwin/sectwin/internal/opstwin"
 	"github.com/sectwin/sectwin/internal/server"
 	"github.com/sectwin/sectwin/migrations"
 	"github.com/sectwin/sectwin/resolvers"
@@ -81,6 +82,12 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 
 	live := assuring.New(b, db, log)
+	ops, err := opstwin.New(b, db, cfg.Ops, log)
+	if err != nil {
+		_ = b.Close(context.WithoutCancel(ctx))
+		_ = db.Close(context.WithoutCancel(ctx))
+		return err
+	}
 
 	startup := &startupState{}
 	migrator := &graph.Migrator{DB: db, Log: log.With().Str("component", "migrate").Logger()}
@@ -101,6 +108,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 			ReportBus:     atk.Events,
 			Assurance:     live,
 			StatusBus:     events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()},
+			AlertBus:      ops.Events,
 		},
 		Checks: []server.Check{
 			{Name: "neo4j", Fn: db.Ping},
@@ -108,6 +116,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 			{Name: "migrations", Fn: startup.check},
 		},
 		Ingest:        ing.webhook,
+		Telemetry:     ops.Hook,
 		GraphiQL:      cfg.GraphiQL,
 		MaxDepth:      cfg.GraphQLMaxDepth,
 		MaxAliases:    cfg.GraphQLMaxAlias,
@@ -143,6 +152,10 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		// Workers start once the migrations (and their constraints) are in place.
 		if err := ing.startWorkers(runCtx, b, cfg.Ingest.Workers, cfg.Ingest.AckWait); err != nil {
 			cancel(err)
+			return
+		}
+		if err := ops.Start(runCtx); err != nil {
+			cancel(fmt.Errorf("start the operations twin: %w", err))
 			return
 		}
 		// Every stored case is evaluated, then kept current by change events and expiries.

@@ -36,9 +36,10 @@ type Store interface {
 	ApplyOps(ctx context.Context, twin string, b graph.OpsBatch) (graph.OpsResult, error)
 }
 
-// Announcer publishes change events.
+// Announcer publishes change events and new alerts.
 type Announcer interface {
 	Publish(ctx context.Context, c events.Change) error
+	PublishAlerts(ctx context.Context, a events.AlertsRaised) error
 }
 
 // Observer sees every applied window after it committed: anomaly detection and response
@@ -299,6 +300,11 @@ func (w *Worker) after(ctx context.Context, tw *twinWindow, res graph.OpsResult)
 			c.Nodes = nodes
 			if err := w.Announce.Publish(ctx, c); err != nil {
 				w.Log.Warn().Err(err).Str("twin", tw.twin).Msg("telemetry change event not published")
+			}
+		}
+		if len(res.AlertsCreated) > 0 {
+			if err := w.Announce.PublishAlerts(ctx, events.AlertsRaised{Twin: tw.twin, Keys: res.AlertsCreated}); err != nil {
+				w.Log.Warn().Err(err).Str("twin", tw.twin).Msg("new alerts not announced")
 			}
 		}
 	}

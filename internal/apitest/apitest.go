@@ -27,6 +27,7 @@ import (
 	"github.com/sectwin/sectwin/internal/bus"
 	"github.com/sectwin/sectwin/internal/config"
 	"github.com/sectwin/sectwin/internal/events"
+	"github.com/sectwin/sectwin/internal/opstwin"
 	"github.com/sectwin/sectwin/internal/server"
 	"github.com/sectwin/sectwin/resolvers"
 )
@@ -46,6 +47,8 @@ type API struct {
 type Options struct {
 	Log                                 zerolog.Logger
 	MaxDepth, MaxAliases, MaxComplexity int
+	// Playbooks is a response playbook file to run, as serve's --playbooks.
+	Playbooks string
 }
 
 // New starts a server on db and b. Close stops it and deletes the tokens it issued.
@@ -75,6 +78,14 @@ func New(db *graph.DB, b *bus.Bus, o Options) *API {
 	if err := assuring.Start(actx, live, b, o.Log, false); err != nil {
 		panic(fmt.Sprintf("apitest: start assurance evaluation: %v", err))
 	}
+	// The operations twin's worker and endpoint, as in serve.
+	ops, err := opstwin.New(b, db, config.Ops{Playbooks: o.Playbooks}, o.Log)
+	if err != nil {
+		panic(fmt.Sprintf("apitest: the operations twin: %v", err))
+	}
+	if err := ops.Start(actx); err != nil {
+		panic(fmt.Sprintf("apitest: start the operations twin: %v", err))
+	}
 	closing := make(chan struct{})
 	h := server.New(server.Options{
 		Log:  o.Log,
@@ -82,8 +93,9 @@ func New(db *graph.DB, b *bus.Bus, o Options) *API {
 		Resolver: &resolvers.Resolver{Version: "test", Neo4j: db, Migrations: &graph.Migrator{DB: db}, Graph: db,
 			Changes: events.NATS{Bus: b, Log: o.Log}, Jobs: jobStore,
 			Attacks: atk.Analyzer, ReportService: atk.Reports, ReportBus: atk.Events,
-			Assurance: live, StatusBus: events.NATS{Bus: b, Log: o.Log}},
-		MaxDepth: o.MaxDepth, MaxAliases: o.MaxAliases, MaxComplexity: o.MaxComplexity,
+			Assurance: live, StatusBus: events.NATS{Bus: b, Log: o.Log}, AlertBus: ops.Events},
+		Telemetry: ops.Hook,
+		MaxDepth:  o.MaxDepth, MaxAliases: o.MaxAliases, MaxComplexity: o.MaxComplexity,
 		Closing: closing,
 	})
 	srv := httptest.NewServer(h)

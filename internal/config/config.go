@@ -61,6 +61,13 @@ type Config struct {
 	Client           Client
 	Ingest           Ingest
 	Attack           Attack
+	Ops              Ops
+}
+
+// Ops holds the settings of the operations twin.
+type Ops struct {
+	Playbooks string // YAML file of response playbooks (docs/playbooks.md)
+	DryRun    bool   // evaluate and audit playbooks without acting
 }
 
 // Attack holds the settings of attack-path analysis and its scheduled reports.
@@ -135,6 +142,8 @@ func Register(fs *flag.FlagSet, groups Groups) *Config {
 		fs.StringVar(&c.Attack.Schedules, "report-schedules", "", "JSON file of attack-path report schedules (docs/attack-paths.md#reports); schedules set through GraphQL live in the graph")
 		fs.IntVar(&c.Attack.DeliveryAttempts, "report-delivery-attempts", 5, "attempts per report delivery (webhook, NATS) before it is recorded as failed on the Report")
 		fs.DurationVar(&c.Attack.ScheduleReload, "report-schedule-reload", 30*time.Second, "how often schedules stored in the graph are re-read (other replicas' changes)")
+		fs.StringVar(&c.Ops.Playbooks, "playbooks", "", "YAML file of response playbooks run on alerts, anomalies and assurance status changes (docs/playbooks.md)")
+		fs.BoolVar(&c.Ops.DryRun, "playbooks-dry-run", false, "evaluate and audit response playbooks without acting")
 	}
 	if groups&GroupIngest != 0 {
 		fs.Int64Var(&c.Ingest.MaxBytes, "ingest-max-bytes", 256<<20, "largest document POST /ingest accepts, compressed or not; larger gets 413")

@@ -264,3 +264,55 @@ func (n NATS) Follow(ctx context.Context) (<-chan Change, error) {
 	}()
 	return out, nil
 }
+
+// AlertsRaised announces the alerts a telemetry window created in a twin.
+type AlertsRaised struct {
+	Twin string   `json:"twin"`
+	Keys []string `json:"keys"`
+}
+
+// AlertSubject is where a twin's new alerts are announced.
+func AlertSubject(twin string) string { return bus.SubjectEvents + ".alert." + twin }
+
+// PublishAlerts announces new alerts.
+func (n NATS) PublishAlerts(ctx context.Context, a AlertsRaised) error {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode alerts: %w", err)
+	}
+	return n.Bus.Publish(ctx, AlertSubject(a.Twin), data, "")
+}
+
+// SubscribeAlerts delivers the twin's new alerts from now on, until ctx ends.
+func (n NATS) SubscribeAlerts(ctx context.Context, twin string) (<-chan AlertsRaised, error) {
+	return subscribe(ctx, n, AlertSubject(twin), "alerts of "+twin, func(a AlertsRaised) bool { return len(a.Keys) > 0 })
+}
+
+// AnomaliesDetected announces the anomalies detected in a twin.
+type AnomaliesDetected struct {
+	Twin string   `json:"twin"`
+	Keys []string `json:"keys"`
+}
+
+// AnomalySubject is where a twin's new anomalies are announced.
+func AnomalySubject(twin string) string { return bus.SubjectEvents + ".anomaly." + twin }
+
+// PublishAnomalies announces new anomalies.
+func (n NATS) PublishAnomalies(ctx context.Context, a AnomaliesDetected) error {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode anomalies: %w", err)
+	}
+	return n.Bus.Publish(ctx, AnomalySubject(a.Twin), data, "")
+}
+
+// SubscribeAnomalies delivers the twin's new anomalies from now on, until ctx ends.
+func (n NATS) SubscribeAnomalies(ctx context.Context, twin string) (<-chan AnomaliesDetected, error) {
+	return subscribe(ctx, n, AnomalySubject(twin), "anomalies of "+twin, func(a AnomaliesDetected) bool { return len(a.Keys) > 0 })
+}
+
+// SubscribeAllStatus delivers the assurance status changes of every twin from now on, until ctx
+// ends (for response playbooks).
+func (n NATS) SubscribeAllStatus(ctx context.Context) (<-chan StatusChanged, error) {
+	return subscribe(ctx, n, AssuranceSubject("*"), "assurance status of every twin", func(c StatusChanged) bool { return c.Element != "" })
+}

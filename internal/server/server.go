@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/sectwin/sectwin/ingest/telemetryhook"
 	"github.com/sectwin/sectwin/ingest/webhook"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/resolvers"
@@ -45,6 +46,8 @@ type Options struct {
 	MaxComplexity int
 	// Ingest serves POST /ingest and the job endpoints; nil leaves them out.
 	Ingest *webhook.Handler
+	// Telemetry serves POST /telemetry; nil leaves it out.
+	Telemetry *telemetryhook.Handler
 	// Closing is done when the server starts shutting down; open websockets end then, because
 	// http.Server.Shutdown does not wait for or close hijacked connections.
 	Closing <-chan struct{}
@@ -89,6 +92,9 @@ func New(o Options) http.Handler {
 		r.With(limitBody, closeOnShutdown(o.Closing)).Handle("/graphql", graphqlHandler(o))
 		if o.Ingest != nil {
 			o.Ingest.Routes(r)
+		}
+		if o.Telemetry != nil {
+			o.Telemetry.Routes(r)
 		}
 	})
 	return r

@@ -32,6 +32,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Alert() AlertResolver
+	Anomaly() AnomalyResolver
 	Artifact() ArtifactResolver
 	AssuranceCase() AssuranceCaseResolver
 	Component() ComponentResolver
@@ -43,6 +45,7 @@ type ResolverRoot interface {
 	Identity() IdentityResolver
 	IngestJob() IngestJobResolver
 	Mutation() MutationResolver
+	ObservedConnection() ObservedConnectionResolver
 	Query() QueryResolver
 	Report() ReportResolver
 	Service() ServiceResolver
@@ -74,6 +77,33 @@ type ComplexityRoot struct {
 		Exposures       func(childComplexity int) int
 		InternetExposed func(childComplexity int) int
 		Service         func(childComplexity int) int
+	}
+
+	Alert struct {
+		About     func(childComplexity int) int
+		Count     func(childComplexity int) int
+		Entity    func(childComplexity int) int
+		FirstSeen func(childComplexity int) int
+		Key       func(childComplexity int) int
+		LastSeen  func(childComplexity int) int
+		Message   func(childComplexity int) int
+		Rule      func(childComplexity int) int
+		Severity  func(childComplexity int) int
+		Source    func(childComplexity int) int
+		Technique func(childComplexity int) int
+		Twin      func(childComplexity int) int
+	}
+
+	Anomaly struct {
+		About       func(childComplexity int) int
+		At          func(childComplexity int) int
+		Entity      func(childComplexity int) int
+		Evidence    func(childComplexity int) int
+		Explanation func(childComplexity int) int
+		Key         func(childComplexity int) int
+		Score       func(childComplexity int) int
+		Twin        func(childComplexity int) int
+		Type        func(childComplexity int) int
 	}
 
 	Artifact struct {
@@ -297,6 +327,12 @@ type ComplexityRoot struct {
 		Vulnerability func(childComplexity int) int
 	}
 
+	ConnectionEnd struct {
+		ID    func(childComplexity int) int
+		Label func(childComplexity int) int
+		Name  func(childComplexity int) int
+	}
+
 	Credential struct {
 		Authenticates func(childComplexity int) int
 		Controls      func(childComplexity int) int
@@ -338,6 +374,15 @@ type ComplexityRoot struct {
 		Direct    func(childComplexity int) int
 		Parent    func(childComplexity int) int
 		Scope     func(childComplexity int) int
+	}
+
+	EntityState struct {
+		ObservedAt       func(childComplexity int) int
+		QuarantineReason func(childComplexity int) int
+		Quarantined      func(childComplexity int) int
+		QuarantinedAt    func(childComplexity int) int
+		QuarantinedBy    func(childComplexity int) int
+		RunningDigest    func(childComplexity int) int
 	}
 
 	Exposure struct {
@@ -436,6 +481,7 @@ type ComplexityRoot struct {
 		Provenance  func(childComplexity int) int
 		RunsAs      func(childComplexity int) int
 		Services    func(childComplexity int) int
+		State       func(childComplexity int) int
 		Twin        func(childComplexity int) int
 		Type        func(childComplexity int) int
 		Zones       func(childComplexity int) int
@@ -567,6 +613,18 @@ type ComplexityRoot struct {
 		UpsertZones               func(childComplexity int, twin string, input []map[string]any) int
 	}
 
+	ObservedConnection struct {
+		Bytes     func(childComplexity int) int
+		Count     func(childComplexity int) int
+		Designed  func(childComplexity int) int
+		Dst       func(childComplexity int) int
+		FirstSeen func(childComplexity int) int
+		LastSeen  func(childComplexity int) int
+		Port      func(childComplexity int) int
+		Proto     func(childComplexity int) int
+		Src       func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
@@ -579,6 +637,8 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Alerts              func(childComplexity int, twin string, since *time.Time, severity *string, first *int) int
+		Anomalies           func(childComplexity int, twin string, since *time.Time, first *int) int
 		Artifact            func(childComplexity int, twin string, digest string) int
 		Artifacts           func(childComplexity int, twin string, where *model.ArtifactFilter, first *int, after *string) int
 		AssuranceCase       func(childComplexity int, twin string, id string) int
@@ -591,6 +651,7 @@ type ComplexityRoot struct {
 		ChokePoints         func(childComplexity int, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, first *int) int
 		Component           func(childComplexity int, twin string, purl string) int
 		Components          func(childComplexity int, twin string, where *model.ComponentFilter, orderBy *model.ComponentOrder, first *int, after *string) int
+		Connections         func(childComplexity int, twin string, since *time.Time, deviationsOnly *bool, first *int) int
 		Credentials         func(childComplexity int, twin string, first *int) int
 		CrownJewels         func(childComplexity int, twin string, first *int) int
 		DataStores          func(childComplexity int, twin string, first *int) int
@@ -698,6 +759,7 @@ type ComplexityRoot struct {
 		Name               func(childComplexity int) int
 		Provenance         func(childComplexity int) int
 		RunsAs             func(childComplexity int) int
+		State              func(childComplexity int) int
 		Twin               func(childComplexity int) int
 		Vulnerabilities    func(childComplexity int, first *int) int
 		Zones              func(childComplexity int) int
@@ -727,7 +789,10 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		AlertRaised            func(childComplexity int, twin string) int
+		AnomalyDetected        func(childComplexity int, twin string) int
 		AssuranceStatusChanged func(childComplexity int, twin string, caseArg *string) int
+		EntityStateChanged     func(childComplexity int, twin string) int
 		Heartbeat              func(childComplexity int, intervalMs int) int
 		IngestJobUpdated       func(childComplexity int, twin string) int
 		ReportReady            func(childComplexity int, twin string) int
@@ -870,6 +935,16 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AlertResolver interface {
+	About(ctx context.Context, obj *graph.AlertNode) (*string, error)
+
+	Count(ctx context.Context, obj *graph.AlertNode) (int, error)
+}
+type AnomalyResolver interface {
+	About(ctx context.Context, obj *graph.AnomalyNode) (*string, error)
+
+	Evidence(ctx context.Context, obj *graph.AnomalyNode) ([]string, error)
+}
 type ArtifactResolver interface {
 	Components(ctx context.Context, obj *graph.Artifact, first *int) ([]*graph.Component, error)
 	Services(ctx context.Context, obj *graph.Artifact, first *int) ([]*graph.Service, error)
@@ -905,6 +980,7 @@ type HostResolver interface {
 	Zones(ctx context.Context, obj *graph.Host) ([]*graph.Zone, error)
 	Services(ctx context.Context, obj *graph.Host) ([]*graph.Service, error)
 	RunsAs(ctx context.Context, obj *graph.Host) ([]*graph.Identity, error)
+	State(ctx context.Context, obj *graph.Host) (*graph.EntityState, error)
 }
 type IdentityResolver interface {
 	Access(ctx context.Context, obj *graph.Identity) ([]*model.Access, error)
@@ -950,6 +1026,13 @@ type MutationResolver interface {
 	RevokeGrant(ctx context.Context, owner string, grantee string) (bool, error)
 	ApplyManifest(ctx context.Context, input model.ApplyManifestInput) (*model.WriteResult, error)
 }
+type ObservedConnectionResolver interface {
+	Src(ctx context.Context, obj *graph.ObservedConnection) (*model.ConnectionEnd, error)
+	Dst(ctx context.Context, obj *graph.ObservedConnection) (*model.ConnectionEnd, error)
+
+	Count(ctx context.Context, obj *graph.ObservedConnection) (int, error)
+	Bytes(ctx context.Context, obj *graph.ObservedConnection) (float64, error)
+}
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	ServerInfo(ctx context.Context) (*model.ServerInfo, error)
@@ -974,6 +1057,9 @@ type QueryResolver interface {
 	Search(ctx context.Context, twin string, query string, types []string, first *int) ([]graph.Node, error)
 	IngestJob(ctx context.Context, id string) (*jobs.Job, error)
 	IngestJobs(ctx context.Context, twin string, first *int) ([]*jobs.Job, error)
+	Alerts(ctx context.Context, twin string, since *time.Time, severity *string, first *int) ([]*graph.AlertNode, error)
+	Connections(ctx context.Context, twin string, since *time.Time, deviationsOnly *bool, first *int) ([]*graph.ObservedConnection, error)
+	Anomalies(ctx context.Context, twin string, since *time.Time, first *int) ([]*graph.AnomalyNode, error)
 	Reports(ctx context.Context, twin string, first *int) ([]*graph.ReportRun, error)
 	Report(ctx context.Context, id string) (*graph.ReportRun, error)
 	ReportSchedules(ctx context.Context, twin string) ([]*model.ReportSchedule, error)
@@ -1012,12 +1098,16 @@ type ServiceResolver interface {
 	Flows(ctx context.Context, obj *graph.Service) ([]*model.DataFlow, error)
 	BlastRadius(ctx context.Context, obj *graph.Service, depth *int, first *int) ([]*model.Reach, error)
 	MonitoringPriority(ctx context.Context, obj *graph.Service) (*model.MonitoringPriority, error)
+	State(ctx context.Context, obj *graph.Service) (*graph.EntityState, error)
 }
 type SubscriptionResolver interface {
 	Heartbeat(ctx context.Context, intervalMs int) (<-chan *model.Heartbeat, error)
 	AssuranceStatusChanged(ctx context.Context, twin string, caseArg *string) (<-chan *model.AssuranceStatusChange, error)
 	TwinChanged(ctx context.Context, twin string) (<-chan *model.TwinChange, error)
 	IngestJobUpdated(ctx context.Context, twin string) (<-chan *jobs.Job, error)
+	AlertRaised(ctx context.Context, twin string) (<-chan *graph.AlertNode, error)
+	AnomalyDetected(ctx context.Context, twin string) (<-chan *graph.AnomalyNode, error)
+	EntityStateChanged(ctx context.Context, twin string) (<-chan *model.TwinChange, error)
 	ReportReady(ctx context.Context, twin string) (<-chan *graph.ReportRun, error)
 }
 type ThreatResolver interface {
@@ -1122,6 +1212,134 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AffectedService.Service(childComplexity), true
+
+	case "Alert.about":
+		if e.ComplexityRoot.Alert.About == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.About(childComplexity), true
+	case "Alert.count":
+		if e.ComplexityRoot.Alert.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Count(childComplexity), true
+	case "Alert.entity":
+		if e.ComplexityRoot.Alert.Entity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Entity(childComplexity), true
+	case "Alert.firstSeen":
+		if e.ComplexityRoot.Alert.FirstSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.FirstSeen(childComplexity), true
+	case "Alert.key":
+		if e.ComplexityRoot.Alert.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Key(childComplexity), true
+	case "Alert.lastSeen":
+		if e.ComplexityRoot.Alert.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.LastSeen(childComplexity), true
+	case "Alert.message":
+		if e.ComplexityRoot.Alert.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Message(childComplexity), true
+	case "Alert.rule":
+		if e.ComplexityRoot.Alert.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Rule(childComplexity), true
+	case "Alert.severity":
+		if e.ComplexityRoot.Alert.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Severity(childComplexity), true
+	case "Alert.source":
+		if e.ComplexityRoot.Alert.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Source(childComplexity), true
+	case "Alert.technique":
+		if e.ComplexityRoot.Alert.Technique == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Technique(childComplexity), true
+	case "Alert.twin":
+		if e.ComplexityRoot.Alert.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Twin(childComplexity), true
+
+	case "Anomaly.about":
+		if e.ComplexityRoot.Anomaly.About == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.About(childComplexity), true
+	case "Anomaly.at":
+		if e.ComplexityRoot.Anomaly.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.At(childComplexity), true
+	case "Anomaly.entity":
+		if e.ComplexityRoot.Anomaly.Entity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Entity(childComplexity), true
+	case "Anomaly.evidence":
+		if e.ComplexityRoot.Anomaly.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Evidence(childComplexity), true
+	case "Anomaly.explanation":
+		if e.ComplexityRoot.Anomaly.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Explanation(childComplexity), true
+	case "Anomaly.key":
+		if e.ComplexityRoot.Anomaly.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Key(childComplexity), true
+	case "Anomaly.score":
+		if e.ComplexityRoot.Anomaly.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Score(childComplexity), true
+	case "Anomaly.twin":
+		if e.ComplexityRoot.Anomaly.Twin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Twin(childComplexity), true
+	case "Anomaly.type":
+		if e.ComplexityRoot.Anomaly.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Type(childComplexity), true
 
 	case "Artifact.components":
 		if e.ComplexityRoot.Artifact.Components == nil {
@@ -2115,6 +2333,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ComponentVulnerability.Vulnerability(childComplexity), true
 
+	case "ConnectionEnd.id":
+		if e.ComplexityRoot.ConnectionEnd.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionEnd.ID(childComplexity), true
+	case "ConnectionEnd.label":
+		if e.ComplexityRoot.ConnectionEnd.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionEnd.Label(childComplexity), true
+	case "ConnectionEnd.name":
+		if e.ComplexityRoot.ConnectionEnd.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionEnd.Name(childComplexity), true
+
 	case "Credential.authenticates":
 		if e.ComplexityRoot.Credential.Authenticates == nil {
 			break
@@ -2304,6 +2541,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Dependency.Scope(childComplexity), true
+
+	case "EntityState.observedAt":
+		if e.ComplexityRoot.EntityState.ObservedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntityState.ObservedAt(childComplexity), true
+	case "EntityState.quarantineReason":
+		if e.ComplexityRoot.EntityState.QuarantineReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntityState.QuarantineReason(childComplexity), true
+	case "EntityState.quarantined":
+		if e.ComplexityRoot.EntityState.Quarantined == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntityState.Quarantined(childComplexity), true
+	case "EntityState.quarantinedAt":
+		if e.ComplexityRoot.EntityState.QuarantinedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntityState.QuarantinedAt(childComplexity), true
+	case "EntityState.quarantinedBy":
+		if e.ComplexityRoot.EntityState.QuarantinedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntityState.QuarantinedBy(childComplexity), true
+	case "EntityState.runningDigest":
+		if e.ComplexityRoot.EntityState.RunningDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntityState.RunningDigest(childComplexity), true
 
 	case "Exposure.internet":
 		if e.ComplexityRoot.Exposure.Internet == nil {
@@ -2727,6 +3001,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.Services(childComplexity), true
+	case "Host.state":
+		if e.ComplexityRoot.Host.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.State(childComplexity), true
 	case "Host.twin":
 		if e.ComplexityRoot.Host.Twin == nil {
 			break
@@ -3448,6 +3728,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpsertZones(childComplexity, args["twin"].(string), args["input"].([]map[string]any)), true
 
+	case "ObservedConnection.bytes":
+		if e.ComplexityRoot.ObservedConnection.Bytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.Bytes(childComplexity), true
+	case "ObservedConnection.count":
+		if e.ComplexityRoot.ObservedConnection.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.Count(childComplexity), true
+	case "ObservedConnection.designed":
+		if e.ComplexityRoot.ObservedConnection.Designed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.Designed(childComplexity), true
+	case "ObservedConnection.dst":
+		if e.ComplexityRoot.ObservedConnection.Dst == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.Dst(childComplexity), true
+	case "ObservedConnection.firstSeen":
+		if e.ComplexityRoot.ObservedConnection.FirstSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.FirstSeen(childComplexity), true
+	case "ObservedConnection.lastSeen":
+		if e.ComplexityRoot.ObservedConnection.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.LastSeen(childComplexity), true
+	case "ObservedConnection.port":
+		if e.ComplexityRoot.ObservedConnection.Port == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.Port(childComplexity), true
+	case "ObservedConnection.proto":
+		if e.ComplexityRoot.ObservedConnection.Proto == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.Proto(childComplexity), true
+	case "ObservedConnection.src":
+		if e.ComplexityRoot.ObservedConnection.Src == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ObservedConnection.Src(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -3480,6 +3815,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Provenance.Sources(childComplexity), true
 
+	case "Query.alerts":
+		if e.ComplexityRoot.Query.Alerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_alerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Alerts(childComplexity, args["twin"].(string), args["since"].(*time.Time), args["severity"].(*string), args["first"].(*int)), true
+	case "Query.anomalies":
+		if e.ComplexityRoot.Query.Anomalies == nil {
+			break
+		}
+
+		args, err := ec.field_Query_anomalies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Anomalies(childComplexity, args["twin"].(string), args["since"].(*time.Time), args["first"].(*int)), true
 	case "Query.artifact":
 		if e.ComplexityRoot.Query.Artifact == nil {
 			break
@@ -3607,6 +3964,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Components(childComplexity, args["twin"].(string), args["where"].(*model.ComponentFilter), args["orderBy"].(*model.ComponentOrder), args["first"].(*int), args["after"].(*string)), true
+	case "Query.connections":
+		if e.ComplexityRoot.Query.Connections == nil {
+			break
+		}
+
+		args, err := ec.field_Query_connections_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Connections(childComplexity, args["twin"].(string), args["since"].(*time.Time), args["deviationsOnly"].(*bool), args["first"].(*int)), true
 	case "Query.credentials":
 		if e.ComplexityRoot.Query.Credentials == nil {
 			break
@@ -4276,6 +4644,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.RunsAs(childComplexity), true
+	case "Service.state":
+		if e.ComplexityRoot.Service.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.State(childComplexity), true
 	case "Service.twin":
 		if e.ComplexityRoot.Service.Twin == nil {
 			break
@@ -4387,6 +4761,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Simulation.StepsRemoved(childComplexity), true
 
+	case "Subscription.alertRaised":
+		if e.ComplexityRoot.Subscription.AlertRaised == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_alertRaised_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AlertRaised(childComplexity, args["twin"].(string)), true
+	case "Subscription.anomalyDetected":
+		if e.ComplexityRoot.Subscription.AnomalyDetected == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_anomalyDetected_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AnomalyDetected(childComplexity, args["twin"].(string)), true
 	case "Subscription.assuranceStatusChanged":
 		if e.ComplexityRoot.Subscription.AssuranceStatusChanged == nil {
 			break
@@ -4398,6 +4794,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AssuranceStatusChanged(childComplexity, args["twin"].(string), args["case"].(*string)), true
+	case "Subscription.entityStateChanged":
+		if e.ComplexityRoot.Subscription.EntityStateChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_entityStateChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.EntityStateChanged(childComplexity, args["twin"].(string)), true
 	case "Subscription.heartbeat":
 		if e.ComplexityRoot.Subscription.Heartbeat == nil {
 			break
@@ -6086,6 +6493,115 @@ extend type Mutation {
   deleteNodes(twin: String!, nodes: [NodeRefInput!]!): WriteResult!
 }
 `, BuiltIn: false},
+	{Name: "../../schema/operations.graphqls", Input: `# The operations twin (docs/telemetry.md): live state built from telemetry: alerts, observed
+# connections compared with the design.
+
+"An alert raised by a sensor, deduplicated per source, rule, entity and hour."
+type Alert {
+  key: ID!
+  twin: String!
+  "suricata, falco, wazuh, zeek…"
+  source: String!
+  rule: String!
+  "LOW, MEDIUM, HIGH or CRITICAL."
+  severity: String!
+  "The entity as the sensor named it (host, service, address or pseudonym)."
+  entity: String!
+  "Global id of the Host or Service the entity resolved to, if any."
+  about: ID
+  technique: String
+  message: String
+  "How many times it was raised in its hour."
+  count: Int!
+  firstSeen: Time!
+  lastSeen: Time!
+}
+
+"One end of an observed connection: a Host of the twin, or an endpoint it does not know."
+type ConnectionEnd {
+  "Host or ObservedEndpoint."
+  label: String!
+  "The host's name, or the address as telemetry gave it."
+  name: String!
+  "Global id, for a Host."
+  id: ID
+}
+
+"Observed connections between two ends on one port, summed over their hour buckets."
+type ObservedConnection {
+  src: ConnectionEnd!
+  dst: ConnectionEnd!
+  port: Int!
+  proto: String!
+  count: Int!
+  bytes: Float!
+  firstSeen: Time!
+  lastSeen: Time!
+  "Whether the design allows it (same zone, a REACHES rule, or an EXPOSES of a service there); false is a policy deviation."
+  designed: Boolean!
+}
+
+extend type Query {
+  "The twin's alerts last seen since (default: the last 24 hours), newest first."
+  alerts(twin: String!, since: Time, severity: String, first: Int = 100): [Alert!]!
+  "Observed connections last seen since (default: the last 24 hours); only policy deviations with deviationsOnly."
+  connections(twin: String!, since: Time, deviationsOnly: Boolean = false, first: Int = 100): [ObservedConnection!]!
+}
+
+extend type Subscription {
+  "New alerts in a twin, as telemetry windows commit them."
+  alertRaised(twin: String!): Alert!
+}
+
+"An anomaly the operations twin detected, with its explanation and evidence."
+type Anomaly {
+  key: ID!
+  twin: String!
+  "new_edge, brute_force, brute_force_succeeded or impossible_travel."
+  type: String!
+  entity: String!
+  "Global id of the Host or Service it is about, if any."
+  about: ID
+  score: Float!
+  explanation: String!
+  at: Time!
+  "Global ids of the Hosts and Services it rests on, and the names of other evidence (endpoints, alerts)."
+  evidence: [String!]!
+}
+
+"A Host's or Service's live state."
+type EntityState {
+  observedAt: Time
+  quarantined: Boolean!
+  quarantinedAt: Time
+  quarantineReason: String
+  quarantinedBy: String
+  "The digest a deploy event last said the service runs."
+  runningDigest: String
+}
+
+extend type Host {
+  "Live state from telemetry and response playbooks."
+  state: EntityState!
+}
+
+extend type Service {
+  "Live state from telemetry and response playbooks."
+  state: EntityState!
+}
+
+extend type Query {
+  "The twin's anomalies since (default: the last 24 hours), newest first."
+  anomalies(twin: String!, since: Time, first: Int = 100): [Anomaly!]!
+}
+
+extend type Subscription {
+  "New anomalies in a twin."
+  anomalyDetected(twin: String!): Anomaly!
+  "Changes of live state: telemetry windows, anomalies and response actions (quarantine, findings)."
+  entityStateChanged(twin: String!): TwinChange!
+}
+`, BuiltIn: false},
 	{Name: "../../schema/reports.graphqls", Input: `# Scheduled attack-path reports (docs/attack-paths.md#reports): each run is stored as a Report
 # with its exposure, top paths, choke points, fix plan and the change since the previous run.
 
@@ -6861,6 +7377,60 @@ func (ec *executionContext) childFields_AffectedService(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AffectedService", field.Name)
 }
 
+func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_Alert_key(ctx, field)
+	case "twin":
+		return ec.fieldContext_Alert_twin(ctx, field)
+	case "source":
+		return ec.fieldContext_Alert_source(ctx, field)
+	case "rule":
+		return ec.fieldContext_Alert_rule(ctx, field)
+	case "severity":
+		return ec.fieldContext_Alert_severity(ctx, field)
+	case "entity":
+		return ec.fieldContext_Alert_entity(ctx, field)
+	case "about":
+		return ec.fieldContext_Alert_about(ctx, field)
+	case "technique":
+		return ec.fieldContext_Alert_technique(ctx, field)
+	case "message":
+		return ec.fieldContext_Alert_message(ctx, field)
+	case "count":
+		return ec.fieldContext_Alert_count(ctx, field)
+	case "firstSeen":
+		return ec.fieldContext_Alert_firstSeen(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_Alert_lastSeen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Alert", field.Name)
+}
+
+func (ec *executionContext) childFields_Anomaly(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_Anomaly_key(ctx, field)
+	case "twin":
+		return ec.fieldContext_Anomaly_twin(ctx, field)
+	case "type":
+		return ec.fieldContext_Anomaly_type(ctx, field)
+	case "entity":
+		return ec.fieldContext_Anomaly_entity(ctx, field)
+	case "about":
+		return ec.fieldContext_Anomaly_about(ctx, field)
+	case "score":
+		return ec.fieldContext_Anomaly_score(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Anomaly_explanation(ctx, field)
+	case "at":
+		return ec.fieldContext_Anomaly_at(ctx, field)
+	case "evidence":
+		return ec.fieldContext_Anomaly_evidence(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Anomaly", field.Name)
+}
+
 func (ec *executionContext) childFields_Artifact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7303,6 +7873,18 @@ func (ec *executionContext) childFields_ComponentVulnerability(ctx context.Conte
 	return nil, fmt.Errorf("no field named %q was found under type ComponentVulnerability", field.Name)
 }
 
+func (ec *executionContext) childFields_ConnectionEnd(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "label":
+		return ec.fieldContext_ConnectionEnd_label(ctx, field)
+	case "name":
+		return ec.fieldContext_ConnectionEnd_name(ctx, field)
+	case "id":
+		return ec.fieldContext_ConnectionEnd_id(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectionEnd", field.Name)
+}
+
 func (ec *executionContext) childFields_Credential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7387,6 +7969,24 @@ func (ec *executionContext) childFields_Dependency(ctx context.Context, field gr
 		return ec.fieldContext_Dependency_direct(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Dependency", field.Name)
+}
+
+func (ec *executionContext) childFields_EntityState(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "observedAt":
+		return ec.fieldContext_EntityState_observedAt(ctx, field)
+	case "quarantined":
+		return ec.fieldContext_EntityState_quarantined(ctx, field)
+	case "quarantinedAt":
+		return ec.fieldContext_EntityState_quarantinedAt(ctx, field)
+	case "quarantineReason":
+		return ec.fieldContext_EntityState_quarantineReason(ctx, field)
+	case "quarantinedBy":
+		return ec.fieldContext_EntityState_quarantinedBy(ctx, field)
+	case "runningDigest":
+		return ec.fieldContext_EntityState_runningDigest(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EntityState", field.Name)
 }
 
 func (ec *executionContext) childFields_Exposure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7587,6 +8187,8 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_services(ctx, field)
 	case "runsAs":
 		return ec.fieldContext_Host_runsAs(ctx, field)
+	case "state":
+		return ec.fieldContext_Host_state(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Host", field.Name)
 }
@@ -7775,6 +8377,30 @@ func (ec *executionContext) childFields_MonitoringPriority(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type MonitoringPriority", field.Name)
 }
 
+func (ec *executionContext) childFields_ObservedConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "src":
+		return ec.fieldContext_ObservedConnection_src(ctx, field)
+	case "dst":
+		return ec.fieldContext_ObservedConnection_dst(ctx, field)
+	case "port":
+		return ec.fieldContext_ObservedConnection_port(ctx, field)
+	case "proto":
+		return ec.fieldContext_ObservedConnection_proto(ctx, field)
+	case "count":
+		return ec.fieldContext_ObservedConnection_count(ctx, field)
+	case "bytes":
+		return ec.fieldContext_ObservedConnection_bytes(ctx, field)
+	case "firstSeen":
+		return ec.fieldContext_ObservedConnection_firstSeen(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_ObservedConnection_lastSeen(ctx, field)
+	case "designed":
+		return ec.fieldContext_ObservedConnection_designed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ObservedConnection", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -7951,6 +8577,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_blastRadius(ctx, field)
 	case "monitoringPriority":
 		return ec.fieldContext_Service_monitoringPriority(ctx, field)
+	case "state":
+		return ec.fieldContext_Service_state(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Service", field.Name)
 }
@@ -9251,6 +9879,74 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_alerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "severity",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["severity"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_anomalies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_artifact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9594,6 +10290,44 @@ func (ec *executionContext) field_Query_components_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_connections_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "deviationsOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deviationsOnly"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
 	return args, nil
 }
 
@@ -10401,6 +11135,34 @@ func (ec *executionContext) field_Service_vulnerabilities_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_alertRaised_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_anomalyDetected_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_assuranceStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10420,6 +11182,20 @@ func (ec *executionContext) field_Subscription_assuranceStatusChanged_args(ctx c
 		return nil, err
 	}
 	args["case"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_entityStateChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
 	return args, nil
 }
 
@@ -10896,6 +11672,489 @@ func (ec *executionContext) _AffectedService_internetExposed(ctx context.Context
 }
 func (ec *executionContext) fieldContext_AffectedService_internetExposed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AffectedService", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _Alert_key(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Alert_twin(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
+}
+
+func (ec *executionContext) _Alert_source(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
+}
+
+func (ec *executionContext) _Alert_rule(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
+}
+
+func (ec *executionContext) _Alert_severity(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
+}
+
+func (ec *executionContext) _Alert_entity(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_entity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
+}
+
+func (ec *executionContext) _Alert_about(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_about(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Alert().About(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_about(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Alert_technique(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_technique(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Technique, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_technique(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
+}
+
+func (ec *executionContext) _Alert_message(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "String")
+}
+
+func (ec *executionContext) _Alert_count(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Alert().Count(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Alert_firstSeen(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_firstSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_firstSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Alert_lastSeen(ctx context.Context, field graphql.CollectedField, obj *graph.AlertNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_lastSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_lastSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Anomaly_key(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Anomaly_twin(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_twin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Twin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_twin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "String")
+}
+
+func (ec *executionContext) _Anomaly_type(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "String")
+}
+
+func (ec *executionContext) _Anomaly_entity(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_entity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "String")
+}
+
+func (ec *executionContext) _Anomaly_about(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_about(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Anomaly().About(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_about(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Anomaly_score(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Anomaly_explanation(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Explanation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "String")
+}
+
+func (ec *executionContext) _Anomaly_at(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Anomaly_evidence(ctx context.Context, field graphql.CollectedField, obj *graph.AnomalyNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Anomaly().Evidence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, true, true, "String")
 }
 
 func (ec *executionContext) _Artifact_id(ctx context.Context, field graphql.CollectedField, obj *graph.Artifact) (ret graphql.Marshaler) {
@@ -14874,6 +16133,75 @@ func (ec *executionContext) fieldContext_ComponentVulnerability_fixedVersion(_ c
 	return graphql.NewScalarFieldContext("ComponentVulnerability", field, false, false, "String")
 }
 
+func (ec *executionContext) _ConnectionEnd_label(ctx context.Context, field graphql.CollectedField, obj *model.ConnectionEnd) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionEnd_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionEnd_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionEnd", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectionEnd_name(ctx context.Context, field graphql.CollectedField, obj *model.ConnectionEnd) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionEnd_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionEnd_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionEnd", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectionEnd_id(ctx context.Context, field graphql.CollectedField, obj *model.ConnectionEnd) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionEnd_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionEnd_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionEnd", field, false, false, "ID")
+}
+
 func (ec *executionContext) _Credential_id(ctx context.Context, field graphql.CollectedField, obj *graph.Credential) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15657,6 +16985,144 @@ func (ec *executionContext) _Dependency_direct(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Dependency_direct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Dependency", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EntityState_observedAt(ctx context.Context, field graphql.CollectedField, obj *graph.EntityState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntityState_observedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ObservedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EntityState_observedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntityState", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EntityState_quarantined(ctx context.Context, field graphql.CollectedField, obj *graph.EntityState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntityState_quarantined(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quarantined, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EntityState_quarantined(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntityState", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EntityState_quarantinedAt(ctx context.Context, field graphql.CollectedField, obj *graph.EntityState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntityState_quarantinedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuarantinedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EntityState_quarantinedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntityState", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EntityState_quarantineReason(ctx context.Context, field graphql.CollectedField, obj *graph.EntityState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntityState_quarantineReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuarantineReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EntityState_quarantineReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntityState", field, false, false, "String")
+}
+
+func (ec *executionContext) _EntityState_quarantinedBy(ctx context.Context, field graphql.CollectedField, obj *graph.EntityState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntityState_quarantinedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuarantinedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EntityState_quarantinedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntityState", field, false, false, "String")
+}
+
+func (ec *executionContext) _EntityState_runningDigest(ctx context.Context, field graphql.CollectedField, obj *graph.EntityState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntityState_runningDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunningDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EntityState_runningDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntityState", field, false, false, "String")
 }
 
 func (ec *executionContext) _Exposure_zone(ctx context.Context, field graphql.CollectedField, obj *graph.Exposure) (ret graphql.Marshaler) {
@@ -17461,6 +18927,38 @@ func (ec *executionContext) fieldContext_Host_runsAs(_ context.Context, field gr
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Identity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_state(ctx context.Context, field graphql.CollectedField, obj *graph.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Host().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.EntityState) graphql.Marshaler {
+			return ec.marshalNEntityState2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐEntityState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EntityState(ctx, field)
 		},
 	}
 	return fc, nil
@@ -20292,6 +21790,231 @@ func (ec *executionContext) fieldContext_Mutation_applyManifest(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _ObservedConnection_src(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_src(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ObservedConnection().Src(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectionEnd) graphql.Marshaler {
+			return ec.marshalNConnectionEnd2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐConnectionEnd(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_src(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ObservedConnection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectionEnd(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ObservedConnection_dst(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_dst(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ObservedConnection().Dst(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectionEnd) graphql.Marshaler {
+			return ec.marshalNConnectionEnd2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐConnectionEnd(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_dst(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ObservedConnection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectionEnd(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ObservedConnection_port(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_port(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Port, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_port(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ObservedConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ObservedConnection_proto(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_proto(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proto, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_proto(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ObservedConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ObservedConnection_count(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ObservedConnection().Count(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ObservedConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ObservedConnection_bytes(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_bytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ObservedConnection().Bytes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_bytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ObservedConnection", field, true, true, "Float")
+}
+
+func (ec *executionContext) _ObservedConnection_firstSeen(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_firstSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_firstSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ObservedConnection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ObservedConnection_lastSeen(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_lastSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_lastSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ObservedConnection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ObservedConnection_designed(ctx context.Context, field graphql.CollectedField, obj *graph.ObservedConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ObservedConnection_designed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Designed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ObservedConnection_designed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ObservedConnection", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21377,6 +23100,138 @@ func (ec *executionContext) fieldContext_Query_ingestJobs(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_ingestJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_alerts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Alerts(ctx, fc.Args["twin"].(string), fc.Args["since"].(*time.Time), fc.Args["severity"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*graph.AlertNode) graphql.Marshaler {
+			return ec.marshalNAlert2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAlertNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_alerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Alert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_alerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_connections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_connections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Connections(ctx, fc.Args["twin"].(string), fc.Args["since"].(*time.Time), fc.Args["deviationsOnly"].(*bool), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*graph.ObservedConnection) graphql.Marshaler {
+			return ec.marshalNObservedConnection2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐObservedConnectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_connections(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ObservedConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_connections_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_anomalies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_anomalies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Anomalies(ctx, fc.Args["twin"].(string), fc.Args["since"].(*time.Time), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*graph.AnomalyNode) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAnomalyNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_anomalies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_anomalies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -23820,6 +25675,38 @@ func (ec *executionContext) fieldContext_Service_monitoringPriority(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Service_state(ctx context.Context, field graphql.CollectedField, obj *graph.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.EntityState) graphql.Marshaler {
+			return ec.marshalNEntityState2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐEntityState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EntityState(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ServiceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24366,6 +26253,138 @@ func (ec *executionContext) fieldContext_Subscription_ingestJobUpdated(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_ingestJobUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_alertRaised(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_alertRaised(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AlertRaised(ctx, fc.Args["twin"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.AlertNode) graphql.Marshaler {
+			return ec.marshalNAlert2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAlertNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_alertRaised(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Alert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_alertRaised_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_anomalyDetected(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_anomalyDetected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AnomalyDetected(ctx, fc.Args["twin"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *graph.AnomalyNode) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAnomalyNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_anomalyDetected(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_anomalyDetected_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_entityStateChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_entityStateChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().EntityStateChanged(ctx, fc.Args["twin"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TwinChange) graphql.Marshaler {
+			return ec.marshalNTwinChange2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐTwinChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_entityStateChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TwinChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_entityStateChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -30707,6 +32726,171 @@ func (ec *executionContext) _AffectedService(ctx context.Context, sel ast.Select
 	return out
 }
 
+var alertImplementors = []string{"Alert"}
+
+func (ec *executionContext) _Alert(ctx context.Context, sel ast.SelectionSet, obj *graph.AlertNode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, alertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Alert")
+		case "key":
+			out.Values[i] = ec._Alert_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "twin":
+			out.Values[i] = ec._Alert_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			out.Values[i] = ec._Alert_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rule":
+			out.Values[i] = ec._Alert_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "severity":
+			out.Values[i] = ec._Alert_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "entity":
+			out.Values[i] = ec._Alert_entity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "about":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Alert_about(ctx, field, obj)
+				})
+		case "technique":
+			out.Values[i] = ec._Alert_technique(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._Alert_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "count":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Alert_count(ctx, field, obj)
+				})
+		case "firstSeen":
+			out.Values[i] = ec._Alert_firstSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeen":
+			out.Values[i] = ec._Alert_lastSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var anomalyImplementors = []string{"Anomaly"}
+
+func (ec *executionContext) _Anomaly(ctx context.Context, sel ast.SelectionSet, obj *graph.AnomalyNode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Anomaly")
+		case "key":
+			out.Values[i] = ec._Anomaly_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "twin":
+			out.Values[i] = ec._Anomaly_twin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._Anomaly_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "entity":
+			out.Values[i] = ec._Anomaly_entity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "about":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Anomaly_about(ctx, field, obj)
+				})
+		case "score":
+			out.Values[i] = ec._Anomaly_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "explanation":
+			out.Values[i] = ec._Anomaly_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._Anomaly_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "evidence":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Anomaly_evidence(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var artifactImplementors = []string{"Artifact", "Node"}
 
 func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet, obj *graph.Artifact) graphql.Marshaler {
@@ -32108,6 +34292,49 @@ func (ec *executionContext) _ComponentVulnerability(ctx context.Context, sel ast
 	return out
 }
 
+var connectionEndImplementors = []string{"ConnectionEnd"}
+
+func (ec *executionContext) _ConnectionEnd(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectionEnd) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectionEndImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectionEnd")
+		case "label":
+			out.Values[i] = ec._ConnectionEnd_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ConnectionEnd_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._ConnectionEnd_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var credentialImplementors = []string{"Credential", "Node"}
 
 func (ec *executionContext) _Credential(ctx context.Context, sel ast.SelectionSet, obj *graph.Credential) graphql.Marshaler {
@@ -32359,6 +34586,64 @@ func (ec *executionContext) _Dependency(ctx context.Context, sel ast.SelectionSe
 			}
 		case "direct":
 			out.Values[i] = ec._Dependency_direct(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var entityStateImplementors = []string{"EntityState"}
+
+func (ec *executionContext) _EntityState(ctx context.Context, sel ast.SelectionSet, obj *graph.EntityState) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, entityStateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EntityState")
+		case "observedAt":
+			out.Values[i] = ec._EntityState_observedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "quarantined":
+			out.Values[i] = ec._EntityState_quarantined(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quarantinedAt":
+			out.Values[i] = ec._EntityState_quarantinedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "quarantineReason":
+			out.Values[i] = ec._EntityState_quarantineReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "quarantinedBy":
+			out.Values[i] = ec._EntityState_quarantinedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "runningDigest":
+			out.Values[i] = ec._EntityState_runningDigest(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -33002,6 +35287,12 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_runsAs(ctx, field, obj)
+				})
+		case "state":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_state(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -33881,6 +36172,83 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
+var observedConnectionImplementors = []string{"ObservedConnection"}
+
+func (ec *executionContext) _ObservedConnection(ctx context.Context, sel ast.SelectionSet, obj *graph.ObservedConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, observedConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ObservedConnection")
+		case "src":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ObservedConnection_src(ctx, field, obj)
+				})
+		case "dst":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ObservedConnection_dst(ctx, field, obj)
+				})
+		case "port":
+			out.Values[i] = ec._ObservedConnection_port(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "proto":
+			out.Values[i] = ec._ObservedConnection_proto(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "count":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ObservedConnection_count(ctx, field, obj)
+				})
+		case "bytes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ObservedConnection_bytes(ctx, field, obj)
+				})
+		case "firstSeen":
+			out.Values[i] = ec._ObservedConnection_firstSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeen":
+			out.Values[i] = ec._ObservedConnection_lastSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "designed":
+			out.Values[i] = ec._ObservedConnection_designed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
@@ -34118,6 +36486,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_ingestJobs(ctx, field)
+				})
+		case "alerts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_alerts(ctx, field)
+				})
+		case "connections":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_connections(ctx, field)
+				})
+		case "anomalies":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_anomalies(ctx, field)
 				})
 		case "reports":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -34752,6 +37138,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_monitoringPriority(ctx, field, obj)
 				})
+		case "state":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_state(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34944,6 +37336,12 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_twinChanged(ctx, fields[0])
 	case "ingestJobUpdated":
 		return ec._Subscription_ingestJobUpdated(ctx, fields[0])
+	case "alertRaised":
+		return ec._Subscription_alertRaised(ctx, fields[0])
+	case "anomalyDetected":
+		return ec._Subscription_anomalyDetected(ctx, fields[0])
+	case "entityStateChanged":
+		return ec._Subscription_entityStateChanged(ctx, fields[0])
 	case "reportReady":
 		return ec._Subscription_reportReady(ctx, fields[0])
 	default:
@@ -36222,6 +38620,54 @@ func (ec *executionContext) marshalNAffectedService2ᚖgithubᚗcomᚋsectwinᚋ
 	return ec._AffectedService(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAlert2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAlertNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*graph.AlertNode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAlert2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAlertNode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAlert2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAlertNode(ctx context.Context, sel ast.SelectionSet, v *graph.AlertNode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Alert!")
+		return graphql.Null
+	}
+	return ec._Alert(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnomaly2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAnomalyNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*graph.AnomalyNode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomaly2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAnomalyNode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnomaly2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐAnomalyNode(ctx context.Context, sel ast.SelectionSet, v *graph.AnomalyNode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Anomaly!")
+		return graphql.Null
+	}
+	return ec._Anomaly(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNApplyManifestInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐApplyManifestInput(ctx context.Context, v any) (model.ApplyManifestInput, error) {
 	res, err := ec.unmarshalInputApplyManifestInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -36721,6 +39167,14 @@ func (ec *executionContext) marshalNComponentVulnerability2ᚖgithubᚗcomᚋsec
 	return ec._ComponentVulnerability(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNConnectionEnd2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐConnectionEnd(ctx context.Context, sel ast.SelectionSet, v *model.ConnectionEnd) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConnectionEnd!")
+		return graphql.Null
+	}
+	return ec._ConnectionEnd(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateTwinInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐCreateTwinInput(ctx context.Context, v any) (model.CreateTwinInput, error) {
 	res, err := ec.unmarshalInputCreateTwinInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -36882,6 +39336,14 @@ func (ec *executionContext) unmarshalNEdgeInput2ᚕᚖgithubᚗcomᚋsectwinᚋs
 func (ec *executionContext) unmarshalNEdgeInput2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐEdgeInput(ctx context.Context, v any) (*model.EdgeInput, error) {
 	res, err := ec.unmarshalInputEdgeInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEntityState2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐEntityState(ctx context.Context, sel ast.SelectionSet, v *graph.EntityState) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EntityState!")
+		return graphql.Null
+	}
+	return ec._EntityState(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNExposure2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐExposure(ctx context.Context, sel ast.SelectionSet, v graph.Exposure) graphql.Marshaler {
@@ -37505,6 +39967,30 @@ func (ec *executionContext) unmarshalNNodeType2githubᚗcomᚋsectwinᚋsectwin�
 
 func (ec *executionContext) marshalNNodeType2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐNodeType(ctx context.Context, sel ast.SelectionSet, v model.NodeType) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNObservedConnection2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐObservedConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*graph.ObservedConnection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNObservedConnection2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐObservedConnection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNObservedConnection2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐObservedConnection(ctx context.Context, sel ast.SelectionSet, v *graph.ObservedConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ObservedConnection!")
+		return graphql.Null
+	}
+	return ec._ObservedConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNOrderDirection2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐOrderDirection(ctx context.Context, v any) (model.OrderDirection, error) {

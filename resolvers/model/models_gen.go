@@ -320,6 +320,16 @@ type ComponentVulnerability struct {
 	FixedVersion  *string              `json:"fixedVersion,omitempty"`
 }
 
+// One end of an observed connection: a Host of the twin, or an endpoint it does not know.
+type ConnectionEnd struct {
+	// Host or ObservedEndpoint.
+	Label string `json:"label"`
+	// The host's name, or the address as telemetry gave it.
+	Name string `json:"name"`
+	// Global id, for a Host.
+	ID *string `json:"id,omitempty"`
+}
+
 type CreateTwinInput struct {
 	// Lower case letters, digits, - and _; at most 63 characters.
 	Name        string  `json:"name"`

@@ -1,0 +1,92 @@
+// Package opstwin wires the operations twin into a server: the live-state worker reading the
+// TELEMETRY stream into the graph, the detectors watching each window (analytics/opswatch),
+// the response playbooks (analytics/response) acting on alerts, anomalies and assurance status
+// changes, and the POST /telemetry endpoint.
+package opstwin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/sectwin/sectwin/analytics/opswatch"
+	"github.com/sectwin/sectwin/analytics/response"
+	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/ingest/livestate"
+	"github.com/sectwin/sectwin/ingest/telemetry"
+	"github.com/sectwin/sectwin/ingest/telemetryhook"
+	"github.com/sectwin/sectwin/internal/bus"
+	"github.com/sectwin/sectwin/internal/config"
+	"github.com/sectwin/sectwin/internal/events"
+)
+
+// Service is the operations twin inside a server.
+type Service struct {
+	Worker *livestate.Worker
+	Hook   *telemetryhook.Handler
+	Events events.NATS
+	// Playbooks is nil when none are configured.
+	Playbooks *response.Engine
+	log       zerolog.Logger
+}
+
+// New builds the service; Start runs it. A playbook file that does not load refuses the start,
+// naming each problem.
+func New(b *bus.Bus, db *graph.DB, cfg config.Ops, log zerolog.Logger) (*Service, error) {
+	ev := events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()}
+	s := &Service{Hook: &telemetryhook.Handler{Bus: b}, Events: ev, log: log.With().Str("component", "opstwin").Logger()}
+	var react opswatch.Reactor
+	if cfg.Playbooks != "" {
+		set, err := response.Load(cfg.Playbooks)
+		if err != nil {
+			return nil, fmt.Errorf("playbooks (--playbooks %s): %w", cfg.Playbooks, err)
+		}
+		plog := log.With().Str("component", "playbooks").Logger()
+		eng, err := response.New(set, executor{db: db, bus: b, ev: ev, poster: &response.WebhookPoster{}}, auditor{db: db, log: plog},
+			response.Options{DryRun: cfg.DryRun})
+		if err != nil {
+			return nil, err
+		}
+		s.Playbooks, react = eng, eng
+		s.log.Info().Strs("playbooks", set.Names()).Bool("dry_run", cfg.DryRun).Msg("response playbooks loaded")
+	}
+	s.Worker = &livestate.Worker{Bus: b, Store: db, Decode: telemetry.DecodeFor, Announce: ev,
+		Observe: opswatch.New(db, ev, react, log.With().Str("component", "opswatch").Logger()),
+		Log:     log.With().Str("component", "livestate").Logger()}
+	return s, nil
+}
+
+// Start runs the live-state worker, and feeds assurance status changes to the playbooks, until
+// ctx ends. Call it once the migrations are applied.
+func (s *Service) Start(ctx context.Context) error {
+	if s.Playbooks != nil {
+		changes, err := s.Events.SubscribeAllStatus(ctx)
+		if err != nil {
+			return err
+		}
+		go func() {
+			for c := range changes {
+				if c.From == c.To {
+					continue
+				}
+				s.Playbooks.Run(ctx, response.Trigger{ID: c.Twin + "/" + c.Case + "/" + c.Element + "/" + c.At.Format(time.RFC3339Nano),
+					Kind: response.KindStatusChange, At: c.At, Twin: c.Twin, Entity: c.Element, Type: c.Kind, Status: c.To, Previous: c.From,
+					Fields: map[string]any{"case": c.Case, "reasons": string(c.Reasons)}})
+			}
+		}()
+		go func() {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = s.Playbooks.Shutdown(sctx)
+		}()
+	}
+	go func() {
+		if err := s.Worker.Run(ctx); err != nil {
+			s.log.Error().Err(err).Msg("live-state worker stopped")
+		}
+	}()
+	return nil
+}

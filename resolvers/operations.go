@@ -1,0 +1,66 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/auth"
+	"github.com/sectwin/sectwin/internal/events"
+	"github.com/sectwin/sectwin/resolvers/model"
+)
+
+// AlertBus delivers new alerts and anomalies.
+type AlertBus interface {
+	SubscribeAlerts(ctx context.Context, twin string) (<-chan events.AlertsRaised, error)
+	SubscribeAnomalies(ctx context.Context, twin string) (<-chan events.AnomaliesDetected, error)
+}
+
+// opsSource tells the change events of the operations twin: telemetry windows, anomalies and
+// playbook actions.
+func opsSource(source string) bool {
+	return source == "telemetry" || source == "anomaly" || strings.HasPrefix(source, "playbook:")
+}
+
+// opsAccess checks that the caller may read the whole twin: live state spans all of it.
+func (r *Resolver) opsAccess(ctx context.Context, twin string) error {
+	a, err := r.access(ctx, twin, auth.ScopeRead)
+	if err != nil {
+		return err
+	}
+	if !a.full {
+		return gqlErr(ctx, CodeForbidden, fmt.Sprintf("the operations twin needs access to the whole twin %q; shared subgraphs are not enough", twin))
+	}
+	return nil
+}
+
+// sinceArg defaults a since: argument to the last 24 hours.
+func sinceArg(since *time.Time) time.Time {
+	if since == nil {
+		return time.Now().Add(-24 * time.Hour)
+	}
+	return *since
+}
+
+// twinOf finds the twin argument of the query field an object hangs from.
+func (r *Resolver) twinOf(ctx context.Context) string {
+	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+		if t, ok := fc.Args["twin"].(string); ok {
+			return t
+		}
+	}
+	return ""
+}
+
+func connectionEnd(n graph.NodeRef, twin string) *model.ConnectionEnd {
+	e := &model.ConnectionEnd{Label: n.Label, Name: n.Key}
+	if n.Label == graph.LabelHost && twin != "" {
+		id := graph.ID(n.Label, twin, n.Key)
+		e.ID = &id
+	}
+	return e
+}
