@@ -735,3 +735,47 @@ RETURN n.observedAt, coalesce(n.quarantined, false), n.quarantinedAt, n.quaranti
 	s.QuarantinedAt, _ = v[2].(time.Time)
 	return s, nil
 }
+
+// HourlyCounts returns, for the hours from since (truncated to the hour) until now, how many
+// connections to or from the hosts a service is DEPLOYED_ON were observed (series "flows"), or
+// how many alerts about the service or those hosts were raised (series "alerts"), hour by hour
+// (0 for an hour without any). A service the twin does not have gives ErrNotFound.
+func (db *DB) HourlyCounts(ctx context.Context, twin, service, series string, since, now time.Time) ([]float64, error) {
+	var cypher string
+	switch series {
+	case "flows":
+		cypher = `MATCH (s:Service {twin: $twin, name: $service})
+OPTIONAL MATCH (s)-[:DEPLOYED_ON]->(h:Host)
+OPTIONAL MATCH (h)-[c:CONNECTS_TO]-() WHERE c.bucket >= $since
+RETURN s IS NOT NULL, c.bucket AS hour, sum(c.count) AS n`
+	case "alerts":
+		cypher = `MATCH (s:Service {twin: $twin, name: $service})
+OPTIONAL MATCH (s)-[:DEPLOYED_ON]->(h:Host)
+WITH s, [s] + collect(h) AS targets
+UNWIND targets AS t
+OPTIONAL MATCH (a:Alert)-[:ABOUT]->(t) WHERE a.firstSeen >= $since
+RETURN s IS NOT NULL, CASE WHEN a IS NULL THEN null ELSE datetime.truncate('hour', a.firstSeen) END AS hour, sum(a.count) AS n`
+	default:
+		return nil, fmt.Errorf("hourly counts: unknown series %q", series)
+	}
+	since = since.UTC().Truncate(time.Hour)
+	recs, err := db.collect(ctx, cypher, map[string]any{"twin": twin, "service": service, "since": since})
+	if err != nil {
+		return nil, fmt.Errorf("hourly %s of %s: %w", series, service, err)
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("service %s of twin %s: %w", service, twin, ErrNotFound)
+	}
+	hours := int(now.UTC().Truncate(time.Hour).Sub(since)/time.Hour) + 1
+	out := make([]float64, max(hours, 0))
+	for _, r := range recs {
+		at, ok := r.Values[1].(time.Time)
+		if !ok {
+			continue
+		}
+		if i := int(at.UTC().Sub(since) / time.Hour); i >= 0 && i < len(out) {
+			out[i] += float64(asInt(r.Values[2]))
+		}
+	}
+	return out, nil
+}

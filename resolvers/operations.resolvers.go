@@ -7,9 +7,12 @@ package resolvers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/sectwin/sectwin/analytics/forecast"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/auth"
 	"github.com/sectwin/sectwin/resolvers/generated"
@@ -137,6 +140,60 @@ func (r *queryResolver) Anomalies(ctx context.Context, twin string, since *time.
 	out := make([]*graph.AnomalyNode, len(list))
 	for i := range list {
 		out[i] = &list[i]
+	}
+	return out, nil
+}
+
+// Forecast is the resolver for the forecast field.
+func (r *queryResolver) Forecast(ctx context.Context, twin string, service string, series *model.ForecastSeries, days *int, horizon *int, level *float64) (*model.Forecast, error) {
+	if err := r.opsAccess(ctx, twin); err != nil {
+		return nil, err
+	}
+	s := model.ForecastSeriesAlerts
+	if series != nil {
+		s = *series
+	}
+	d, h, lv := 14, 24, 0.95
+	if days != nil {
+		d = *days
+	}
+	if horizon != nil {
+		h = *horizon
+	}
+	if level != nil {
+		lv = *level
+	}
+	switch {
+	case d < 2 || d > 90:
+		return nil, gqlErr(ctx, CodeBadInput, "days must be between 2 and 90")
+	case h < 1 || h > 168:
+		return nil, gqlErr(ctx, CodeBadInput, "horizon must be between 1 and 168 hours")
+	case !(lv > 0 && lv < 1):
+		return nil, gqlErr(ctx, CodeBadInput, "level must be between 0 and 1, such as 0.95")
+	}
+	now := time.Now().UTC()
+	since := now.Truncate(time.Hour).Add(-time.Duration(d*24-1) * time.Hour)
+	hist, err := r.Graph.HourlyCounts(ctx, twin, service, strings.ToLower(string(s)), since, now)
+	if errors.Is(err, graph.ErrNotFound) {
+		return nil, gqlErr(ctx, CodeNotFound, fmt.Sprintf("twin %q has no service %q", twin, service))
+	}
+	if err != nil {
+		return nil, backendErr(ctx, err)
+	}
+	m, err := forecast.Fit(hist, 24, forecast.Options{Damped: true, NonNegative: true})
+	if err != nil {
+		return nil, gqlErr(ctx, CodeBadInput, fmt.Sprintf("cannot forecast %s of %s from %d hours of history: %v", s, service, len(hist), err))
+	}
+	pts, err := m.Forecast(h, lv)
+	if err != nil {
+		return nil, gqlErr(ctx, CodeBadInput, err.Error())
+	}
+	p := m.Params()
+	out := &model.Forecast{Service: service, Series: s, History: len(hist), Season: 24, Level: lv, Alpha: p.Alpha, Beta: p.Beta,
+		Gamma: p.Gamma, Phi: p.Phi, Sigma: m.Sigma()}
+	next := now.Truncate(time.Hour).Add(time.Hour)
+	for i, pt := range pts {
+		out.Points = append(out.Points, &model.ForecastPoint{At: next.Add(time.Duration(i) * time.Hour), Mean: pt.Mean, Lower: pt.Lower, Upper: pt.Upper})
 	}
 	return out, nil
 }

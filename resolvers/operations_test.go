@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -142,6 +144,64 @@ func TestOperationsTwinFromTelemetry(t *testing.T) {
 	for _, c := range again.Connections {
 		if c.Count != 1 {
 			t.Errorf("a re-posted batch was counted again: %+v", again)
+		}
+	}
+}
+
+// TestForecastOfAlerts fits three days of hourly alerts about a service's host with a daily
+// pattern and forecasts the next hours.
+func TestForecastOfAlerts(t *testing.T) {
+	w := newWorld(t)
+	db := w.api.DB
+	now := time.Now().UTC().Truncate(time.Hour)
+	pattern := func(h time.Time) int64 { return 2 + int64(8*math.Abs(math.Sin(float64(h.Hour())*math.Pi/24))) }
+	for i := 71; i >= 0; i-- {
+		h := now.Add(-time.Duration(i) * time.Hour)
+		b := graph.OpsBatch{Stream: "TEST", Through: uint64(72 - i), Alerts: []graph.AlertRow{{Key: fmt.Sprintf("k%d", i), Source: "suricata",
+			Rule: "r", Severity: "LOW", Entity: "web-1", Count: pattern(h), First: h, Last: h}}}
+		if _, err := db.ApplyOps(t.Context(), w.twin, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out struct {
+		Forecast struct {
+			History, Season int
+			Sigma           float64
+			Points          []struct {
+				At                 time.Time
+				Mean, Lower, Upper float64
+			}
+		}
+	}
+	w.api.MustData(t, w.rw, `query($t: String!) { forecast(twin: $t, service: "portal", series: ALERTS, days: 3, horizon: 6) {
+  history season sigma points { at mean lower upper } } }`, map[string]any{"t": w.twin}, &out)
+	f := out.Forecast
+	if f.History != 72 || f.Season != 24 || len(f.Points) != 6 {
+		t.Fatalf("forecast %+v", f)
+	}
+	for _, p := range f.Points {
+		want := float64(pattern(p.At))
+		if p.Lower > p.Mean || p.Mean > p.Upper || p.Lower < 0 || math.Abs(p.Mean-want) > 2.5 {
+			t.Errorf("at %v: %.2f [%.2f, %.2f], the pattern says %v", p.At, p.Mean, p.Lower, p.Upper, want)
+		}
+	}
+	// No connection observed: the flow forecast is flat at zero.
+	var flows struct {
+		Forecast struct{ Points []struct{ Mean, Upper float64 } }
+	}
+	w.api.MustData(t, w.rw, `query($t: String!) { forecast(twin: $t, service: "portal", series: FLOWS, days: 2, horizon: 2) { points { mean upper } } }`,
+		map[string]any{"t": w.twin}, &flows)
+	if len(flows.Forecast.Points) != 2 || flows.Forecast.Points[0].Mean != 0 {
+		t.Errorf("flows forecast %+v", flows)
+	}
+	for name, q := range map[string]struct{ query, code string }{
+		"one day":        {`query($t: String!) { forecast(twin: $t, service: "portal", days: 1) { season } }`, "BAD_USER_INPUT"},
+		"a long horizon": {`query($t: String!) { forecast(twin: $t, service: "portal", horizon: 1000) { season } }`, "BAD_USER_INPUT"},
+		"a bad level":    {`query($t: String!) { forecast(twin: $t, service: "portal", level: 1.5) { season } }`, "BAD_USER_INPUT"},
+		"no service":     {`query($t: String!) { forecast(twin: $t, service: "ghost") { season } }`, "NOT_FOUND"},
+	} {
+		if r := w.api.Do(t, w.rw, q.query, map[string]any{"t": w.twin}); r.Code() != q.code {
+			t.Errorf("%s: %+v", name, r.Errors)
 		}
 	}
 }

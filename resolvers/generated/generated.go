@@ -437,6 +437,27 @@ type ComplexityRoot struct {
 		Summary            func(childComplexity int) int
 	}
 
+	Forecast struct {
+		Alpha   func(childComplexity int) int
+		Beta    func(childComplexity int) int
+		Gamma   func(childComplexity int) int
+		History func(childComplexity int) int
+		Level   func(childComplexity int) int
+		Phi     func(childComplexity int) int
+		Points  func(childComplexity int) int
+		Season  func(childComplexity int) int
+		Series  func(childComplexity int) int
+		Service func(childComplexity int) int
+		Sigma   func(childComplexity int) int
+	}
+
+	ForecastPoint struct {
+		At    func(childComplexity int) int
+		Lower func(childComplexity int) int
+		Mean  func(childComplexity int) int
+		Upper func(childComplexity int) int
+	}
+
 	GsnElement struct {
 		About       func(childComplexity int) int
 		Challenges  func(childComplexity int) int
@@ -657,6 +678,7 @@ type ComplexityRoot struct {
 		DataStores          func(childComplexity int, twin string, first *int) int
 		Findings            func(childComplexity int, twin string, where *model.FindingFilter, first *int, after *string) int
 		FixPlan             func(childComplexity int, twin string, from *model.AttackSelector, to *model.AttackSelector, k *int, maxActions *int, targetResidualPct *float64) int
+		Forecast            func(childComplexity int, twin string, service string, series *model.ForecastSeries, days *int, horizon *int, level *float64) int
 		Host                func(childComplexity int, twin string, name string) int
 		Hosts               func(childComplexity int, twin string, where *model.HostFilter, first *int, after *string) int
 		Identities          func(childComplexity int, twin string, first *int) int
@@ -1060,6 +1082,7 @@ type QueryResolver interface {
 	Alerts(ctx context.Context, twin string, since *time.Time, severity *string, first *int) ([]*graph.AlertNode, error)
 	Connections(ctx context.Context, twin string, since *time.Time, deviationsOnly *bool, first *int) ([]*graph.ObservedConnection, error)
 	Anomalies(ctx context.Context, twin string, since *time.Time, first *int) ([]*graph.AnomalyNode, error)
+	Forecast(ctx context.Context, twin string, service string, series *model.ForecastSeries, days *int, horizon *int, level *float64) (*model.Forecast, error)
 	Reports(ctx context.Context, twin string, first *int) ([]*graph.ReportRun, error)
 	Report(ctx context.Context, id string) (*graph.ReportRun, error)
 	ReportSchedules(ctx context.Context, twin string) ([]*model.ReportSchedule, error)
@@ -2789,6 +2812,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FixPlan.Summary(childComplexity), true
 
+	case "Forecast.alpha":
+		if e.ComplexityRoot.Forecast.Alpha == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Alpha(childComplexity), true
+	case "Forecast.beta":
+		if e.ComplexityRoot.Forecast.Beta == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Beta(childComplexity), true
+	case "Forecast.gamma":
+		if e.ComplexityRoot.Forecast.Gamma == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Gamma(childComplexity), true
+	case "Forecast.history":
+		if e.ComplexityRoot.Forecast.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.History(childComplexity), true
+	case "Forecast.level":
+		if e.ComplexityRoot.Forecast.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Level(childComplexity), true
+	case "Forecast.phi":
+		if e.ComplexityRoot.Forecast.Phi == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Phi(childComplexity), true
+	case "Forecast.points":
+		if e.ComplexityRoot.Forecast.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Points(childComplexity), true
+	case "Forecast.season":
+		if e.ComplexityRoot.Forecast.Season == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Season(childComplexity), true
+	case "Forecast.series":
+		if e.ComplexityRoot.Forecast.Series == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Series(childComplexity), true
+	case "Forecast.service":
+		if e.ComplexityRoot.Forecast.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Service(childComplexity), true
+	case "Forecast.sigma":
+		if e.ComplexityRoot.Forecast.Sigma == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Forecast.Sigma(childComplexity), true
+
+	case "ForecastPoint.at":
+		if e.ComplexityRoot.ForecastPoint.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastPoint.At(childComplexity), true
+	case "ForecastPoint.lower":
+		if e.ComplexityRoot.ForecastPoint.Lower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastPoint.Lower(childComplexity), true
+	case "ForecastPoint.mean":
+		if e.ComplexityRoot.ForecastPoint.Mean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastPoint.Mean(childComplexity), true
+	case "ForecastPoint.upper":
+		if e.ComplexityRoot.ForecastPoint.Upper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastPoint.Upper(childComplexity), true
+
 	case "GsnElement.about":
 		if e.ComplexityRoot.GsnElement.About == nil {
 			break
@@ -4030,6 +4145,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.FixPlan(childComplexity, args["twin"].(string), args["from"].(*model.AttackSelector), args["to"].(*model.AttackSelector), args["k"].(*int), args["maxActions"].(*int), args["targetResidualPct"].(*float64)), true
+	case "Query.forecast":
+		if e.ComplexityRoot.Query.Forecast == nil {
+			break
+		}
+
+		args, err := ec.field_Query_forecast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Forecast(childComplexity, args["twin"].(string), args["service"].(string), args["series"].(*model.ForecastSeries), args["days"].(*int), args["horizon"].(*int), args["level"].(*float64)), true
 	case "Query.host":
 		if e.ComplexityRoot.Query.Host == nil {
 			break
@@ -6601,6 +6727,45 @@ extend type Subscription {
   "Changes of live state: telemetry windows, anomalies and response actions (quarantine, findings)."
   entityStateChanged(twin: String!): TwinChange!
 }
+
+enum ForecastSeries {
+  "Connections to and from the hosts the service is deployed on."
+  FLOWS
+  "Alerts about the service or its hosts."
+  ALERTS
+}
+
+"An hour of a forecast: the expected count and its prediction interval."
+type ForecastPoint {
+  at: Time!
+  mean: Float!
+  lower: Float!
+  upper: Float!
+}
+
+"A short-term forecast of a service's hourly event or alert rate: additive Holt-Winters with a damped trend and a daily season, fitted to the recent history."
+type Forecast {
+  service: String!
+  series: ForecastSeries!
+  "Hours of history fitted."
+  history: Int!
+  "The season, in hours."
+  season: Int!
+  "The prediction interval's level."
+  level: Float!
+  alpha: Float!
+  beta: Float!
+  gamma: Float!
+  phi: Float!
+  "Standard deviation of the one-step errors."
+  sigma: Float!
+  points: [ForecastPoint!]!
+}
+
+extend type Query {
+  "Forecast a service's hourly rate of connections or alerts for the next horizon hours, from the last days of history (at least 2)."
+  forecast(twin: String!, service: String!, series: ForecastSeries = ALERTS, days: Int = 14, horizon: Int = 24, level: Float = 0.95): Forecast!
+}
 `, BuiltIn: false},
 	{Name: "../../schema/reports.graphqls", Input: `# Scheduled attack-path reports (docs/attack-paths.md#reports): each run is stored as a Report
 # with its exposure, top paths, choke points, fix plan and the change since the previous run.
@@ -8091,6 +8256,48 @@ func (ec *executionContext) childFields_FixPlan(ctx context.Context, field graph
 		return ec.fieldContext_FixPlan_summary(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FixPlan", field.Name)
+}
+
+func (ec *executionContext) childFields_Forecast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "service":
+		return ec.fieldContext_Forecast_service(ctx, field)
+	case "series":
+		return ec.fieldContext_Forecast_series(ctx, field)
+	case "history":
+		return ec.fieldContext_Forecast_history(ctx, field)
+	case "season":
+		return ec.fieldContext_Forecast_season(ctx, field)
+	case "level":
+		return ec.fieldContext_Forecast_level(ctx, field)
+	case "alpha":
+		return ec.fieldContext_Forecast_alpha(ctx, field)
+	case "beta":
+		return ec.fieldContext_Forecast_beta(ctx, field)
+	case "gamma":
+		return ec.fieldContext_Forecast_gamma(ctx, field)
+	case "phi":
+		return ec.fieldContext_Forecast_phi(ctx, field)
+	case "sigma":
+		return ec.fieldContext_Forecast_sigma(ctx, field)
+	case "points":
+		return ec.fieldContext_Forecast_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Forecast", field.Name)
+}
+
+func (ec *executionContext) childFields_ForecastPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_ForecastPoint_at(ctx, field)
+	case "mean":
+		return ec.fieldContext_ForecastPoint_mean(ctx, field)
+	case "lower":
+		return ec.fieldContext_ForecastPoint_lower(ctx, field)
+	case "upper":
+		return ec.fieldContext_ForecastPoint_upper(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ForecastPoint", field.Name)
 }
 
 func (ec *executionContext) childFields_GsnElement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10486,6 +10693,60 @@ func (ec *executionContext) field_Query_fixPlan_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["targetResidualPct"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_forecast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "twin",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["twin"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "service",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["service"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "series",
+		func(ctx context.Context, v any) (*model.ForecastSeries, error) {
+			return ec.unmarshalOForecastSeries2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastSeries(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["series"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "horizon",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["horizon"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (*float64, error) {
+			return ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg5
 	return args, nil
 }
 
@@ -18006,6 +18267,360 @@ func (ec *executionContext) fieldContext_FixPlan_summary(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("FixPlan", field, false, false, "String")
 }
 
+func (ec *executionContext) _Forecast_service(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "String")
+}
+
+func (ec *executionContext) _Forecast_series(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Series, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ForecastSeries) graphql.Marshaler {
+			return ec.marshalNForecastSeries2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastSeries(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_series(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "ForecastSeries")
+}
+
+func (ec *executionContext) _Forecast_history(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.History, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Forecast_season(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_season(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Season, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_season(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Forecast_level(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Forecast_alpha(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_alpha(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alpha, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_alpha(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Forecast_beta(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_beta(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Beta, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_beta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Forecast_gamma(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_gamma(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gamma, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_gamma(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Forecast_phi(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_phi(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phi, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_phi(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Forecast_sigma(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_sigma(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sigma, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_sigma(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Forecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Forecast_points(ctx context.Context, field graphql.CollectedField, obj *model.Forecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Forecast_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ForecastPoint) graphql.Marshaler {
+			return ec.marshalNForecastPoint2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Forecast_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Forecast",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForecastPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForecastPoint_at(ctx context.Context, field graphql.CollectedField, obj *model.ForecastPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastPoint_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastPoint_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ForecastPoint_mean(ctx context.Context, field graphql.CollectedField, obj *model.ForecastPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastPoint_mean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastPoint_mean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ForecastPoint_lower(ctx context.Context, field graphql.CollectedField, obj *model.ForecastPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastPoint_lower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lower, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastPoint_lower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ForecastPoint_upper(ctx context.Context, field graphql.CollectedField, obj *model.ForecastPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastPoint_upper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastPoint_upper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Float")
+}
+
 func (ec *executionContext) _GsnElement_id(ctx context.Context, field graphql.CollectedField, obj *model.GsnElement) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23232,6 +23847,50 @@ func (ec *executionContext) fieldContext_Query_anomalies(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_anomalies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_forecast(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_forecast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Forecast(ctx, fc.Args["twin"].(string), fc.Args["service"].(string), fc.Args["series"].(*model.ForecastSeries), fc.Args["days"].(*int), fc.Args["horizon"].(*int), fc.Args["level"].(*float64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Forecast) graphql.Marshaler {
+			return ec.marshalNForecast2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecast(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_forecast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Forecast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_forecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -35004,6 +35663,137 @@ func (ec *executionContext) _FixPlan(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var forecastImplementors = []string{"Forecast"}
+
+func (ec *executionContext) _Forecast(ctx context.Context, sel ast.SelectionSet, obj *model.Forecast) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forecastImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Forecast")
+		case "service":
+			out.Values[i] = ec._Forecast_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "series":
+			out.Values[i] = ec._Forecast_series(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "history":
+			out.Values[i] = ec._Forecast_history(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "season":
+			out.Values[i] = ec._Forecast_season(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._Forecast_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alpha":
+			out.Values[i] = ec._Forecast_alpha(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "beta":
+			out.Values[i] = ec._Forecast_beta(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gamma":
+			out.Values[i] = ec._Forecast_gamma(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phi":
+			out.Values[i] = ec._Forecast_phi(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sigma":
+			out.Values[i] = ec._Forecast_sigma(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._Forecast_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var forecastPointImplementors = []string{"ForecastPoint"}
+
+func (ec *executionContext) _ForecastPoint(ctx context.Context, sel ast.SelectionSet, obj *model.ForecastPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forecastPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ForecastPoint")
+		case "at":
+			out.Values[i] = ec._ForecastPoint_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mean":
+			out.Values[i] = ec._ForecastPoint_mean(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lower":
+			out.Values[i] = ec._ForecastPoint_lower(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upper":
+			out.Values[i] = ec._ForecastPoint_upper(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var gsnElementImplementors = []string{"GsnElement"}
 
 func (ec *executionContext) _GsnElement(ctx context.Context, sel ast.SelectionSet, obj *model.GsnElement) graphql.Marshaler {
@@ -36504,6 +37294,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_anomalies(ctx, field)
+				})
+		case "forecast":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_forecast(ctx, field)
 				})
 		case "reports":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -39511,6 +40307,48 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) marshalNForecast2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecast(ctx context.Context, sel ast.SelectionSet, v *model.Forecast) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Forecast!")
+		return graphql.Null
+	}
+	return ec._Forecast(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNForecastPoint2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ForecastPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNForecastPoint2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNForecastPoint2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastPoint(ctx context.Context, sel ast.SelectionSet, v *model.ForecastPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ForecastPoint!")
+		return graphql.Null
+	}
+	return ec._ForecastPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNForecastSeries2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastSeries(ctx context.Context, v any) (model.ForecastSeries, error) {
+	var res model.ForecastSeries
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNForecastSeries2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastSeries(ctx context.Context, sel ast.SelectionSet, v model.ForecastSeries) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNGrantInput2githubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐGrantInput(ctx context.Context, v any) (model.GrantInput, error) {
 	res, err := ec.unmarshalInputGrantInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -40990,6 +41828,22 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOForecastSeries2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastSeries(ctx context.Context, v any) (*model.ForecastSeries, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ForecastSeries)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOForecastSeries2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐForecastSeries(ctx context.Context, sel ast.SelectionSet, v *model.ForecastSeries) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOHost2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋgraphᚐHost(ctx context.Context, sel ast.SelectionSet, v *graph.Host) graphql.Marshaler {

@@ -427,6 +427,33 @@ type FixPlan struct {
 	Summary string `json:"summary"`
 }
 
+// A short-term forecast of a service's hourly event or alert rate: additive Holt-Winters with a damped trend and a daily season, fitted to the recent history.
+type Forecast struct {
+	Service string         `json:"service"`
+	Series  ForecastSeries `json:"series"`
+	// Hours of history fitted.
+	History int `json:"history"`
+	// The season, in hours.
+	Season int `json:"season"`
+	// The prediction interval's level.
+	Level float64 `json:"level"`
+	Alpha float64 `json:"alpha"`
+	Beta  float64 `json:"beta"`
+	Gamma float64 `json:"gamma"`
+	Phi   float64 `json:"phi"`
+	// Standard deviation of the one-step errors.
+	Sigma  float64          `json:"sigma"`
+	Points []*ForecastPoint `json:"points"`
+}
+
+// An hour of a forecast: the expected count and its prediction interval.
+type ForecastPoint struct {
+	At    time.Time `json:"at"`
+	Mean  float64   `json:"mean"`
+	Lower float64   `json:"lower"`
+	Upper float64   `json:"upper"`
+}
+
 type GrantInput struct {
 	// The twin that shares.
 	Owner string `json:"owner"`
@@ -929,6 +956,63 @@ func (e *Criticality) UnmarshalJSON(b []byte) error {
 }
 
 func (e Criticality) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ForecastSeries string
+
+const (
+	// Connections to and from the hosts the service is deployed on.
+	ForecastSeriesFlows ForecastSeries = "FLOWS"
+	// Alerts about the service or its hosts.
+	ForecastSeriesAlerts ForecastSeries = "ALERTS"
+)
+
+var AllForecastSeries = []ForecastSeries{
+	ForecastSeriesFlows,
+	ForecastSeriesAlerts,
+}
+
+func (e ForecastSeries) IsValid() bool {
+	switch e {
+	case ForecastSeriesFlows, ForecastSeriesAlerts:
+		return true
+	}
+	return false
+}
+
+func (e ForecastSeries) String() string {
+	return string(e)
+}
+
+func (e *ForecastSeries) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ForecastSeries(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ForecastSeries", str)
+	}
+	return nil
+}
+
+func (e ForecastSeries) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ForecastSeries) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ForecastSeries) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
