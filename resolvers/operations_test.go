@@ -187,7 +187,9 @@ func TestForecastOfAlerts(t *testing.T) {
 	}
 	// No connection observed: the flow forecast is flat at zero.
 	var flows struct {
-		Forecast struct{ Points []struct{ Mean, Upper float64 } }
+		Forecast struct {
+			Points []struct{ Mean, Upper float64 }
+		}
 	}
 	w.api.MustData(t, w.rw, `query($t: String!) { forecast(twin: $t, service: "portal", series: FLOWS, days: 2, horizon: 2) { points { mean upper } } }`,
 		map[string]any{"t": w.twin}, &flows)
