@@ -60,6 +60,10 @@ bench-attackpaths: ## attack paths at 100k and 1M nodes: projection, top-10 via 
 bench-assurance: ## a new CVE ingested to its UNDERMINED event, 10 000-element case on a 100k-node twin; prints assurance_reeval_ms; flags in BENCH_ASSURANCE_FLAGS
 	@scripts/with-neo4j.sh go run ./bench/assurance $(BENCH_ASSURANCE_FLAGS)
 
+.PHONY: bench-telemetry
+bench-telemetry: ## 10^6 telemetry events over NATS into the live-state worker; prints telemetry_events_per_sec and last telemetry_p99_visible_ms; flags in BENCH_TELEMETRY_FLAGS
+	@scripts/with-neo4j.sh go run ./bench/telemetry $(BENCH_TELEMETRY_FLAGS)
+
 docker-build: ## build the sectwin image (needs a Docker engine)
 	docker build -t sectwin:$(VERSION) .
 
