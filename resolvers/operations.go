@@ -64,3 +64,55 @@ func connectionEnd(n graph.NodeRef, twin string) *model.ConnectionEnd {
 	}
 	return e
 }
+
+// readEach delivers, for every announcement from in, the objects read reads for it, until ctx
+// ends; an announcement whose read fails is skipped (the objects stay readable by query).
+func readEach[A, T any](ctx context.Context, in <-chan A, read func(A) ([]T, error)) <-chan *T {
+	out := make(chan *T, 16)
+	go func() {
+		defer close(out)
+		for a := range in {
+			list, err := read(a)
+			if err != nil {
+				continue
+			}
+			for i := range list {
+				select {
+				case out <- &list[i]:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// visibleChanges delivers the changes from in that keep selects, as the caller may see them.
+// Access is checked again per event with a fresh cache: grants can be revoked and twins deleted
+// while a subscription lives, which ends it.
+func (r *Resolver) visibleChanges(ctx context.Context, twin string, in <-chan events.Change, keep func(events.Change) bool) <-chan *model.TwinChange {
+	out := make(chan *model.TwinChange, 1)
+	go func() {
+		defer close(out)
+		for c := range in {
+			if !keep(c) {
+				continue
+			}
+			a, err := r.access(r.WithRequestState(ctx), twin, auth.ScopeRead)
+			if err != nil {
+				return
+			}
+			tc := changeFor(a, c)
+			if tc == nil {
+				continue
+			}
+			select {
+			case out <- tc:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/sectwin/sectwin/analytics/forecast"
 	"github.com/sectwin/sectwin/graph"
-	"github.com/sectwin/sectwin/internal/auth"
+	"github.com/sectwin/sectwin/internal/events"
 	"github.com/sectwin/sectwin/resolvers/generated"
 	"github.com/sectwin/sectwin/resolvers/model"
 )
@@ -219,24 +219,9 @@ func (r *subscriptionResolver) AlertRaised(ctx context.Context, twin string) (<-
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}
-	out := make(chan *graph.AlertNode, 16)
-	go func() {
-		defer close(out)
-		for raised := range in {
-			list, err := r.Graph.AlertsByKey(ctx, twin, raised.Keys)
-			if err != nil {
-				continue
-			}
-			for i := range list {
-				select {
-				case out <- &list[i]:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return readEach(ctx, in, func(raised events.AlertsRaised) ([]graph.AlertNode, error) {
+		return r.Graph.AlertsByKey(ctx, twin, raised.Keys)
+	}), nil
 }
 
 // AnomalyDetected is the resolver for the anomalyDetected field.
@@ -251,24 +236,9 @@ func (r *subscriptionResolver) AnomalyDetected(ctx context.Context, twin string)
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}
-	out := make(chan *graph.AnomalyNode, 16)
-	go func() {
-		defer close(out)
-		for found := range in {
-			list, err := r.Graph.Anomalies(ctx, twin, time.Time{}, found.Keys, len(found.Keys))
-			if err != nil {
-				continue
-			}
-			for i := range list {
-				select {
-				case out <- &list[i]:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return readEach(ctx, in, func(found events.AnomaliesDetected) ([]graph.AnomalyNode, error) {
+		return r.Graph.Anomalies(ctx, twin, time.Time{}, found.Keys, len(found.Keys))
+	}), nil
 }
 
 // EntityStateChanged is the resolver for the entityStateChanged field.
@@ -283,29 +253,7 @@ func (r *subscriptionResolver) EntityStateChanged(ctx context.Context, twin stri
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}
-	out := make(chan *model.TwinChange, 4)
-	go func() {
-		defer close(out)
-		for c := range in {
-			if !opsSource(c.Source) {
-				continue
-			}
-			a, err := r.access(r.WithRequestState(ctx), twin, auth.ScopeRead)
-			if err != nil {
-				return
-			}
-			tc := changeFor(a, c)
-			if tc == nil {
-				continue
-			}
-			select {
-			case out <- tc:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return r.visibleChanges(ctx, twin, in, func(c events.Change) bool { return opsSource(c.Source) }), nil
 }
 
 // Alert returns generated.AlertResolver implementation.
