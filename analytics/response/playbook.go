@@ -228,7 +228,7 @@ func Parse(file string, data []byte, secrets SecretFunc) (*Set, error) {
 	var spec fileSpec
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := decodeStrict(dec, &spec); err != nil {
+	if err := yamldoc.DecodeStrict(dec, &spec); err != nil {
 		ps.yamlErr(err)
 		return nil, ps.err()
 	}
@@ -236,7 +236,7 @@ func Parse(file string, data []byte, secrets SecretFunc) (*Set, error) {
 	if spec.Version != Version {
 		ps.add(keyLine(root, "version"), "", "version", "must be %d (got %d)", Version, spec.Version)
 	}
-	pbNodes := child(root, "playbooks")
+	pbNodes := yamldoc.Child(root, "playbooks")
 	switch {
 	case len(spec.Playbooks) == 0:
 		ps.add(keyLine(root, "playbooks"), "", "playbooks", "at least one playbook is required")
@@ -308,13 +308,13 @@ func (c *compiler) playbook(pb playbookSpec) *playbook {
 	if strings.TrimSpace(pb.When) == "" {
 		c.add(c.line("when"), "when", `required: a condition such as 'trigger.severity == "CRITICAL"' (or 'true')`)
 	} else {
-		p.when = c.expr(child(c.node, "when"), "when", pb.When, true)
+		p.when = c.expr(yamldoc.Child(c.node, "when"), "when", pb.When, true)
 	}
 
 	rate := defaultRate
 	if pb.Rate != nil {
 		rate = *pb.Rate
-		rn := child(c.node, "rate")
+		rn := yamldoc.Child(c.node, "rate")
 		if rn == nil {
 			rn = c.node
 		}
@@ -325,12 +325,12 @@ func (c *compiler) playbook(pb playbookSpec) *playbook {
 			c.add(lineOr(keyLine(rn, "per"), rn.Line), "rate.per", "must be a duration from %s to %s, such as 1m (got %s)", MinRatePer, MaxRatePer, rate.Per)
 		}
 		if rate.Key != "" {
-			p.key = c.expr(child(rn, "key"), "rate.key", rate.Key, false)
+			p.key = c.expr(yamldoc.Child(rn, "key"), "rate.key", rate.Key, false)
 		}
 	}
 	p.max, p.per = rate.Max, rate.Per
 
-	an := child(c.node, "actions")
+	an := yamldoc.Child(c.node, "actions")
 	switch {
 	case len(pb.Actions) == 0:
 		c.add(c.line("actions"), "actions", "at least one action is required (%s)", actionList())
@@ -370,7 +370,7 @@ func (c *compiler) action(n *yaml.Node, at string, as actionSpec) (action, bool)
 	}
 	before := len(c.ps.list)
 	field := func(key string) (*yaml.Node, int) {
-		if v := child(body, key); v != nil {
+		if v := yamldoc.Child(body, key); v != nil {
 			return v, v.Line
 		}
 		return nil, body.Line
@@ -452,7 +452,7 @@ func (c *compiler) action(n *yaml.Node, at string, as actionSpec) (action, bool)
 func (c *compiler) checkSubject(at string, prog *vm.Program, body *yaml.Node) {
 	out, err := expr.Run(prog, envOf(Trigger{}))
 	if s, ok := out.(string); err == nil && ok && !strings.HasPrefix(s, SubjectPrefix) {
-		v := child(body, "subject")
+		v := yamldoc.Child(body, "subject")
 		c.add(lineOr(lineOf(v), body.Line), at+".publish.subject", "must start with %q (got %q)", SubjectPrefix, s)
 	}
 }
@@ -595,29 +595,6 @@ func (ps *problems) err() error {
 	}
 	slices.SortStableFunc(ps.list, func(a, b Problem) int { return a.Line - b.Line })
 	return &LoadError{Problems: ps.list}
-}
-
-// decodeStrict decodes, turning a panic of the YAML library into an error.
-func decodeStrict(dec *yaml.Decoder, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("YAML decoder failed: %v", r)
-		}
-	}()
-	return dec.Decode(v)
-}
-
-// child is the value of key in mapping n, or nil.
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // keyLine is the line of key in mapping n, or 0.

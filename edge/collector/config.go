@@ -259,7 +259,7 @@ func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*
 	cfg := &Config{file: file, nodes: map[string]*yaml.Node{}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := decodeStrict(dec, cfg); err != nil {
+	if err := yamldoc.DecodeStrict(dec, cfg); err != nil {
 		ps.yamlErr(err)
 		return nil, nil, ps.err()
 	}
@@ -273,13 +273,13 @@ func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*
 		}
 		return 0
 	}
-	if pipes := child(top, "pipelines"); pipes != nil {
+	if pipes := yamldoc.Child(top, "pipelines"); pipes != nil {
 		for i := 0; i+1 < len(pipes.Content); i += 2 {
 			cfg.nodes[pipes.Content[i].Value] = pipes.Content[i+1]
 		}
 	}
 	itemLine := func(section string, i int) int {
-		if n := child(top, section); n != nil && i < len(n.Content) {
+		if n := yamldoc.Child(top, section); n != nil && i < len(n.Content) {
 			return n.Content[i].Line
 		}
 		return lineOf(section)
@@ -620,28 +620,6 @@ func (ps *problems) err() error {
 	}
 	slices.SortStableFunc(ps.list, func(a, b Problem) int { return a.Line - b.Line })
 	return &ConfigError{Problems: ps.list}
-}
-
-// decodeStrict decodes, turning a panic of the YAML library into an error.
-func decodeStrict(dec *yaml.Decoder, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("YAML decoder failed: %v", r)
-		}
-	}()
-	return dec.Decode(v)
-}
-
-func child(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func cohortName(s string) error { return cohort.CheckName("cohort", s) }

@@ -103,3 +103,27 @@ func syntaxError(err error) *Error {
 	}
 	return &Error{Kind: Syntax, Line: line, Message: "YAML syntax: " + msg}
 }
+
+// DecodeStrict decodes the decoder's next document into v, turning a panic of the YAML library
+// into an error.
+func DecodeStrict(dec *yaml.Decoder, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("YAML decoder failed: %v", r)
+		}
+	}()
+	return dec.Decode(v)
+}
+
+// Child is the value of key in mapping n, or nil.
+func Child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
