@@ -84,7 +84,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 	}
 	if len(cfg.Outputs) == 0 {
-		bad("outputs: at least one (stdout or nats)")
+		bad("outputs: at least one (stdout, nats or telemetry)")
 	}
 	if len(cfg.Pipelines) == 0 {
 		bad("pipelines: at least one")
@@ -156,11 +156,7 @@ func New(ctx context.Context, cfg *Config, stdout io.Writer, log zerolog.Logger)
 		return nil, err
 	}
 	for _, o := range cfg.Outputs {
-		if o.Type == "stdout" {
-			a.outputs = append(a.outputs, output.NewStdout(o.Name, stdout))
-			continue
-		}
-		out, err := o.DialNATS(ctx, bus.StreamEdge)
+		out, err := o.Open(ctx, cfg.Twin, cfg.Site, stdout)
 		if err != nil {
 			a.Close()
 			return nil, err

@@ -237,7 +237,7 @@ func (c *Collector) release(ctx context.Context, a *aggregator, w *window) {
 			if l := a.p.Link; l != nil && l.Key != "" {
 				link = &[2]string{l.Label, l.Key}
 			}
-			if c.send(ctx, a.name, a.p, audit.KindAggregate, data, m, link) {
+			if c.send(ctx, a.name, a.p, "", data, m, link) {
 				c.n.aggregates.Add(1)
 			}
 		}

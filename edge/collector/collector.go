@@ -96,7 +96,7 @@ func New(ctx context.Context, cfg *Config, plans map[string]*transform.Plan, opt
 	}
 	c.dead = dl
 	for _, o := range cfg.Outputs {
-		out, err := openOutput(ctx, o, opt.Stdout)
+		out, err := o.Open(ctx, cfg.Twin, cfg.Site, opt.Stdout)
 		if err != nil {
 			return nil, err
 		}
@@ -122,13 +122,6 @@ func New(ctx context.Context, cfg *Config, plans map[string]*transform.Plan, opt
 	}
 	ok = true
 	return c, nil
-}
-
-func openOutput(ctx context.Context, o OutputConfig, stdout io.Writer) (output.Output, error) {
-	if o.Type == "stdout" {
-		return output.NewStdout(o.Name, stdout), nil
-	}
-	return o.DialNATS(ctx, bus.StreamEdge)
 }
 
 // Stats returns the counters so far.
@@ -332,7 +325,7 @@ func (c *Collector) process(ctx context.Context, ic InputConfig, rec decode.Reco
 	}
 	m := audit.Manifest{Site: c.cfg.Site, Pipeline: name, Kind: audit.KindEvent, ConfigHash: c.cfg.Hash(),
 		KeyID: c.plans[name].KeyID(), Mechanism: audit.MechanismMinimised}
-	if c.send(ctx, name, p, audit.KindEvent, data, m, linkOf(p.Link, out)) {
+	if c.send(ctx, name, p, ic.Decoder, data, m, linkOf(p.Link, out)) {
 		c.n.released.Add(1)
 	}
 }
@@ -360,8 +353,11 @@ func linkOf(l *Link, rec decode.Record) *[2]string {
 }
 
 // send delivers one release to the pipeline's outputs; it reports whether every output took it.
-func (c *Collector) send(ctx context.Context, name string, p Pipeline, kind string, data []byte, m audit.Manifest, link *[2]string) bool {
-	msg := output.Message{Subject: strings.Join([]string{bus.SubjectEdge, c.cfg.Twin, c.cfg.Site, name, kind}, "."), Data: data, Manifest: m, Link: link}
+// The manifest's kind (event or aggregate) names the lane; decoder is the input's decoder for
+// an event, empty for an aggregate.
+func (c *Collector) send(ctx context.Context, name string, p Pipeline, decoder string, data []byte, m audit.Manifest, link *[2]string) bool {
+	msg := output.Message{Subject: strings.Join([]string{bus.SubjectEdge, c.cfg.Twin, c.cfg.Site, name, m.Kind}, "."), Data: data, Manifest: m,
+		Link: link, Decoder: decoder}
 	ok := true
 	for _, o := range c.outputsOf(p) {
 		if err := o.Send(ctx, msg); err != nil {

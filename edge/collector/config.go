@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/sectwin/sectwin/edge/secret"
 	"github.com/sectwin/sectwin/edge/transform"
 	"github.com/sectwin/sectwin/graph"
+	"github.com/sectwin/sectwin/internal/bus"
 	"github.com/sectwin/sectwin/internal/yamldoc"
 )
 
@@ -88,8 +90,10 @@ type InputConfig struct {
 
 // OutputConfig is one output.
 type OutputConfig struct {
-	Name        string `yaml:"name"`
-	Type        string `yaml:"type"` // stdout or nats
+	Name string `yaml:"name"`
+	// Type is stdout, nats (releases to the EDGE stream) or telemetry (releases mapped to the
+	// operations twin's telemetry events on the TELEMETRY stream, over NATS).
+	Type        string `yaml:"type"`
 	URL         string `yaml:"url"`
 	TokenRef    string `yaml:"token_ref"`
 	User        string `yaml:"user"`
@@ -323,9 +327,9 @@ func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*
 		outputs[o.Name] = true
 		switch o.Type {
 		case "stdout":
-		case "nats":
+		case "nats", "telemetry":
 			if o.URL == "" {
-				ps.add(line, at+".url", "required for a nats output, such as nats://127.0.0.1:4222")
+				ps.add(line, at+".url", "required for a %s output, such as nats://127.0.0.1:4222", o.Type)
 			}
 			for _, ref := range []struct{ field, ref string }{{"token_ref", o.TokenRef}, {"password_ref", o.PasswordRef}} {
 				if ref.ref != "" {
@@ -335,11 +339,11 @@ func Parse(file string, data []byte, keys transform.Keys) (*Config, map[string]*
 				}
 			}
 		default:
-			ps.add(line, at+".type", "must be stdout or nats (got %q)", o.Type)
+			ps.add(line, at+".type", "must be stdout, nats or telemetry (got %q)", o.Type)
 		}
 	}
 	if len(cfg.Outputs) == 0 {
-		ps.add(0, "outputs", "at least one output is required (stdout or nats)")
+		ps.add(0, "outputs", "at least one output is required (stdout, nats or telemetry)")
 	}
 	inputs := map[string]bool{}
 	for i, in := range cfg.Inputs {
@@ -568,22 +572,47 @@ func (a *Aggregate) PartitionFields(key string) map[string]string {
 	return out
 }
 
+// Open opens the output for a collector (or regional aggregator) of twin at site: stdout
+// writes to stdout, nats releases to the EDGE stream, telemetry sends telemetry events to the
+// TELEMETRY stream.
+func (o OutputConfig) Open(ctx context.Context, twin, site string, stdout io.Writer) (output.Output, error) {
+	switch o.Type {
+	case "stdout":
+		return output.NewStdout(o.Name, stdout), nil
+	case "telemetry":
+		nc, err := o.natsConfig(bus.StreamTelemetry)
+		if err != nil {
+			return nil, err
+		}
+		return output.DialTelemetry(ctx, nc, twin, site)
+	}
+	return o.DialNATS(ctx, bus.StreamEdge)
+}
+
 // DialNATS connects a nats output, loading its secrets from their references, and checks that
 // stream (when given) exists.
 func (o OutputConfig) DialNATS(ctx context.Context, stream string) (*output.NATS, error) {
+	nc, err := o.natsConfig(stream)
+	if err != nil {
+		return nil, err
+	}
+	return output.DialNATS(ctx, nc)
+}
+
+func (o OutputConfig) natsConfig(stream string) (output.NATSConfig, error) {
 	nc := output.NATSConfig{Name: o.Name, URL: o.URL, User: o.User, CredsFile: o.CredsFile, CAFile: o.CAFile, Stream: stream}
 	var err error
 	if o.TokenRef != "" {
 		if nc.Token, err = secret.Load(o.TokenRef); err != nil {
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
+			return nc, fmt.Errorf("output %s: %w", o.Name, err)
 		}
 	}
 	if o.PasswordRef != "" {
 		if nc.Password, err = secret.Load(o.PasswordRef); err != nil {
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
+			return nc, fmt.Errorf("output %s: %w", o.Name, err)
 		}
 	}
-	return output.DialNATS(ctx, nc)
+	return nc, nil
 }
 
 type problems struct {

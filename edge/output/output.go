@@ -32,6 +32,10 @@ type Message struct {
 	// Link names the twin element the release describes: label and key (audit.HeaderLinkLabel
 	// and audit.HeaderLinkKey); nil for none.
 	Link *[2]string
+	// Decoder is the edge/decode decoder that read the released record (json, suricata, zeek,
+	// fiware, sshd, flowcsv); empty for aggregates. A telemetry output maps the record with
+	// its adapter.
+	Decoder string
 }
 
 // Output is one destination.
@@ -159,7 +163,14 @@ func (n *NATS) Send(ctx context.Context, m Message) error {
 		msg.Header.Set(audit.HeaderLinkLabel, m.Link[0])
 		msg.Header.Set(audit.HeaderLinkKey, m.Link[1])
 	}
-	id := fmt.Sprintf("%s-%d", n.run, n.seq.Add(1))
+	return n.publish(ctx, msg, n.nextID())
+}
+
+// nextID is the next Nats-Msg-Id of this run: the run's random id and a sequence number.
+func (n *NATS) nextID() string { return fmt.Sprintf("%s-%d", n.run, n.seq.Add(1)) }
+
+// publish sends msg with the message id, retrying transient failures until ctx ends.
+func (n *NATS) publish(ctx context.Context, msg *nats.Msg, id string) error {
 	backoff := 100 * time.Millisecond
 	for {
 		_, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
@@ -167,13 +178,13 @@ func (n *NATS) Send(ctx context.Context, m Message) error {
 			return nil
 		}
 		if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) || errors.Is(err, nats.ErrConnectionClosed) {
-			return fmt.Errorf("publish to %s: %w", m.Subject, err)
+			return fmt.Errorf("publish to %s: %w", msg.Subject, err)
 		}
 		// Anything else (no stream response while the server restarts, a reconnect, a timeout)
 		// is retried: the Nats-Msg-Id keeps a retried message stored once.
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("publish to %s: %w (gave up: %w)", m.Subject, err, ctx.Err())
+			return fmt.Errorf("publish to %s: %w (gave up: %w)", msg.Subject, err, ctx.Err())
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 5*time.Second)
