@@ -89,8 +89,20 @@ type Finding struct {
 	Message     string
 }
 
+// Defeater evidence modes (the defeater action's evidence field).
+const (
+	// DefeaterEvidenceTrigger backs the defeater with evidence that the trigger (an anomaly, an
+	// alert) is still in the twin: the executor decides what that evidence reads.
+	DefeaterEvidenceTrigger = "trigger"
+	// DefeaterEvidenceNone leaves the defeater without evidence: untriaged, it weighs by the
+	// severity policy until a person triages it.
+	DefeaterEvidenceNone = "none"
+)
+
 // Defeater creates a defeater challenging the claims about an entity. ID hashes the playbook,
-// the action's index, the twin and the entity, like a Finding's fingerprint.
+// the action's index and the twin: the executor derives each defeater's id from it and the
+// claim it challenges, so the same action firing again about the same claim (whatever name or
+// address the trigger gives the entity) names the same defeater.
 type Defeater struct {
 	Cause
 	ID       string
@@ -98,6 +110,10 @@ type Defeater struct {
 	Kind     string // rebutting, undercutting or undermining
 	Severity string // low, medium, high or critical
 	Text     string
+	// Evidence is DefeaterEvidenceTrigger or DefeaterEvidenceNone.
+	Evidence string
+	// Trigger is what fired the playbook, for the executor to point the evidence at.
+	Trigger Trigger
 }
 
 // Args are an action's computed arguments: a Quarantine, Publish, Webhook, Finding or
@@ -148,7 +164,7 @@ func (f Finding) Audit() map[string]string {
 
 // Audit implements Args.
 func (d Defeater) Audit() map[string]string {
-	return map[string]string{"entity": d.Entity, "kind": d.Kind, "severity": d.Severity, "text": d.Text, "id": d.ID}
+	return map[string]string{"entity": d.Entity, "kind": d.Kind, "severity": d.Severity, "text": d.Text, "id": d.ID, "evidence": d.Evidence}
 }
 
 func (q Quarantine) cause() Cause { return q.Cause }

@@ -504,8 +504,8 @@ func computeArgs(p *playbook, index int, a action, t Trigger, env exprEnv) (Args
 		if err != nil {
 			return fail("text", err)
 		}
-		return Defeater{Cause: c, ID: hashID(p.name, strconv.Itoa(index), t.Twin, entity),
-			Entity: entity, Kind: a.defeaterKind, Severity: a.severity, Text: txt}, nil
+		return Defeater{Cause: c, ID: hashID(p.name, strconv.Itoa(index), t.Twin),
+			Entity: entity, Kind: a.defeaterKind, Severity: a.severity, Text: txt, Evidence: a.evidence, Trigger: t}, nil
 	}
 	return nil, fmt.Errorf("unknown action %q", a.kind)
 }

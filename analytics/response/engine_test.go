@@ -227,7 +227,8 @@ func TestEvaluateArguments(t *testing.T) {
 		t.Errorf("finding %+v", f)
 	}
 	d := acts[4].Args.(response.Defeater)
-	if d.Kind != "rebutting" || d.Severity != "high" || d.Entity != "db-1" || d.Text != "reached from the DMZ by web-1" || d.ID == "" {
+	if d.Kind != "rebutting" || d.Severity != "high" || d.Entity != "db-1" || d.Text != "reached from the DMZ by web-1" || d.ID == "" ||
+		d.Evidence != response.DefeaterEvidenceTrigger || d.Trigger.ID != dmzToCore.ID || d.Trigger.Type != dmzToCore.Type {
 		t.Errorf("defeater %+v", d)
 	}
 	// Ids are stable for the same trigger; fingerprints for the same entity.

@@ -150,6 +150,7 @@ type (
 		Kind     string `yaml:"kind"`
 		Severity string `yaml:"severity"`
 		Text     string `yaml:"text"`
+		Evidence string `yaml:"evidence"`
 	}
 )
 
@@ -171,7 +172,7 @@ type (
 		entity, reason, subject, title, message, text *vm.Program
 		url                                           string
 		secret                                        secret.Value
-		severity, defeaterKind                        string
+		severity, defeaterKind, evidence              string
 	}
 )
 
@@ -182,6 +183,7 @@ var (
 	findingSeverities  = []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}
 	defeaterSeverities = []string{"low", "medium", "high", "critical"}
 	defeaterKinds      = []string{"rebutting", "undercutting", "undermining"}
+	defeaterEvidence   = []string{DefeaterEvidenceTrigger, DefeaterEvidenceNone}
 )
 
 // Load reads and compiles a playbook file, resolving secrets with secret.Load.
@@ -442,6 +444,11 @@ func (c *compiler) action(n *yaml.Node, at string, as actionSpec) (action, bool)
 			text:         optional(ActionDefeater, "text", d.Text),
 			defeaterKind: oneOf(ActionDefeater, "kind", d.Kind, defeaterKinds, strings.ToLower),
 			severity:     oneOf(ActionDefeater, "severity", d.Severity, defeaterSeverities, strings.ToLower)}
+		if d.Evidence == "" {
+			a.evidence = DefeaterEvidenceTrigger
+		} else {
+			a.evidence = oneOf(ActionDefeater, "evidence", d.Evidence, defeaterEvidence, strings.ToLower)
+		}
 	}
 	return a, len(c.ps.list) == before
 }

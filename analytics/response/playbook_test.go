@@ -120,6 +120,8 @@ func TestParseProblems(t *testing.T) {
 		{"finding severity", pb(okFields + "    actions:\n      - finding: {title: trigger.src, severity: urgent}\n"), 7, `finding.severity: must be one of LOW, MEDIUM, HIGH, CRITICAL (got "urgent")`},
 		{"defeater kind", pb(okFields + "    actions:\n      - defeater: {kind: refuting, severity: low}\n"), 7, "defeater.kind: must be one of rebutting, undercutting, undermining"},
 		{"defeater severity", pb(okFields + "    actions:\n      - defeater: {kind: rebutting}\n"), 7, "defeater.severity: must be one of"},
+		{"defeater evidence", pb(okFields + "    actions:\n      - defeater: {kind: rebutting, severity: high, evidence: alert}\n"), 7, `defeater.evidence: must be one of trigger, none (got "alert")`},
+		{"defeater evidence computed", pb(okFields + "    actions:\n      - defeater: {kind: rebutting, severity: high, evidence: trigger.type}\n"), 7, "defeater.evidence: must be one of trigger, none"},
 		{"rate max", pb(okFields + "    rate: {max: 0, per: 1m}\n    actions: [quarantine: {}]\n"), 6, "rate.max: must be 1 to 10000 (got 0)"},
 		{"rate per too short", pb(okFields + "    rate: {max: 1, per: 10ms}\n    actions: [quarantine: {}]\n"), 6, "rate.per: must be a duration from 1s to 24h0m0s"},
 		{"rate per not a duration", pb(okFields + "    rate: {max: 1, per: 60}\n    actions: [quarantine: {}]\n"), 6, "cannot unmarshal !!int `60` into time.Duration (a duration such as 30s, 1m or 1h)"},

@@ -88,6 +88,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		_ = db.Close(context.WithoutCancel(ctx))
 		return err
 	}
+	ops.UseAssurance(live) // playbook defeaters are evaluated at once
 
 	startup := &startupState{}
 	migrator := &graph.Migrator{DB: db, Log: log.With().Str("component", "migrate").Logger()}

@@ -83,6 +83,7 @@ func New(db *graph.DB, b *bus.Bus, o Options) *API {
 	if err != nil {
 		panic(fmt.Sprintf("apitest: the operations twin: %v", err))
 	}
+	ops.UseAssurance(live)
 	if err := ops.Start(actx); err != nil {
 		panic(fmt.Sprintf("apitest: start the operations twin: %v", err))
 	}

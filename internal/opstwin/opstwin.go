@@ -29,6 +29,7 @@ type Service struct {
 	Events events.NATS
 	// Playbooks is nil when none are configured.
 	Playbooks *response.Engine
+	cases     *caseEditor
 	log       zerolog.Logger
 }
 
@@ -36,7 +37,8 @@ type Service struct {
 // naming each problem.
 func New(b *bus.Bus, db *graph.DB, cfg config.Ops, log zerolog.Logger) (*Service, error) {
 	ev := events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()}
-	s := &Service{Hook: &telemetryhook.Handler{Bus: b}, Events: ev, log: log.With().Str("component", "opstwin").Logger()}
+	s := &Service{Hook: &telemetryhook.Handler{Bus: b}, Events: ev, log: log.With().Str("component", "opstwin").Logger(),
+		cases: &caseEditor{db: db, ev: ev, log: log.With().Str("component", "playbooks").Logger()}}
 	var react opswatch.Reactor
 	if cfg.Playbooks != "" {
 		set, err := response.Load(cfg.Playbooks)
@@ -44,7 +46,7 @@ func New(b *bus.Bus, db *graph.DB, cfg config.Ops, log zerolog.Logger) (*Service
 			return nil, fmt.Errorf("playbooks (--playbooks %s): %w", cfg.Playbooks, err)
 		}
 		plog := log.With().Str("component", "playbooks").Logger()
-		eng, err := response.New(set, executor{db: db, bus: b, ev: ev, poster: &response.WebhookPoster{}}, auditor{db: db, log: plog},
+		eng, err := response.New(set, executor{db: db, bus: b, ev: ev, poster: &response.WebhookPoster{}, cases: s.cases}, auditor{db: db, log: plog},
 			response.Options{DryRun: cfg.DryRun})
 		if err != nil {
 			return nil, err

@@ -21,6 +21,7 @@ type executor struct {
 	bus    *bus.Bus
 	ev     events.NATS
 	poster *response.WebhookPoster
+	cases  *caseEditor
 }
 
 var errNoEntity = errors.New("the twin has no host or service by that name or address")
@@ -68,10 +69,10 @@ func (x executor) OpenFinding(ctx context.Context, f response.Finding) error {
 	return x.ev.Publish(ctx, events.FromWrite(f.Twin, events.OpUpsert, "playbook:"+f.Playbook, res))
 }
 
-// CreateDefeater is not available yet: a defeater belongs in a case's gsn2x source, and
-// playbooks cannot edit cases in this version.
-func (x executor) CreateDefeater(context.Context, response.Defeater) error {
-	return fmt.Errorf("%w: creating defeaters from playbooks is not available in this version; open a finding or quarantine instead, or declare a defeater backed by evidence in the case (docs/assurance.md)", response.ErrPermanent)
+// CreateDefeater challenges every claim about the entity with a defeater in its case's gsn2x
+// source (see caseEditor.create).
+func (x executor) CreateDefeater(ctx context.Context, d response.Defeater) error {
+	return x.cases.create(ctx, d)
 }
 
 // auditor keeps the playbook audit trail in the twin (ResponseAction nodes) and the log.
