@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sectwin/sectwin/analytics/attackpath"
+	"github.com/sectwin/sectwin/analytics/attacktrace"
 	"github.com/sectwin/sectwin/graph"
 )
 
@@ -26,6 +27,8 @@ type Analyzer struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	maxTwins int
+	trace    attacktrace.Params
+	traceAge time.Duration
 
 	mu    sync.Mutex
 	twins map[string]*twinCache
@@ -33,10 +36,11 @@ type Analyzer struct {
 }
 
 type twinCache struct {
-	refresh  sync.Mutex // one derivation at a time per twin
-	snap     atomic.Pointer[Snapshot]
-	dirty    atomic.Bool
-	lastUsed atomic.Int64
+	refresh    sync.Mutex // one derivation at a time per twin
+	snap       atomic.Pointer[Snapshot]
+	dirty      atomic.Bool // the attack graph itself changed
+	traceDirty atomic.Bool // only observations (alerts, anomalies) changed
+	lastUsed   atomic.Int64
 }
 
 // Options configure an Analyzer.
@@ -44,6 +48,11 @@ type Options struct {
 	// MaxTwins bounds the snapshots held in memory; the least recently used goes first.
 	MaxTwins int
 	Now      func() time.Time
+	// Trace tunes how observed alerts and anomalies raise attack steps (docs/attack-paths.md).
+	Trace attacktrace.Params
+	// TraceMaxAge is how old a snapshot's observations may get before a question reads them
+	// again, so that evidence fades and leaves the window without a new event (default 1 min).
+	TraceMaxAge time.Duration
 }
 
 // New returns an Analyzer over st.
@@ -54,7 +63,11 @@ func New(st Store, log zerolog.Logger, opt Options) *Analyzer {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Analyzer{st: st, log: log, now: opt.Now, maxTwins: opt.MaxTwins, twins: map[string]*twinCache{}}
+	if opt.TraceMaxAge <= 0 {
+		opt.TraceMaxAge = time.Minute
+	}
+	return &Analyzer{st: st, log: log, now: opt.Now, maxTwins: opt.MaxTwins, trace: opt.Trace.WithDefaults(), traceAge: opt.TraceMaxAge,
+		twins: map[string]*twinCache{}}
 }
 
 // Snapshot is one twin's attack graph at one point: immutable, shared by concurrent queries.
@@ -66,13 +79,22 @@ type Snapshot struct {
 	// Project is how long reading the projection from Neo4j and building the engine graph took.
 	Project time.Duration
 
-	proj    *projection
-	g       *attackpath.Graph
-	entries []int32 // zones marked internet
-	jewels  []int32 // assets marked crown jewel
+	// TracedAt is when the observations behind the snapshot were read (zero: not yet).
+	TracedAt time.Time
 
-	refsOnce sync.Once
-	refs     map[graph.NodeRef]int32
+	proj    *projection
+	g       *attackpath.Graph // the attack graph with the observations' raises
+	base    *attackpath.Graph // the attack graph as derived
+	trace   *traceLayer       // nil before observations were read
+	entries []int32           // zones marked internet
+	jewels  []int32           // assets marked crown jewel
+	idx     *nodeIndex        // shared by the snapshots of one derivation
+}
+
+// nodeIndex maps node refs to engine indexes, built on first use.
+type nodeIndex struct {
+	once sync.Once
+	refs map[graph.NodeRef]int32
 }
 
 // Graph is the engine graph of the snapshot.
@@ -95,23 +117,27 @@ func (s *Snapshot) Node(i int32) graph.AttackNode { return s.proj.nodes[i] }
 
 // Lookup returns the engine index of a node.
 func (s *Snapshot) Lookup(r graph.NodeRef) (int32, bool) {
-	s.refsOnce.Do(func() {
-		s.refs = make(map[graph.NodeRef]int32, len(s.proj.nodes))
+	s.idx.once.Do(func() {
+		s.idx.refs = make(map[graph.NodeRef]int32, len(s.proj.nodes))
 		for i, n := range s.proj.nodes {
-			s.refs[graph.NodeRef{Label: n.Label, Key: n.Key}] = int32(i)
+			s.idx.refs[graph.NodeRef{Label: n.Label, Key: n.Key}] = int32(i)
 		}
 	})
-	i, ok := s.refs[r]
+	i, ok := s.idx.refs[r]
 	return i, ok
 }
 
 // Snapshot returns the twin's current snapshot, deriving and projecting it first when there is
-// none or a change made it stale.
+// none or a change made it stale, and reading the observations again when new ones arrived or
+// the last read is older than Options.TraceMaxAge.
 func (a *Analyzer) Snapshot(ctx context.Context, twin string) (*Snapshot, error) {
 	c := a.cache(twin)
 	c.lastUsed.Store(a.now().UnixNano())
 	if s := c.snap.Load(); s != nil && !c.dirty.Load() {
-		return s, nil
+		if !a.traceStale(c, s) {
+			return s, nil
+		}
+		return a.retrace(ctx, twin, c)
 	}
 	return a.rebuild(ctx, twin, c)
 }
@@ -131,6 +157,19 @@ func (a *Analyzer) Invalidate(twin string) bool {
 	a.mu.Unlock()
 	if ok {
 		c.dirty.Store(true)
+	}
+	return ok
+}
+
+// InvalidateTrace marks a twin's observations stale after new alerts or anomalies: the next
+// question reads them again, without deriving the attack graph. It reports whether the twin had
+// a snapshot.
+func (a *Analyzer) InvalidateTrace(twin string) bool {
+	a.mu.Lock()
+	c, ok := a.twins[twin]
+	a.mu.Unlock()
+	if ok {
+		c.traceDirty.Store(true)
 	}
 	return ok
 }
@@ -186,6 +225,11 @@ func (a *Analyzer) rebuild(ctx context.Context, twin string, c *twinCache) (*Sna
 		return nil, err
 	}
 	s.Derive, s.Project = res, time.Since(start)
+	c.traceDirty.Store(false)
+	if s, err = a.traced(ctx, s); err != nil {
+		c.dirty.Store(true)
+		return nil, err
+	}
 	c.snap.Store(s)
 	a.log.Debug().Str("twin", twin).Int("nodes", len(p.nodes)).Int("steps", s.g.NumEdges()).
 		Int("created", res.Created).Int("updated", res.Updated).Int("deleted", res.Deleted).
@@ -218,7 +262,7 @@ func (a *Analyzer) build(twin string, p *projection) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attack graph of twin %s: %w", twin, err)
 	}
-	s := &Snapshot{Twin: twin, Epoch: a.epoch.Add(1), BuiltAt: a.now().UTC(), proj: p, g: g}
+	s := &Snapshot{Twin: twin, Epoch: a.epoch.Add(1), BuiltAt: a.now().UTC(), proj: p, g: g, base: g, idx: &nodeIndex{}}
 	for i, n := range p.nodes {
 		if n.Internet {
 			s.entries = append(s.entries, int32(i))

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sectwin/sectwin/analytics/attackpath"
+	"github.com/sectwin/sectwin/analytics/attacktrace"
 	"github.com/sectwin/sectwin/graph"
 )
 
@@ -74,20 +75,33 @@ type PathQuery struct {
 
 // Hop is one step of an explained path.
 type Hop struct {
-	From, To    graph.NodeRef
-	P, BaseP    float64
-	Overridden  bool
+	From, To graph.NodeRef
+	// P is the step's probability on this path: UntracedP raised by the observations of its
+	// target and by a link in sequence with the hop before (attack traces); UntracedP is the
+	// stored probability (BaseP, or an analyst's override); BaseP what the rule computed.
+	P, UntracedP, BaseP float64
+	Overridden          bool
 	Rule        string
 	RuleVersion int
 	Technique   string
 	Evidence    []string // global ids
 	Explanation string
+	// Observed are the alerts and anomalies about the hop's target that raised it, strongest
+	// first.
+	Observed      []Observed
+	contributions []attacktrace.Contribution
 }
 
 // Path is one explained attack path.
 type Path struct {
-	Rank          int
-	Likelihood    float64
+	Rank       int
+	Likelihood float64
+	// BaseLikelihood is the likelihood without observations (the product of UntracedP).
+	BaseLikelihood float64
+	// Trace is every observation on the path, in the order they were first seen; Links how
+	// many pairs of them lie on consecutive hops in time order.
+	Trace         []TraceEntry
+	Links         int
 	Entry, Target graph.NodeRef
 	Hops          []Hop
 	Techniques    []string
@@ -105,6 +119,9 @@ type PathsResult struct {
 	Targets  int
 	Paths    []Path
 	Estimate float64 // noisy-OR over the paths: an estimate that assumes independent paths
+	// Observations is how many alerts and anomalies about attack-graph nodes the answer
+	// rests on.
+	Observations int
 	// Unreached are targets no entry reaches.
 	Unreached []graph.NodeRef
 }
@@ -132,11 +149,15 @@ func (a *Analyzer) paths(ctx context.Context, s *Snapshot, g *attackpath.Graph, 
 	if err != nil {
 		return nil, err
 	}
-	res := &PathsResult{Twin: s.Twin, Epoch: s.Epoch, Entries: len(from), Targets: len(to)}
+	res := &PathsResult{Twin: s.Twin, Epoch: s.Epoch, Entries: len(from), Targets: len(to), Observations: s.Observations()}
 	if len(from) == 0 || len(to) == 0 {
 		return res, nil
 	}
-	paths, err := g.TopK(ctx, attackpath.Query{Sources: from, Targets: to, K: q.K, MinLikelihood: q.MinLikelihood, MaxHops: q.MaxHops})
+	k := q.K
+	if s.Observations() > 0 && k > 0 {
+		k = traceCandidates(q.K)
+	}
+	paths, err := g.TopK(ctx, attackpath.Query{Sources: from, Targets: to, K: k, MinLikelihood: q.MinLikelihood, MaxHops: q.MaxHops})
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +165,17 @@ func (a *Analyzer) paths(ctx context.Context, s *Snapshot, g *attackpath.Graph, 
 	if err != nil {
 		return nil, err
 	}
-	res.Estimate = attackpath.NoisyOR(paths)
+	res.Paths = a.applyTraces(s, res.Paths, q.K)
+	miss := 1.0
+	for _, p := range res.Paths {
+		miss *= 1 - min(max(p.Likelihood, 0), 1)
+	}
+	res.Estimate = 1 - miss
 	reached := map[int32]bool{}
 	for _, p := range paths {
 		reached[p.Nodes[len(p.Nodes)-1]] = true
 	}
-	if len(paths) < q.K {
+	if len(paths) < k {
 		// Fewer paths than asked: every target without one is unreachable.
 		for _, t := range to {
 			if !reached[t] && len(res.Unreached) < maxUnreached {
@@ -179,7 +205,7 @@ func (a *Analyzer) explain(ctx context.Context, s *Snapshot, g *attackpath.Graph
 	}
 	out := make([]Path, len(paths))
 	for i, p := range paths {
-		ep := Path{Rank: i + 1, Likelihood: p.Likelihood, Entry: s.Ref(p.Nodes[0]), Target: s.Ref(p.Nodes[len(p.Nodes)-1])}
+		ep := Path{Rank: i + 1, Likelihood: p.Likelihood, BaseLikelihood: p.Likelihood, Entry: s.Ref(p.Nodes[0]), Target: s.Ref(p.Nodes[len(p.Nodes)-1])}
 		var key, story strings.Builder
 		key.WriteString(ep.Entry.String())
 		fmt.Fprintf(&story, "From %s", describe(ep.Entry))
@@ -195,6 +221,7 @@ func (a *Analyzer) explain(ctx context.Context, s *Snapshot, g *attackpath.Graph
 				h.BaseP, h.Overridden, h.Rule, h.RuleVersion, h.Technique, h.Evidence, h.Explanation =
 					d.BaseP, d.Overridden, d.Rule, d.RuleVersion, d.Technique, d.Evidence, d.Explanation
 			}
+			s.hopTrace(&h, g.EdgeRef(e))
 			if h.Technique != "" && !slices.Contains(ep.Techniques, h.Technique) {
 				ep.Techniques = append(ep.Techniques, h.Technique)
 			}

@@ -71,6 +71,9 @@ type Observation struct {
 	// First is when it was first seen (ordering in sequences); Last when last seen (decay).
 	First, Last time.Time
 	Message     string
+	// Via is the caller's note of where the observation was inherited from (a data store
+	// carries its host's); the rule does not read it.
+	Via string
 }
 
 // Params tune the rule; the zero value of a field takes its default.

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sectwin/sectwin/analytics/attackanalysis"
+	"github.com/sectwin/sectwin/analytics/attacktrace"
 	"github.com/sectwin/sectwin/analytics/report"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/bus"
@@ -40,7 +41,8 @@ func Start(ctx context.Context, cfg config.Attack, b *bus.Bus, db *graph.DB, log
 	}
 	ev := events.NATS{Bus: b, Log: log.With().Str("component", "events").Logger()}
 	alog := log.With().Str("component", "attackpaths").Logger()
-	an := attackanalysis.New(db, alog, attackanalysis.Options{MaxTwins: cfg.MaxTwins})
+	an := attackanalysis.New(db, alog, attackanalysis.Options{MaxTwins: cfg.MaxTwins,
+		Trace: attacktrace.Params{Window: cfg.TraceWindow, HalfLife: cfg.TraceHalfLife}})
 	dl := report.NewDeliverer(nil, natsPublisher{b.Conn()}, alog, report.RetryOptions{Attempts: cfg.DeliveryAttempts})
 	rp, err := attackanalysis.NewReporter(an, db, dl, func(ctx context.Context, run graph.ReportRun) {
 		if err := ev.PublishReport(ctx, events.ReportReady{Twin: run.Twin, ID: run.ID}); err != nil {
@@ -54,12 +56,46 @@ func Start(ctx context.Context, cfg config.Attack, b *bus.Bus, db *graph.DB, log
 	if err := svc.Start(ctx, cfg.ScheduleReload); err != nil {
 		return nil, err
 	}
-	changed, err := ev.SubscribeChanged(ctx)
+	changes, err := ev.SubscribeAllChanges(ctx)
 	if err != nil {
 		return nil, err
 	}
-	go an.Follow(ctx, changed, 500*time.Millisecond)
+	classified := make(chan attackanalysis.TwinChange, 256)
+	go func() {
+		defer close(classified)
+		for c := range changes {
+			select {
+			case classified <- attackanalysis.TwinChange{Twin: c.Twin, Kind: Classify(c)}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go an.Follow(ctx, classified, attackanalysis.FollowOptions{Quiet: 500 * time.Millisecond})
 	return &Service{Analyzer: an, Reports: svc, Events: ev}, nil
+}
+
+// Classify tells what a change event means for attack paths. The operations twin's telemetry
+// windows and anomaly detections write alerts, anomalies, observed connections and observedAt
+// stamps, which no attack rule reads: they only change the trace. A window with a deploy (it
+// names the Artifact now running) rewires RUNS, which exploit rules read; a window whose event
+// was truncated may hide one. Everything else is a model change.
+func Classify(c events.Change) attackanalysis.ChangeKind {
+	if c.Source != "telemetry" && c.Source != "anomaly" {
+		return attackanalysis.ModelChanged
+	}
+	if c.Op != events.OpUpsert {
+		return attackanalysis.ModelChanged
+	}
+	for _, n := range c.Nodes {
+		if n.Label == graph.LabelArtifact {
+			return attackanalysis.ModelChanged
+		}
+	}
+	if c.Truncated && c.Source == "telemetry" {
+		return attackanalysis.TelemetryChanged
+	}
+	return attackanalysis.ObservationsChanged
 }
 
 // natsPublisher adapts a NATS connection to report.Publisher.

@@ -76,6 +76,8 @@ type Attack struct {
 	Schedules        string        // JSON file of report schedules
 	DeliveryAttempts int           // attempts per report delivery
 	ScheduleReload   time.Duration // how often schedules stored in the graph are re-read
+	TraceWindow      time.Duration // how far back alerts and anomalies raise attack steps
+	TraceHalfLife    time.Duration // an observation's weight halves per this much age
 }
 
 // Ingest holds the settings of the ingest webhook and its workers.
@@ -142,6 +144,8 @@ func Register(fs *flag.FlagSet, groups Groups) *Config {
 		fs.StringVar(&c.Attack.Schedules, "report-schedules", "", "JSON file of attack-path report schedules (docs/attack-paths.md#reports); schedules set through GraphQL live in the graph")
 		fs.IntVar(&c.Attack.DeliveryAttempts, "report-delivery-attempts", 5, "attempts per report delivery (webhook, NATS) before it is recorded as failed on the Report")
 		fs.DurationVar(&c.Attack.ScheduleReload, "report-schedule-reload", 30*time.Second, "how often schedules stored in the graph are re-read (other replicas' changes)")
+		fs.DurationVar(&c.Attack.TraceWindow, "attack-trace-window", 7*24*time.Hour, "how far back alerts and anomalies raise the attack steps into what they are about (docs/attack-paths.md#attack-traces)")
+		fs.DurationVar(&c.Attack.TraceHalfLife, "attack-trace-half-life", 24*time.Hour, "an alert's or anomaly's weight on attack steps halves per this much age")
 		fs.StringVar(&c.Ops.Playbooks, "playbooks", "", "YAML file of response playbooks run on alerts, anomalies and assurance status changes (docs/playbooks.md)")
 		fs.BoolVar(&c.Ops.DryRun, "playbooks-dry-run", false, "evaluate and audit response playbooks without acting")
 	}

@@ -184,6 +184,13 @@ func (n NATS) SubscribeChanged(ctx context.Context) (<-chan string, error) {
 	return out, nil
 }
 
+// SubscribeAllChanges delivers every twin's changes published from now on, until ctx ends: live,
+// like Subscribe (a reader 256 events behind loses the oldest), for followers that need to know
+// what changed and not only which twin (attack-path analysis tells telemetry from model writes).
+func (n NATS) SubscribeAllChanges(ctx context.Context) (<-chan Change, error) {
+	return subscribe(ctx, n, Subject("*"), "changes of every twin", func(c Change) bool { return c.Twin != "" })
+}
+
 // StatusChanged announces that an element of an assurance case changed status (or reasons or
 // confidence), after the change was stored.
 type StatusChanged struct {
