@@ -48,7 +48,18 @@ func DecodeFor(twin, kind string, data []byte) (Event, error) {
 	return decodeEvent(data, twin, kind, time.Now())
 }
 
-func decodeEvent(data []byte, twin, kind string, now time.Time) (ev Event, err error) {
+// decodeEvent tries the fast path (fastdecode.go), which accepts only what it reads exactly as
+// the slow path does, and otherwise runs the slow path, which gives every error.
+func decodeEvent(data []byte, twin, kind string, now time.Time) (Event, error) {
+	if ev, ok := fastDecode(data, twin, kind, now); ok {
+		return ev, nil
+	}
+	return decodeEventSlow(data, twin, kind, now)
+}
+
+// decodeEventSlow is the reference decoder: json.Valid, precheck, the CloudEvents SDK and
+// setPayload, then ValidateAt.
+func decodeEventSlow(data []byte, twin, kind string, now time.Time) (ev Event, err error) {
 	if len(data) > MaxEventBytes {
 		return Event{}, fieldErr("event", "%d bytes, larger than %d", len(data), MaxEventBytes)
 	}
