@@ -8,6 +8,7 @@ import (
 
 	"github.com/sectwin/sectwin/analytics/attackanalysis"
 	"github.com/sectwin/sectwin/analytics/attackpath"
+	"github.com/sectwin/sectwin/analytics/attacktrace"
 	"github.com/sectwin/sectwin/analytics/report"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/internal/auth"
@@ -221,23 +222,53 @@ func pathsResult(b *nodeBatch, res *attackanalysis.PathsResult) func() *model.At
 	b.add(res.Unreached...)
 	return func() *model.AttackPathResult {
 		out := &model.AttackPathResult{Twin: res.Twin, Epoch: int(res.Epoch), EntryPoints: res.Entries, Targets: res.Targets,
-			CompromiseEstimate: res.Estimate, UnreachedTargets: b.list(res.Unreached), Paths: make([]*model.AttackPath, len(res.Paths))}
+			CompromiseEstimate: res.Estimate, UnreachedTargets: b.list(res.Unreached), Observations: res.Observations,
+			Paths: make([]*model.AttackPath, len(res.Paths))}
 		for i, p := range res.Paths {
-			mp := &model.AttackPath{Rank: p.Rank, Likelihood: p.Likelihood, HopCount: len(p.Hops), Entry: b.get(p.Entry),
-				Target: b.get(p.Target), Techniques: nonNil(p.Techniques), Explanation: p.Explanation,
-				ImpactedAssets: b.list(p.Impacted), Key: p.Key, Hops: make([]*model.AttackHop, len(p.Hops))}
+			mp := &model.AttackPath{Rank: p.Rank, Likelihood: p.Likelihood, BaseLikelihood: p.BaseLikelihood, HopCount: len(p.Hops),
+				Entry: b.get(p.Entry), Target: b.get(p.Target), Techniques: nonNil(p.Techniques), Explanation: p.Explanation,
+				ImpactedAssets: b.list(p.Impacted), Key: p.Key, Hops: make([]*model.AttackHop, len(p.Hops)),
+				Trace: make([]*model.AttackTraceEntry, len(p.Trace)), SequenceLinks: p.Links}
 			for j, h := range p.Hops {
 				mh := &model.AttackHop{From: b.get(h.From), To: b.get(h.To), Probability: h.P, BaseProbability: h.BaseP,
-					Overridden: h.Overridden, Rule: h.Rule, RuleVersion: h.RuleVersion, Evidence: b.listIDs(h.Evidence), Explanation: h.Explanation}
+					UntracedProbability: h.UntracedP, Overridden: h.Overridden, Rule: h.Rule, RuleVersion: h.RuleVersion,
+					Evidence: b.listIDs(h.Evidence), Explanation: h.Explanation, Observed: make([]*model.AttackObservation, len(h.Observed))}
 				if h.Technique != "" {
 					mh.Technique = &h.Technique
 				}
+				for k, o := range h.Observed {
+					mh.Observed[k] = observationModel(res.Twin, o, b)
+				}
 				mp.Hops[j] = mh
+			}
+			for j, e := range p.Trace {
+				mp.Trace[j] = &model.AttackTraceEntry{Hop: e.Hop, Observation: observationModel(res.Twin, e.Observed, b)}
 			}
 			out.Paths[i] = mp
 		}
 		return out
 	}
+}
+
+// observationModel converts one observation on a hop (its node is in b: the hop's target).
+func observationModel(twin string, o attackanalysis.Observed, b *nodeBatch) *model.AttackObservation {
+	label := graph.LabelAlert
+	if o.Kind == attacktrace.KindAnomaly {
+		label = graph.LabelAnomaly
+	}
+	m := &model.AttackObservation{Kind: o.Kind, ID: graph.ID(label, twin, o.Key), Key: o.Key, Name: o.Name, Source: o.Source,
+		Severity: optString(o.Severity), Technique: optString(o.EffectiveTechnique()), Count: int(max(o.Count, 1)),
+		FirstSeen: o.First, LastSeen: o.Last, Message: o.Message, About: b.get(o.Node), Via: optString(o.Via),
+		Weight: o.Weight, Raise: o.Raise, TechniqueMatch: o.TechniqueMatch, LinkRaise: o.LinkRaise}
+	if o.Kind == attacktrace.KindAnomaly {
+		score := o.Score
+		m.Score = &score
+	}
+	if o.LinkedFrom >= 0 {
+		hop := o.LinkedFrom
+		m.LinkedFromHop, m.LinkedFromKey = &hop, &o.LinkedKey
+	}
+	return m
 }
 
 func nonNil(s []string) []string {

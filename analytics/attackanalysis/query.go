@@ -81,11 +81,11 @@ type Hop struct {
 	// stored probability (BaseP, or an analyst's override); BaseP what the rule computed.
 	P, UntracedP, BaseP float64
 	Overridden          bool
-	Rule        string
-	RuleVersion int
-	Technique   string
-	Evidence    []string // global ids
-	Explanation string
+	Rule                string
+	RuleVersion         int
+	Technique           string
+	Evidence            []string // global ids
+	Explanation         string
 	// Observed are the alerts and anomalies about the hop's target that raised it, strongest
 	// first.
 	Observed      []Observed

@@ -161,10 +161,16 @@ func (rp *Reporter) Build(ctx context.Context, s report.Schedule) (*report.Repor
 	b := refMaker{snap: snap}
 	for _, p := range res.Paths {
 		rpth := report.Path{Rank: p.Rank, Key: p.Key, Likelihood: p.Likelihood, Entry: b.ref(p.Entry), Target: b.ref(p.Target),
-			Techniques: p.Techniques, Explanation: p.Explanation}
+			Techniques: p.Techniques, Explanation: p.Explanation, BaseLikelihood: p.BaseLikelihood, SequenceLinks: p.Links}
 		for _, h := range p.Hops {
-			rpth.Hops = append(rpth.Hops, report.Hop{From: b.ref(h.From), To: b.ref(h.To), Probability: h.P, Technique: h.Technique,
-				Rule: h.Rule, Explanation: h.Explanation, Evidence: h.Evidence})
+			rpth.Hops = append(rpth.Hops, report.Hop{From: b.ref(h.From), To: b.ref(h.To), Probability: h.P, UntracedProbability: h.UntracedP,
+				Technique: h.Technique, Rule: h.Rule, Explanation: h.Explanation, Evidence: h.Evidence})
+		}
+		for _, e := range p.Trace {
+			rpth.Trace = append(rpth.Trace, report.TraceEntry{Hop: e.Hop, On: b.ref(e.Node), Via: e.Via, Kind: e.Kind, Key: e.Key,
+				Name: e.Name, Source: e.Source, Severity: e.Severity, Score: e.Score, Technique: e.EffectiveTechnique(), Count: max(e.Count, 1),
+				FirstSeen: e.First, LastSeen: e.Last, Message: e.Message, Weight: e.Weight, Raise: e.Raise, TechniqueMatch: e.TechniqueMatch,
+				LinkedFromHop: e.LinkedFrom, LinkedFromKey: e.LinkedKey, LinkRaise: e.LinkRaise})
 		}
 		for _, n := range p.Impacted {
 			rpth.ImpactedAssets = append(rpth.ImpactedAssets, b.ref(n))

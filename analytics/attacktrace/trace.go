@@ -126,8 +126,9 @@ var anomalyTechniques = map[string]string{"new_edge": "T1210", "brute_force": "T
 // maxWeight keeps every weight below 1, so that no single observation makes a step certain.
 const maxWeight = 0.99
 
-// Technique is the ATT&CK technique o stands for: its own, or the one its anomaly type implies.
-func (o Observation) technique() string {
+// EffectiveTechnique is the ATT&CK technique o stands for: its own, or the one its anomaly type
+// implies.
+func (o Observation) EffectiveTechnique() string {
 	if o.Technique != "" || o.Kind != KindAnomaly {
 		return o.Technique
 	}
@@ -173,7 +174,7 @@ func (p Params) Weight(o Observation, stepTechnique string, now time.Time) float
 			w = 1 - math.Pow(1-w, 1+math.Log10(float64(o.Count)))
 		}
 	}
-	if TechniqueMatches(o.technique(), stepTechnique) {
+	if TechniqueMatches(o.EffectiveTechnique(), stepTechnique) {
 		w = 1 - (1-w)*(1-w)
 	}
 	last := o.Last
@@ -188,7 +189,7 @@ func (p Params) Weight(o Observation, stepTechnique string, now time.Time) float
 
 // Matched reports whether o's technique matches the step's.
 func Matched(o Observation, stepTechnique string) bool {
-	return TechniqueMatches(o.technique(), stepTechnique)
+	return TechniqueMatches(o.EffectiveTechnique(), stepTechnique)
 }
 
 // Contribution is what one observation added to one step's probability.

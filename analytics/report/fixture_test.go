@@ -30,7 +30,7 @@ func fixedReport() *Report {
 	p1 := Path{
 		Rank: 1, Likelihood: 0.4536, Entry: lb, Target: db,
 		Hops: []Hop{
-			{From: lb, To: web, Probability: 0.9, Technique: "T1190", Rule: "exposed-service",
+			{From: lb, To: web, Probability: 0.9, UntracedProbability: 0.6, Technique: "T1190", Rule: "exposed-service",
 				Explanation: "internet-lb forwards to web", Evidence: []string{"CVE-2024-3094 (KEV)", "route 443 → 8080"}},
 			{From: web, To: ci, Probability: 0.7, Technique: "T1552.001", Rule: "credential-in-env",
 				Explanation: "web's environment holds ci-deployer's token", Evidence: []string{"finding F-12"}},
@@ -40,6 +40,16 @@ func fixedReport() *Report {
 		Techniques:     []string{"T1190", "T1552.001", "T1078.004"},
 		Explanation:    "Exploit the exposed web tier, steal the CI token, read the database.",
 		ImpactedAssets: []NodeRef{web, ci, db},
+		BaseLikelihood: 0.2016,
+		SequenceLinks:  1,
+		Trace: []TraceEntry{
+			{Hop: 0, On: web, Kind: "ALERT", Key: "a1", Name: "ET WEB OGNL injection", Source: "suricata", Severity: "HIGH",
+				Technique: "T1190", Count: 3, FirstSeen: time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC), LastSeen: time.Date(2025, 3, 1, 11, 20, 0, 0, time.UTC),
+				Message: "exploit attempt " + evil, Weight: 0.71, Raise: 0.3, TechniqueMatch: true, LinkedFromHop: -1},
+			{Hop: 2, On: db, Via: "db-01", Kind: "ANOMALY", Key: "n1", Name: "new_edge", Source: "anomaly", Score: 1,
+				FirstSeen: time.Date(2025, 3, 1, 11, 30, 0, 0, time.UTC), LastSeen: time.Date(2025, 3, 1, 11, 30, 0, 0, time.UTC),
+				Message: "first connection | " + evil, Weight: 0.3, Raise: 0.12, LinkedFromHop: 0, LinkedFromKey: "a1", LinkRaise: 0.04},
+		},
 	}
 	p2 := Path{
 		Rank: 2, Likelihood: 0.2, Entry: vpn, Target: vault,

@@ -175,6 +175,7 @@ func normalized(r *Report) *Report {
 		}
 		p.Techniques = nonNil(p.Techniques)
 		p.ImpactedAssets = nonNil(p.ImpactedAssets)
+		p.Trace = nonNil(p.Trace)
 	}
 	c.ChokePoints = nonNil(c.ChokePoints)
 	c.FixPlan.Actions = nonNil(c.FixPlan.Actions)
@@ -253,6 +254,7 @@ func funcs() map[string]any {
 		"add":    func(a, b int) int { return a + b },
 		"change": relChange,
 		"name":   func(n NodeRef) string { return n.DisplayName() },
+		"when":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	}
 }
 

@@ -97,17 +97,54 @@ type Path struct {
 	Techniques     []string  `json:"techniques"`
 	Explanation    string    `json:"explanation"`
 	ImpactedAssets []NodeRef `json:"impactedAssets"`
+	// BaseLikelihood is the likelihood without observations; Trace the alerts and anomalies
+	// observed along the path, in the order they were first seen; SequenceLinks how many pairs
+	// of them lie on consecutive hops in time order (attack traces).
+	BaseLikelihood float64      `json:"baseLikelihood"`
+	Trace          []TraceEntry `json:"trace"`
+	SequenceLinks  int          `json:"sequenceLinks"`
+}
+
+// TraceEntry is one alert or anomaly observed on a path, and what it did to the hop it is on.
+type TraceEntry struct {
+	Hop int     `json:"hop"` // index in the path's Hops
+	On  NodeRef `json:"on"`  // the hop's target, which the observation is about
+	// Via names the host a data store inherits the observation from.
+	Via       string    `json:"via,omitempty"`
+	Kind      string    `json:"kind"` // ALERT or ANOMALY
+	Key       string    `json:"key"`
+	Name      string    `json:"name"` // the alert's rule or the anomaly's type
+	Source    string    `json:"source"`
+	Severity  string    `json:"severity,omitempty"`
+	Score     float64   `json:"score,omitempty"`
+	Technique string    `json:"technique,omitempty"`
+	Count     int64     `json:"count"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+	Message   string    `json:"message"`
+	// Weight is its evidence weight on the hop; Raise its share of the hop's raise.
+	Weight         float64 `json:"weight"`
+	Raise          float64 `json:"raise"`
+	TechniqueMatch bool    `json:"techniqueMatch"`
+	// LinkedFromHop is the earlier hop whose observation (LinkedFromKey) this one follows in
+	// time on consecutive hops, or -1; LinkRaise what that link added to the hop.
+	LinkedFromHop int     `json:"linkedFromHop"`
+	LinkedFromKey string  `json:"linkedFromKey,omitempty"`
+	LinkRaise     float64 `json:"linkRaise"`
 }
 
 // Hop is one step of a Path.
 type Hop struct {
-	From        NodeRef  `json:"from"`
-	To          NodeRef  `json:"to"`
-	Probability float64  `json:"probability"`
-	Technique   string   `json:"technique"`
-	Rule        string   `json:"rule"` // the derivation rule that made the edge, if derived
-	Explanation string   `json:"explanation"`
-	Evidence    []string `json:"evidence"` // what supports the hop: findings, CVEs, config facts
+	From        NodeRef `json:"from"`
+	To          NodeRef `json:"to"`
+	Probability float64 `json:"probability"`
+	// UntracedProbability is the probability before observations (the computed or
+	// overridden one); 0 in reports made before attack traces.
+	UntracedProbability float64  `json:"untracedProbability"`
+	Technique           string   `json:"technique"`
+	Rule                string   `json:"rule"` // the derivation rule that made the edge, if derived
+	Explanation         string   `json:"explanation"`
+	Evidence            []string `json:"evidence"` // what supports the hop: findings, CVEs, config facts
 }
 
 // NodeRef names a node of the twin.

@@ -170,16 +170,41 @@ type ComplexityRoot struct {
 	}
 
 	AttackHop struct {
-		BaseProbability func(childComplexity int) int
-		Evidence        func(childComplexity int) int
-		Explanation     func(childComplexity int) int
-		From            func(childComplexity int) int
-		Overridden      func(childComplexity int) int
-		Probability     func(childComplexity int) int
-		Rule            func(childComplexity int) int
-		RuleVersion     func(childComplexity int) int
-		Technique       func(childComplexity int) int
-		To              func(childComplexity int) int
+		BaseProbability     func(childComplexity int) int
+		Evidence            func(childComplexity int) int
+		Explanation         func(childComplexity int) int
+		From                func(childComplexity int) int
+		Observed            func(childComplexity int) int
+		Overridden          func(childComplexity int) int
+		Probability         func(childComplexity int) int
+		Rule                func(childComplexity int) int
+		RuleVersion         func(childComplexity int) int
+		Technique           func(childComplexity int) int
+		To                  func(childComplexity int) int
+		UntracedProbability func(childComplexity int) int
+	}
+
+	AttackObservation struct {
+		About          func(childComplexity int) int
+		Count          func(childComplexity int) int
+		FirstSeen      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		LastSeen       func(childComplexity int) int
+		LinkRaise      func(childComplexity int) int
+		LinkedFromHop  func(childComplexity int) int
+		LinkedFromKey  func(childComplexity int) int
+		Message        func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Raise          func(childComplexity int) int
+		Score          func(childComplexity int) int
+		Severity       func(childComplexity int) int
+		Source         func(childComplexity int) int
+		Technique      func(childComplexity int) int
+		TechniqueMatch func(childComplexity int) int
+		Via            func(childComplexity int) int
+		Weight         func(childComplexity int) int
 	}
 
 	AttackOverride struct {
@@ -199,6 +224,7 @@ type ComplexityRoot struct {
 	}
 
 	AttackPath struct {
+		BaseLikelihood func(childComplexity int) int
 		Entry          func(childComplexity int) int
 		Explanation    func(childComplexity int) int
 		HopCount       func(childComplexity int) int
@@ -207,14 +233,17 @@ type ComplexityRoot struct {
 		Key            func(childComplexity int) int
 		Likelihood     func(childComplexity int) int
 		Rank           func(childComplexity int) int
+		SequenceLinks  func(childComplexity int) int
 		Target         func(childComplexity int) int
 		Techniques     func(childComplexity int) int
+		Trace          func(childComplexity int) int
 	}
 
 	AttackPathResult struct {
 		CompromiseEstimate func(childComplexity int) int
 		EntryPoints        func(childComplexity int) int
 		Epoch              func(childComplexity int) int
+		Observations       func(childComplexity int) int
 		Paths              func(childComplexity int) int
 		Targets            func(childComplexity int) int
 		Twin               func(childComplexity int) int
@@ -234,6 +263,11 @@ type ComplexityRoot struct {
 		ID              func(childComplexity int) int
 		Technique       func(childComplexity int) int
 		Version         func(childComplexity int) int
+	}
+
+	AttackTraceEntry struct {
+		Hop         func(childComplexity int) int
+		Observation func(childComplexity int) int
 	}
 
 	Attestation struct {
@@ -1679,6 +1713,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttackHop.From(childComplexity), true
+	case "AttackHop.observed":
+		if e.ComplexityRoot.AttackHop.Observed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.Observed(childComplexity), true
 	case "AttackHop.overridden":
 		if e.ComplexityRoot.AttackHop.Overridden == nil {
 			break
@@ -1715,6 +1755,133 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttackHop.To(childComplexity), true
+	case "AttackHop.untracedProbability":
+		if e.ComplexityRoot.AttackHop.UntracedProbability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackHop.UntracedProbability(childComplexity), true
+
+	case "AttackObservation.about":
+		if e.ComplexityRoot.AttackObservation.About == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.About(childComplexity), true
+	case "AttackObservation.count":
+		if e.ComplexityRoot.AttackObservation.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Count(childComplexity), true
+	case "AttackObservation.firstSeen":
+		if e.ComplexityRoot.AttackObservation.FirstSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.FirstSeen(childComplexity), true
+	case "AttackObservation.id":
+		if e.ComplexityRoot.AttackObservation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.ID(childComplexity), true
+	case "AttackObservation.key":
+		if e.ComplexityRoot.AttackObservation.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Key(childComplexity), true
+	case "AttackObservation.kind":
+		if e.ComplexityRoot.AttackObservation.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Kind(childComplexity), true
+	case "AttackObservation.lastSeen":
+		if e.ComplexityRoot.AttackObservation.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.LastSeen(childComplexity), true
+	case "AttackObservation.linkRaise":
+		if e.ComplexityRoot.AttackObservation.LinkRaise == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.LinkRaise(childComplexity), true
+	case "AttackObservation.linkedFromHop":
+		if e.ComplexityRoot.AttackObservation.LinkedFromHop == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.LinkedFromHop(childComplexity), true
+	case "AttackObservation.linkedFromKey":
+		if e.ComplexityRoot.AttackObservation.LinkedFromKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.LinkedFromKey(childComplexity), true
+	case "AttackObservation.message":
+		if e.ComplexityRoot.AttackObservation.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Message(childComplexity), true
+	case "AttackObservation.name":
+		if e.ComplexityRoot.AttackObservation.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Name(childComplexity), true
+	case "AttackObservation.raise":
+		if e.ComplexityRoot.AttackObservation.Raise == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Raise(childComplexity), true
+	case "AttackObservation.score":
+		if e.ComplexityRoot.AttackObservation.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Score(childComplexity), true
+	case "AttackObservation.severity":
+		if e.ComplexityRoot.AttackObservation.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Severity(childComplexity), true
+	case "AttackObservation.source":
+		if e.ComplexityRoot.AttackObservation.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Source(childComplexity), true
+	case "AttackObservation.technique":
+		if e.ComplexityRoot.AttackObservation.Technique == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Technique(childComplexity), true
+	case "AttackObservation.techniqueMatch":
+		if e.ComplexityRoot.AttackObservation.TechniqueMatch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.TechniqueMatch(childComplexity), true
+	case "AttackObservation.via":
+		if e.ComplexityRoot.AttackObservation.Via == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Via(childComplexity), true
+	case "AttackObservation.weight":
+		if e.ComplexityRoot.AttackObservation.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackObservation.Weight(childComplexity), true
 
 	case "AttackOverride.active":
 		if e.ComplexityRoot.AttackOverride.Active == nil {
@@ -1795,6 +1962,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AttackOverride.Version(childComplexity), true
 
+	case "AttackPath.baseLikelihood":
+		if e.ComplexityRoot.AttackPath.BaseLikelihood == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.BaseLikelihood(childComplexity), true
 	case "AttackPath.entry":
 		if e.ComplexityRoot.AttackPath.Entry == nil {
 			break
@@ -1843,6 +2016,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttackPath.Rank(childComplexity), true
+	case "AttackPath.sequenceLinks":
+		if e.ComplexityRoot.AttackPath.SequenceLinks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.SequenceLinks(childComplexity), true
 	case "AttackPath.target":
 		if e.ComplexityRoot.AttackPath.Target == nil {
 			break
@@ -1855,6 +2034,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttackPath.Techniques(childComplexity), true
+	case "AttackPath.trace":
+		if e.ComplexityRoot.AttackPath.Trace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPath.Trace(childComplexity), true
 
 	case "AttackPathResult.compromiseEstimate":
 		if e.ComplexityRoot.AttackPathResult.CompromiseEstimate == nil {
@@ -1874,6 +2059,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttackPathResult.Epoch(childComplexity), true
+	case "AttackPathResult.observations":
+		if e.ComplexityRoot.AttackPathResult.Observations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackPathResult.Observations(childComplexity), true
 	case "AttackPathResult.paths":
 		if e.ComplexityRoot.AttackPathResult.Paths == nil {
 			break
@@ -1954,6 +2145,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AttackRule.Version(childComplexity), true
+
+	case "AttackTraceEntry.hop":
+		if e.ComplexityRoot.AttackTraceEntry.Hop == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackTraceEntry.Hop(childComplexity), true
+	case "AttackTraceEntry.observation":
+		if e.ComplexityRoot.AttackTraceEntry.Observation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttackTraceEntry.Observation(childComplexity), true
 
 	case "Attestation.at":
 		if e.ComplexityRoot.Attestation.At == nil {
@@ -5975,12 +6179,20 @@ type AttackPathResult {
   compromiseEstimate: Float!
   "Targets no entry point reaches (at most 100), when fewer than k paths were found."
   unreachedTargets: [Node!]!
+  "Recent alerts and anomalies about attack-graph nodes that the probabilities rest on (attack traces)."
+  observations: Int!
 }
 
 type AttackPath {
   rank: Int!
-  "Product of the hops' probabilities."
+  "Product of the hops' probabilities, raised by what was observed along the path."
   likelihood: Float!
+  "The likelihood without observations: the product of the hops' untraced probabilities."
+  baseLikelihood: Float!
+  "Every alert and anomaly observed along the path, in the order they were first seen."
+  trace: [AttackTraceEntry!]!
+  "How many pairs of observations lie on consecutive hops in time order (a sequence of n observations has n-1)."
+  sequenceLinks: Int!
   hopCount: Int!
   entry: Node!
   target: Node!
@@ -5998,9 +6210,14 @@ type AttackPath {
 type AttackHop {
   from: Node!
   to: Node!
+  "The step's probability on this path: untracedProbability raised by what was observed (attack traces)."
   probability: Float!
   "The probability the rule computed, before any analyst override."
   baseProbability: Float!
+  "The stored probability before observations: baseProbability, or the analyst's override."
+  untracedProbability: Float!
+  "Alerts and anomalies about the step's target that raised it, strongest first."
+  observed: [AttackObservation!]!
   overridden: Boolean!
   "ATT&CK technique, when the step is one."
   technique: String
@@ -6010,6 +6227,55 @@ type AttackHop {
   "The nodes that justify the step, such as the exploited vulnerability."
   evidence: [Node!]!
   explanation: String!
+}
+
+"""
+An alert or anomaly the operations twin observed about an attack step's target, as evidence that
+the step happened (docs/attack-paths.md#attack-traces).
+"""
+type AttackObservation {
+  "ALERT or ANOMALY."
+  kind: String!
+  "The Alert's or Anomaly's id."
+  id: ID!
+  key: String!
+  "The alert's rule, or the anomaly's type."
+  name: String!
+  "The alert's source (suricata, falco…), or anomaly."
+  source: String!
+  "Alerts: LOW, MEDIUM, HIGH or CRITICAL."
+  severity: String
+  "Anomalies: the detector's score."
+  score: Float
+  "ATT&CK technique the alert names (or the anomaly type implies)."
+  technique: String
+  "Times the alert fired."
+  count: Int!
+  firstSeen: Time!
+  lastSeen: Time!
+  message: String!
+  "The node it is about: the hop's target."
+  about: Node!
+  "The host a data store inherits it from, when it is about that host."
+  via: String
+  "Its evidence weight on the step, 0 to 1 (severity or score, count, technique match, age)."
+  weight: Float!
+  "Its share of the step's raise by evidence, in probability."
+  raise: Float!
+  "Its technique is the step's."
+  techniqueMatch: Boolean!
+  "The earlier hop (0-based) whose observation this one follows, on consecutive hops in time order."
+  linkedFromHop: Int
+  "The key of that earlier observation."
+  linkedFromKey: String
+  "What that link added to the step's probability."
+  linkRaise: Float!
+}
+
+"One observation of a path's trace and the hop (0-based) it is on."
+type AttackTraceEntry {
+  hop: Int!
+  observation: AttackObservation!
 }
 
 "A node many attack paths pass through."
@@ -7732,6 +7998,10 @@ func (ec *executionContext) childFields_AttackHop(ctx context.Context, field gra
 		return ec.fieldContext_AttackHop_probability(ctx, field)
 	case "baseProbability":
 		return ec.fieldContext_AttackHop_baseProbability(ctx, field)
+	case "untracedProbability":
+		return ec.fieldContext_AttackHop_untracedProbability(ctx, field)
+	case "observed":
+		return ec.fieldContext_AttackHop_observed(ctx, field)
 	case "overridden":
 		return ec.fieldContext_AttackHop_overridden(ctx, field)
 	case "technique":
@@ -7746,6 +8016,52 @@ func (ec *executionContext) childFields_AttackHop(ctx context.Context, field gra
 		return ec.fieldContext_AttackHop_explanation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AttackHop", field.Name)
+}
+
+func (ec *executionContext) childFields_AttackObservation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_AttackObservation_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_AttackObservation_id(ctx, field)
+	case "key":
+		return ec.fieldContext_AttackObservation_key(ctx, field)
+	case "name":
+		return ec.fieldContext_AttackObservation_name(ctx, field)
+	case "source":
+		return ec.fieldContext_AttackObservation_source(ctx, field)
+	case "severity":
+		return ec.fieldContext_AttackObservation_severity(ctx, field)
+	case "score":
+		return ec.fieldContext_AttackObservation_score(ctx, field)
+	case "technique":
+		return ec.fieldContext_AttackObservation_technique(ctx, field)
+	case "count":
+		return ec.fieldContext_AttackObservation_count(ctx, field)
+	case "firstSeen":
+		return ec.fieldContext_AttackObservation_firstSeen(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_AttackObservation_lastSeen(ctx, field)
+	case "message":
+		return ec.fieldContext_AttackObservation_message(ctx, field)
+	case "about":
+		return ec.fieldContext_AttackObservation_about(ctx, field)
+	case "via":
+		return ec.fieldContext_AttackObservation_via(ctx, field)
+	case "weight":
+		return ec.fieldContext_AttackObservation_weight(ctx, field)
+	case "raise":
+		return ec.fieldContext_AttackObservation_raise(ctx, field)
+	case "techniqueMatch":
+		return ec.fieldContext_AttackObservation_techniqueMatch(ctx, field)
+	case "linkedFromHop":
+		return ec.fieldContext_AttackObservation_linkedFromHop(ctx, field)
+	case "linkedFromKey":
+		return ec.fieldContext_AttackObservation_linkedFromKey(ctx, field)
+	case "linkRaise":
+		return ec.fieldContext_AttackObservation_linkRaise(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackObservation", field.Name)
 }
 
 func (ec *executionContext) childFields_AttackOverride(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7786,6 +8102,12 @@ func (ec *executionContext) childFields_AttackPath(ctx context.Context, field gr
 		return ec.fieldContext_AttackPath_rank(ctx, field)
 	case "likelihood":
 		return ec.fieldContext_AttackPath_likelihood(ctx, field)
+	case "baseLikelihood":
+		return ec.fieldContext_AttackPath_baseLikelihood(ctx, field)
+	case "trace":
+		return ec.fieldContext_AttackPath_trace(ctx, field)
+	case "sequenceLinks":
+		return ec.fieldContext_AttackPath_sequenceLinks(ctx, field)
 	case "hopCount":
 		return ec.fieldContext_AttackPath_hopCount(ctx, field)
 	case "entry":
@@ -7822,6 +8144,8 @@ func (ec *executionContext) childFields_AttackPathResult(ctx context.Context, fi
 		return ec.fieldContext_AttackPathResult_compromiseEstimate(ctx, field)
 	case "unreachedTargets":
 		return ec.fieldContext_AttackPathResult_unreachedTargets(ctx, field)
+	case "observations":
+		return ec.fieldContext_AttackPathResult_observations(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AttackPathResult", field.Name)
 }
@@ -7854,6 +8178,16 @@ func (ec *executionContext) childFields_AttackRule(ctx context.Context, field gr
 		return ec.fieldContext_AttackRule_baseProbability(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AttackRule", field.Name)
+}
+
+func (ec *executionContext) childFields_AttackTraceEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hop":
+		return ec.fieldContext_AttackTraceEntry_hop(ctx, field)
+	case "observation":
+		return ec.fieldContext_AttackTraceEntry_observation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttackTraceEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_Attestation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13680,6 +14014,61 @@ func (ec *executionContext) fieldContext_AttackHop_baseProbability(_ context.Con
 	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "Float")
 }
 
+func (ec *executionContext) _AttackHop_untracedProbability(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_untracedProbability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UntracedProbability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_untracedProbability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackHop_observed(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackHop_observed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttackObservation) graphql.Marshaler {
+			return ec.marshalNAttackObservation2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackObservationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackHop_observed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackHop",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackObservation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AttackHop_overridden(ctx context.Context, field graphql.CollectedField, obj *model.AttackHop) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13825,6 +14214,475 @@ func (ec *executionContext) _AttackHop_explanation(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_AttackHop_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttackHop", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_kind(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_id(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttackObservation_key(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_name(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_source(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_severity(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_score(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackObservation_technique(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_technique(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Technique, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_technique(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_count(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackObservation_firstSeen(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_firstSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_firstSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AttackObservation_lastSeen(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_lastSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_lastSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AttackObservation_message(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_about(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_about(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.About, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v graph.Node) graphql.Marshaler {
+			return ec.marshalNNode2githubᚗcomᚋsectwinᚋsectwinᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_about(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackObservation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackObservation_via(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_via(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Via, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_via(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_weight(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackObservation_raise(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_raise(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Raise, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_raise(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackObservation_techniqueMatch(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_techniqueMatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TechniqueMatch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_techniqueMatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AttackObservation_linkedFromHop(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_linkedFromHop(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LinkedFromHop, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_linkedFromHop(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackObservation_linkedFromKey(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_linkedFromKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LinkedFromKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_linkedFromKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttackObservation_linkRaise(ctx context.Context, field graphql.CollectedField, obj *model.AttackObservation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackObservation_linkRaise(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LinkRaise, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackObservation_linkRaise(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackObservation", field, false, false, "Float")
 }
 
 func (ec *executionContext) _AttackOverride_from(ctx context.Context, field graphql.CollectedField, obj *model.AttackOverride) (ret graphql.Marshaler) {
@@ -14188,6 +15046,84 @@ func (ec *executionContext) _AttackPath_likelihood(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_AttackPath_likelihood(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackPath_baseLikelihood(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_baseLikelihood(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseLikelihood, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_baseLikelihood(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackPath_trace(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_trace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttackTraceEntry) graphql.Marshaler {
+			return ec.marshalNAttackTraceEntry2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackTraceEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_trace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackPath",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackTraceEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttackPath_sequenceLinks(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPath_sequenceLinks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SequenceLinks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPath_sequenceLinks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPath", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AttackPath_hopCount(ctx context.Context, field graphql.CollectedField, obj *model.AttackPath) (ret graphql.Marshaler) {
@@ -14589,6 +15525,29 @@ func (ec *executionContext) fieldContext_AttackPathResult_unreachedTargets(_ con
 	return fc, nil
 }
 
+func (ec *executionContext) _AttackPathResult_observations(ctx context.Context, field graphql.CollectedField, obj *model.AttackPathResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackPathResult_observations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackPathResult_observations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackPathResult", field, false, false, "Int")
+}
+
 func (ec *executionContext) _AttackReach_node(ctx context.Context, field graphql.CollectedField, obj *model.AttackReach) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14803,6 +15762,61 @@ func (ec *executionContext) _AttackRule_baseProbability(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_AttackRule_baseProbability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AttackRule", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttackTraceEntry_hop(ctx context.Context, field graphql.CollectedField, obj *model.AttackTraceEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackTraceEntry_hop(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hop, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackTraceEntry_hop(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttackTraceEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttackTraceEntry_observation(ctx context.Context, field graphql.CollectedField, obj *model.AttackTraceEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttackTraceEntry_observation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Observation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AttackObservation) graphql.Marshaler {
+			return ec.marshalNAttackObservation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackObservation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttackTraceEntry_observation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttackTraceEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttackObservation(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Attestation_id(ctx context.Context, field graphql.CollectedField, obj *model.Attestation) (ret graphql.Marshaler) {
@@ -33978,6 +34992,16 @@ func (ec *executionContext) _AttackHop(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "untracedProbability":
+			out.Values[i] = ec._AttackHop_untracedProbability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "observed":
+			out.Values[i] = ec._AttackHop_observed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "overridden":
 			out.Values[i] = ec._AttackHop_overridden(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -34005,6 +35029,134 @@ func (ec *executionContext) _AttackHop(ctx context.Context, sel ast.SelectionSet
 			}
 		case "explanation":
 			out.Values[i] = ec._AttackHop_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attackObservationImplementors = []string{"AttackObservation"}
+
+func (ec *executionContext) _AttackObservation(ctx context.Context, sel ast.SelectionSet, obj *model.AttackObservation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackObservationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackObservation")
+		case "kind":
+			out.Values[i] = ec._AttackObservation_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._AttackObservation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._AttackObservation_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._AttackObservation_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._AttackObservation_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._AttackObservation_severity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._AttackObservation_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "technique":
+			out.Values[i] = ec._AttackObservation_technique(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._AttackObservation_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstSeen":
+			out.Values[i] = ec._AttackObservation_firstSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSeen":
+			out.Values[i] = ec._AttackObservation_lastSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._AttackObservation_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "about":
+			out.Values[i] = ec._AttackObservation_about(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "via":
+			out.Values[i] = ec._AttackObservation_via(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._AttackObservation_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "raise":
+			out.Values[i] = ec._AttackObservation_raise(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "techniqueMatch":
+			out.Values[i] = ec._AttackObservation_techniqueMatch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "linkedFromHop":
+			out.Values[i] = ec._AttackObservation_linkedFromHop(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "linkedFromKey":
+			out.Values[i] = ec._AttackObservation_linkedFromKey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "linkRaise":
+			out.Values[i] = ec._AttackObservation_linkRaise(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34139,6 +35291,21 @@ func (ec *executionContext) _AttackPath(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "baseLikelihood":
+			out.Values[i] = ec._AttackPath_baseLikelihood(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trace":
+			out.Values[i] = ec._AttackPath_trace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sequenceLinks":
+			out.Values[i] = ec._AttackPath_sequenceLinks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "hopCount":
 			out.Values[i] = ec._AttackPath_hopCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -34242,6 +35409,11 @@ func (ec *executionContext) _AttackPathResult(ctx context.Context, sel ast.Selec
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "observations":
+			out.Values[i] = ec._AttackPathResult_observations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -34340,6 +35512,44 @@ func (ec *executionContext) _AttackRule(ctx context.Context, sel ast.SelectionSe
 			}
 		case "baseProbability":
 			out.Values[i] = ec._AttackRule_baseProbability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attackTraceEntryImplementors = []string{"AttackTraceEntry"}
+
+func (ec *executionContext) _AttackTraceEntry(ctx context.Context, sel ast.SelectionSet, obj *model.AttackTraceEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attackTraceEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttackTraceEntry")
+		case "hop":
+			out.Values[i] = ec._AttackTraceEntry_hop(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "observation":
+			out.Values[i] = ec._AttackTraceEntry_observation(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -39608,6 +40818,30 @@ func (ec *executionContext) marshalNAttackHop2ᚖgithubᚗcomᚋsectwinᚋsectwi
 	return ec._AttackHop(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAttackObservation2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackObservationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttackObservation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttackObservation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackObservation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttackObservation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackObservation(ctx context.Context, sel ast.SelectionSet, v *model.AttackObservation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackObservation!")
+		return graphql.Null
+	}
+	return ec._AttackObservation(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAttackOverride2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackOverrideᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttackOverride) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -39710,6 +40944,30 @@ func (ec *executionContext) marshalNAttackRule2ᚖgithubᚗcomᚋsectwinᚋsectw
 		return graphql.Null
 	}
 	return ec._AttackRule(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttackTraceEntry2ᚕᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackTraceEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttackTraceEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttackTraceEntry2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackTraceEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttackTraceEntry2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttackTraceEntry(ctx context.Context, sel ast.SelectionSet, v *model.AttackTraceEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttackTraceEntry!")
+		return graphql.Null
+	}
+	return ec._AttackTraceEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAttestation2ᚖgithubᚗcomᚋsectwinᚋsectwinᚋresolversᚋmodelᚐAttestation(ctx context.Context, sel ast.SelectionSet, v *model.Attestation) graphql.Marshaler {

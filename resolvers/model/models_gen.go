@@ -90,12 +90,17 @@ type AttackGraphDerivation struct {
 }
 
 type AttackHop struct {
-	From        graph.Node `json:"from"`
-	To          graph.Node `json:"to"`
-	Probability float64    `json:"probability"`
+	From graph.Node `json:"from"`
+	To   graph.Node `json:"to"`
+	// The step's probability on this path: untracedProbability raised by what was observed (attack traces).
+	Probability float64 `json:"probability"`
 	// The probability the rule computed, before any analyst override.
 	BaseProbability float64 `json:"baseProbability"`
-	Overridden      bool    `json:"overridden"`
+	// The stored probability before observations: baseProbability, or the analyst's override.
+	UntracedProbability float64 `json:"untracedProbability"`
+	// Alerts and anomalies about the step's target that raised it, strongest first.
+	Observed   []*AttackObservation `json:"observed"`
+	Overridden bool                 `json:"overridden"`
 	// ATT&CK technique, when the step is one.
 	Technique *string `json:"technique,omitempty"`
 	// The derivation rule that made this step (see attackRules).
@@ -104,6 +109,47 @@ type AttackHop struct {
 	// The nodes that justify the step, such as the exploited vulnerability.
 	Evidence    []graph.Node `json:"evidence"`
 	Explanation string       `json:"explanation"`
+}
+
+// An alert or anomaly the operations twin observed about an attack step's target, as evidence that
+// the step happened (docs/attack-paths.md#attack-traces).
+type AttackObservation struct {
+	// ALERT or ANOMALY.
+	Kind string `json:"kind"`
+	// The Alert's or Anomaly's id.
+	ID  string `json:"id"`
+	Key string `json:"key"`
+	// The alert's rule, or the anomaly's type.
+	Name string `json:"name"`
+	// The alert's source (suricata, falco…), or anomaly.
+	Source string `json:"source"`
+	// Alerts: LOW, MEDIUM, HIGH or CRITICAL.
+	Severity *string `json:"severity,omitempty"`
+	// Anomalies: the detector's score.
+	Score *float64 `json:"score,omitempty"`
+	// ATT&CK technique the alert names (or the anomaly type implies).
+	Technique *string `json:"technique,omitempty"`
+	// Times the alert fired.
+	Count     int       `json:"count"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+	Message   string    `json:"message"`
+	// The node it is about: the hop's target.
+	About graph.Node `json:"about"`
+	// The host a data store inherits it from, when it is about that host.
+	Via *string `json:"via,omitempty"`
+	// Its evidence weight on the step, 0 to 1 (severity or score, count, technique match, age).
+	Weight float64 `json:"weight"`
+	// Its share of the step's raise by evidence, in probability.
+	Raise float64 `json:"raise"`
+	// Its technique is the step's.
+	TechniqueMatch bool `json:"techniqueMatch"`
+	// The earlier hop (0-based) whose observation this one follows, on consecutive hops in time order.
+	LinkedFromHop *int `json:"linkedFromHop,omitempty"`
+	// The key of that earlier observation.
+	LinkedFromKey *string `json:"linkedFromKey,omitempty"`
+	// What that link added to the step's probability.
+	LinkRaise float64 `json:"linkRaise"`
 }
 
 // An analyst's probability for one attack step; every version is kept.
@@ -125,12 +171,18 @@ type AttackOverride struct {
 
 type AttackPath struct {
 	Rank int `json:"rank"`
-	// Product of the hops' probabilities.
-	Likelihood float64      `json:"likelihood"`
-	HopCount   int          `json:"hopCount"`
-	Entry      graph.Node   `json:"entry"`
-	Target     graph.Node   `json:"target"`
-	Hops       []*AttackHop `json:"hops"`
+	// Product of the hops' probabilities, raised by what was observed along the path.
+	Likelihood float64 `json:"likelihood"`
+	// The likelihood without observations: the product of the hops' untraced probabilities.
+	BaseLikelihood float64 `json:"baseLikelihood"`
+	// Every alert and anomaly observed along the path, in the order they were first seen.
+	Trace []*AttackTraceEntry `json:"trace"`
+	// How many pairs of observations lie on consecutive hops in time order (a sequence of n observations has n-1).
+	SequenceLinks int          `json:"sequenceLinks"`
+	HopCount      int          `json:"hopCount"`
+	Entry         graph.Node   `json:"entry"`
+	Target        graph.Node   `json:"target"`
+	Hops          []*AttackHop `json:"hops"`
 	// ATT&CK techniques along the path, in order.
 	Techniques []string `json:"techniques"`
 	// The path in plain language.
@@ -153,6 +205,8 @@ type AttackPathResult struct {
 	CompromiseEstimate float64 `json:"compromiseEstimate"`
 	// Targets no entry point reaches (at most 100), when fewer than k paths were found.
 	UnreachedTargets []graph.Node `json:"unreachedTargets"`
+	// Recent alerts and anomalies about attack-graph nodes that the probabilities rest on (attack traces).
+	Observations int `json:"observations"`
 }
 
 type AttackProbabilityInput struct {
@@ -200,6 +254,12 @@ type AttackStepInput struct {
 	From string  `json:"from"`
 	To   string  `json:"to"`
 	Rule *string `json:"rule,omitempty"`
+}
+
+// One observation of a path's trace and the hop (0-based) it is on.
+type AttackTraceEntry struct {
+	Hop         int                `json:"hop"`
+	Observation *AttackObservation `json:"observation"`
 }
 
 // A manual attestation: evidence a person vouches for, valid until it expires.
