@@ -1,6 +1,8 @@
 // Package opswatch watches the operations twin as telemetry windows are applied: it runs the
 // streaming detectors of analytics/anomaly over each window (first connections the design does
-// not allow, brute force and impossible travel on authentication), records what they find as
+// not allow, brute force and impossible travel on authentication, rates of flows, failed logins
+// and alerts per entity against their baselines, more sensitive for the assets the twin's
+// monitoring priority rates weak or critical), records what they find as
 // Anomaly nodes with their evidence, announces them, and hands every alert, deviation and
 // anomaly to the response playbooks (analytics/response) as a trigger.
 //
@@ -26,9 +28,11 @@ import (
 	"github.com/sectwin/sectwin/internal/events"
 )
 
-// Store records anomalies.
+// Store records anomalies and reads what the monitoring priority of hosts and services rests
+// on.
 type Store interface {
 	RecordAnomalies(ctx context.Context, twin string, rows []graph.AnomalyRow) ([]string, error)
+	MonitoringInputs(ctx context.Context, twin string) ([]graph.MonitoredEntity, error)
 }
 
 // Announcer publishes new anomalies and the change events that carry them.
@@ -48,20 +52,69 @@ type Watcher struct {
 	pub   Announcer // nil: none
 	react Reactor   // nil: no playbooks
 	log   zerolog.Logger
+	opt   Options
 
 	mu    sync.Mutex
 	twins map[string]*detectors
+
+	prio prioritiesCache
+}
+
+// Options tune a Watcher; zero fields take their defaults.
+type Options struct {
+	// Rates configures the rate baselines of every entity and series. Defaults: 1-minute
+	// buckets by event time with a minute's grace for late events, counts (Poisson floor on the
+	// scale), spikes only, threshold 4 at sensitivity 1, warm after 20 buckets, half-life 60
+	// buckets, at most 100 000 baselines per twin (see docs/telemetry.md).
+	Rates anomaly.RatesOptions
+	// PriorityRefresh is how often a twin's monitoring priorities are read again (besides
+	// after a status change, PrioritiesChanged). Default 1 minute.
+	PriorityRefresh time.Duration
+	// Now is the clock (time.Now when nil): it bounds the stream's time and times refreshes.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Rates.Step == 0 {
+		o.Rates.Step = time.Minute
+	}
+	if o.Rates.Rate.Direction == anomaly.Both {
+		o.Rates.Rate.Direction = anomaly.Above
+	}
+	o.Rates.Rate.Poisson = true
+	if o.PriorityRefresh <= 0 {
+		o.PriorityRefresh = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if _, err := anomaly.NewRates[rateKey](o.Rates); err != nil {
+		return o, err
+	}
+	return o, nil
 }
 
 // detectors are one twin's streaming state.
 type detectors struct {
 	byPrincipal, bySource *anomaly.BruteForce
 	travel                *anomaly.Travel
+	rate                  *rateState
 }
 
-// New returns a Watcher.
+// New returns a Watcher with the default options.
 func New(st Store, pub Announcer, react Reactor, log zerolog.Logger) *Watcher {
-	return &Watcher{st: st, pub: pub, react: react, log: log, twins: map[string]*detectors{}}
+	w, _ := NewWithOptions(st, pub, react, log, Options{}) // the defaults are valid
+	return w
+}
+
+// NewWithOptions returns a Watcher, or an error naming an invalid option.
+func NewWithOptions(st Store, pub Announcer, react Reactor, log zerolog.Logger, o Options) (*Watcher, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Watcher{st: st, pub: pub, react: react, log: log, opt: o, twins: map[string]*detectors{},
+		prio: prioritiesCache{twins: map[string]*twinPriorities{}}}, nil
 }
 
 func (w *Watcher) detectorsOf(twin string) (*detectors, error) {
@@ -79,6 +132,12 @@ func (w *Watcher) detectorsOf(twin string) (*detectors, error) {
 	if d.travel, err = anomaly.NewTravel(anomaly.TravelOptions{}); err != nil {
 		return nil, err
 	}
+	rates, err := anomaly.NewRates[rateKey](w.opt.Rates)
+	if err != nil {
+		return nil, err
+	}
+	rates.OwnKeys(ownKey)
+	d.rate = &rateState{rates: rates}
 	w.twins[twin] = d
 	return d, nil
 }
@@ -102,10 +161,14 @@ func (w *Watcher) Window(ctx context.Context, twin string, evs []telemetry.Event
 			Score: 1, Src: c.Src.Key, Dst: c.Dst.Key, SrcZone: first(c.SrcZones), DstZone: first(c.DstZones), Message: why,
 			Fields: map[string]any{"port": c.Port, "proto": c.Proto, "designed": false}})
 	}
+	prio := w.priorities(ctx, twin)
 	w.mu.Lock()
 	d, err := w.detectorsOf(twin)
 	if err == nil {
 		rows = append(rows, d.auth(twin, evs)...)
+		rateRows, rateTriggers := d.rates(twin, evs, prio, w.opt.Now())
+		rows = append(rows, rateRows...)
+		triggers = append(triggers, rateTriggers...)
 	}
 	w.mu.Unlock()
 	if err != nil {
@@ -127,7 +190,7 @@ func (w *Watcher) Window(ctx context.Context, twin string, evs []telemetry.Event
 			w.announce(ctx, twin, rows, created)
 		}
 		for _, r := range rows {
-			if r.Type != "new_edge" {
+			if r.Type != "new_edge" && r.Type != "rate" { // those carry their own triggers
 				triggers = append(triggers, response.Trigger{ID: r.Key, Kind: response.KindAnomaly, At: r.At, Twin: twin, Entity: r.Entity,
 					Type: r.Type, Score: r.Score, Message: r.Explanation})
 			}
