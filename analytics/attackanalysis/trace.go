@@ -236,7 +236,7 @@ func traceSentence(p *Path) string {
 	if p.Links > 0 {
 		fmt.Fprintf(&b, ", %d in sequence", p.Links+1)
 	}
-	fmt.Fprintf(&b, "; likelihood %.3g without them.", p.BaseLikelihood)
+	fmt.Fprintf(&b, ": likelihood %.3g with them, %.3g without.", p.Likelihood, p.BaseLikelihood)
 	return b.String()
 }
 
