@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sectwin/sectwin/ingest/telemetry"
+	"github.com/sectwin/sectwin/internal/apitest"
+	"github.com/sectwin/sectwin/internal/events"
+	"github.com/sectwin/sectwin/internal/testenv"
+)
+
+// externalNATS runs a NATS server with JetStream on a random port, as a deployment's shared
+// NATS would be, until the test ends.
+func externalNATS(t *testing.T, token string) *server.Server {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		Authorization: token, NoSigs: true, ServerName: "replicas-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	return srv
+}
+
+// subscribersOf counts the subscriptions to exactly this subject (wildcards not counted).
+func subscribersOf(t *testing.T, srv *server.Server, subject string) int {
+	t.Helper()
+	sz, err := srv.Subsz(&server.SubszOptions{Subscriptions: true, Test: subject, Limit: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range sz.Subs {
+		if s.Subject == subject {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTwoReplicasDeliverEveryEventOnce runs two sectwin serve replicas on one external NATS and
+// one Neo4j, each with GraphQL websocket subscribers to alertRaised, anomalyDetected and
+// entityStateChanged. Telemetry published once (an alert, and a connection from a DMZ host into
+// the core zone that the design does not allow) reaches the subscribers of both replicas, each
+// event exactly once, whichever replica's worker applied it.
+func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := testenv.NewTwin(t, db)
+	const natsToken = "replicas-test-nats-token"
+	srv := externalNATS(t, natsToken)
+	natsArgs := []string{"--nats-url", srv.ClientURL(), "--nats-token", natsToken}
+	a := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"), natsArgs...)
+	a.waitStatus(t, "/readyz", 200)
+	b := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"), natsArgs...)
+	b.waitStatus(t, "/readyz", 200)
+	tokenA, tokenB := a.adminToken(t), b.adminToken(t)
+
+	vars := map[string]any{"t": twin}
+	body, _ := json.Marshal(map[string]any{"query": `mutation($t: String!) {
+  upsertZones(twin: $t, input: [{name: "dmz", trust: "LOW"}, {name: "core", trust: "HIGH"}]) { nodesCreated }
+  upsertHosts(twin: $t, input: [{name: "web-1", addresses: ["10.0.1.5"]}, {name: "db-1", addresses: ["10.0.2.7"]}]) { nodesCreated }
+  link(twin: $t, edges: [
+    {type: IN_ZONE, from: {type: HOST, key: "web-1"}, to: {type: ZONE, key: "dmz"}},
+    {type: IN_ZONE, from: {type: HOST, key: "db-1"}, to: {type: ZONE, key: "core"}}]) { edgesCreated } }`, "variables": vars})
+	if code, resp := graphqlBody(t, a.base, tokenA, body); code != 200 || strings.Contains(resp, `"errors"`) {
+		t.Fatalf("set up the twin: %d %s", code, resp)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	queries := map[string]string{
+		"alertRaised":        `subscription($t: String!) { alertRaised(twin: $t) { key source rule severity entity } }`,
+		"anomalyDetected":    `subscription($t: String!) { anomalyDetected(twin: $t) { key type entity } }`,
+		"entityStateChanged": `subscription($t: String!) { entityStateChanged(twin: $t) { op source at nodesCreated nodesUpdated nodes { id } } }`,
+	}
+	type stream struct{ replica, field string }
+	var mu sync.Mutex
+	got := map[stream][]string{}
+	var wg sync.WaitGroup
+	for _, r := range []struct {
+		name, base, token string
+	}{{"a", a.base, tokenA}, {"b", b.base, tokenB}} {
+		api := &apitest.API{URL: r.base}
+		for field, q := range queries {
+			s, err := api.Subscribe(ctx, r.token, q, vars)
+			if err != nil {
+				t.Fatalf("replica %s: subscribe to %s: %v", r.name, field, err)
+			}
+			t.Cleanup(s.Close)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					resp, err := s.Next(ctx)
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					if resp.Errors != nil {
+						got[stream{r.name, field}] = append(got[stream{r.name, field}], fmt.Sprintf("error: %v", resp.Errors))
+					} else {
+						got[stream{r.name, field}] = append(got[stream{r.name, field}], string(resp.Data))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	// Both replicas hold their subscriptions on NATS before anything is published.
+	for _, subject := range []string{events.AlertSubject(twin), events.AnomalySubject(twin), events.Subject(twin)} {
+		deadline := time.Now().Add(20 * time.Second)
+		for subscribersOf(t, srv, subject) < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d subscribers, want one per replica", subject, subscribersOf(t, srv, subject))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	// Publish once, straight to NATS, as a sensor would.
+	nc, err := nats.Connect(srv.ClientURL(), nats.Token(natsToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(s stream) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got[s])
+	}
+	// Each event is published once and applied before the next is published: two replicas'
+	// live-state workers share one durable consumer, and a window applied past a later one's
+	// cursor would be skipped (ingest/livestate is getting single-worker leadership for that).
+	now := time.Now().UTC()
+	for _, step := range []struct {
+		ev    telemetry.Event
+		field string // the subscription that shows it
+	}{
+		{telemetry.Event{ID: "alert-1", Source: "urn:sectwin:sensor:ids-1", Time: now, Twin: twin, Kind: telemetry.KindAlert,
+			Alert: &telemetry.Alert{Source: "suricata", Rule: "2010937", Severity: "HIGH", Entity: "db-1"}}, "alertRaised"},
+		{telemetry.Event{ID: "flow-1", Source: "urn:sectwin:sensor:ids-1", Time: now, Twin: twin, Kind: telemetry.KindFlow,
+			Flow: &telemetry.Flow{Src: "10.0.1.5", Dst: "10.0.2.7", Port: 5432, Proto: "tcp", Bytes: 512}}, "anomalyDetected"},
+	} {
+		data, err := telemetry.Encode(step.ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, telemetry.Subject(twin, step.ev.Kind), data, jetstream.WithMsgID(step.ev.Source+"/"+step.ev.ID)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for (count(stream{"a", step.field}) == 0 || count(stream{"b", step.field}) == 0) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if count(stream{"a", step.field}) == 0 && count(stream{"b", step.field}) == 0 {
+			// Tell an event never applied from one applied but not delivered.
+			q, _ := json.Marshal(map[string]any{"query": `query($t: String!) { alerts(twin: $t) { rule } anomalies(twin: $t) { type } }`, "variables": vars})
+			_, state := graphqlBody(t, a.base, tokenA, q)
+			t.Fatalf("%s: no replica delivered the %s event; the twin's live state: %s", step.field, step.ev.Kind, state)
+		}
+	}
+	// Give a duplicate, or a late event on one replica only, time to arrive.
+	time.Sleep(3 * time.Second)
+	cancel() // ends the readers
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range []string{"a", "b"} {
+		if alerts := got[stream{r, "alertRaised"}]; len(alerts) != 1 || !strings.Contains(alerts[0], `"rule":"2010937"`) || !strings.Contains(alerts[0], `"entity":"db-1"`) {
+			t.Errorf("replica %s: alertRaised delivered %d events, want the alert once: %v", r, len(alerts), alerts)
+		}
+		if anomalies := got[stream{r, "anomalyDetected"}]; len(anomalies) != 1 || !strings.Contains(anomalies[0], `"type":"new_edge"`) {
+			t.Errorf("replica %s: anomalyDetected delivered %d events, want the new edge once: %v", r, len(anomalies), anomalies)
+		}
+		changes := got[stream{r, "entityStateChanged"}]
+		if all := strings.Join(changes, "\n"); !strings.Contains(all, `"source":"telemetry"`) || !strings.Contains(all, `"source":"anomaly"`) ||
+			len(changes) != len(slices.Compact(slices.Sorted(slices.Values(changes)))) {
+			t.Errorf("replica %s: entityStateChanged delivered %v; want the telemetry windows and the anomaly, each change once", r, changes)
+		}
+		for _, c := range changes {
+			if strings.HasPrefix(c, "error") {
+				t.Errorf("replica %s: %s", r, c)
+			}
+		}
+	}
+	for _, field := range []string{"alertRaised", "anomalyDetected", "entityStateChanged"} {
+		if ga, gb := got[stream{"a", field}], got[stream{"b", field}]; !slices.Equal(slices.Sorted(slices.Values(ga)), slices.Sorted(slices.Values(gb))) {
+			t.Errorf("%s: the replicas delivered different events:\n a: %v\n b: %v", field, ga, gb)
+		}
+	}
+}
