@@ -1,5 +1,6 @@
 // Package output sends what the edge collector releases: to NATS JetStream subjects with the
-// privacy manifest in headers, or as JSON lines to standard output for pipelines and debugging.
+// privacy manifest in headers (the EDGE stream), as the operations twin's telemetry events (the
+// TELEMETRY stream, Telemetry), or as JSON lines to standard output for pipelines and debugging.
 package output
 
 import (
