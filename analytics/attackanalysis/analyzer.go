@@ -142,6 +142,18 @@ func (a *Analyzer) Snapshot(ctx context.Context, twin string) (*Snapshot, error)
 	return a.rebuild(ctx, twin, c)
 }
 
+// Current returns the twin's snapshot as held, without refreshing it (nil when none); the
+// follower's work shows here.
+func (a *Analyzer) Current(twin string) *Snapshot {
+	a.mu.Lock()
+	c, ok := a.twins[twin]
+	a.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return c.snap.Load()
+}
+
 // Refresh derives the twin's attack graph now and returns the new snapshot.
 func (a *Analyzer) Refresh(ctx context.Context, twin string) (*Snapshot, error) {
 	c := a.cache(twin)

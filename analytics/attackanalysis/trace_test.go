@@ -123,3 +123,55 @@ CREATE (a:Anomaly {twin: $twin, key: $key, type: $type, entity: $entity, score: 
 		t.Errorf("overridden hop: p %v untraced %v base %v", o.P, o.UntracedP, o.BaseP)
 	}
 }
+
+// TestFollowRefreshesTracesWithoutDeriving: a burst of observation events reads the trace again
+// once, soon, without deriving; a model change derives.
+func TestFollowRefreshesTracesWithoutDeriving(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := testenv.NewTwin(t, db)
+	ctx := t.Context()
+	err := db.AutoCommit(ctx, `CREATE (z:Zone {twin: $twin, name: 'internet', internet: true})
+CREATE (w:Service {twin: $twin, name: 'web', crownJewel: true})-[:EXPOSES {port: 443, proto: 'tcp'}]->(z)
+CREATE (w)-[:RUNS]->(a:Artifact {twin: $twin, digest: 'sha256:w'})-[:CONTAINS]->(c:Component {twin: $twin, purl: 'pkg:npm/w@1'})
+CREATE (:Vulnerability {twin: $twin, vulnerabilityId: 'CVE-2099-1', epss: 0.2})-[:AFFECTS]->(c)`, map[string]any{"twin": twin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	an := attackanalysis.New(db, testenv.Logger(t), attackanalysis.Options{})
+	derived, err := an.Snapshot(ctx, twin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := make(chan attackanalysis.TwinChange)
+	go an.Follow(ctx, changes, attackanalysis.FollowOptions{Quiet: 50 * time.Millisecond, TraceDelay: 100 * time.Millisecond})
+	if err := db.AutoCommit(ctx, `MATCH (w:Service {twin: $twin, name: 'web'})
+CREATE (:Alert {twin: $twin, key: 'a1', source: 'falco', rule: 'shell in container', severity: 'CRITICAL', entity: 'web',
+  count: 1, firstSeen: datetime(), lastSeen: datetime()})-[:ABOUT]->(w)`, map[string]any{"twin": twin}); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		changes <- attackanalysis.TwinChange{Twin: twin, Kind: attackanalysis.ObservationsChanged}
+	}
+	waitFor := func(what string, ok func(*attackanalysis.Snapshot) bool) *attackanalysis.Snapshot {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second) // derivations are slow on a loaded machine
+		for {
+			if s := an.Current(twin); s != nil && ok(s) {
+				return s
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 60 s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	s := waitFor("trace read again", func(s *attackanalysis.Snapshot) bool { return s.Observations() == 1 })
+	if s.BuiltAt != derived.BuiltAt || s.Derive != derived.Derive {
+		t.Errorf("observation events derived the graph again")
+	}
+	changes <- attackanalysis.TwinChange{Twin: twin, Kind: attackanalysis.ModelChanged}
+	s = waitFor("derived again", func(s *attackanalysis.Snapshot) bool { return s.BuiltAt.After(derived.BuiltAt) })
+	if s.Observations() != 1 {
+		t.Errorf("the derived snapshot lost its trace: %d observations", s.Observations())
+	}
+}
