@@ -229,6 +229,12 @@ func (c *Collector) logStats(msg string) {
 		Int64("malformed", s.Malformed).Int64("failed", s.Failed).Int64("aggregated", s.Aggregated).
 		Int64("out_of_domain", s.OutOfDomain).Int64("aggregates", s.Aggregates).Int64("refused_budget_exhausted", s.Refused).
 		Int64("send_failures", s.SendFailures).Msg(msg)
+	for _, oc := range c.cfg.Outputs {
+		if t, ok := c.outputs[oc.Name].(*output.Telemetry); ok {
+			published, skipped := t.Counts()
+			c.log.Info().Str("output", oc.Name).Int64("telemetry_events", published).Int64("telemetry_skipped", skipped).Msg(msg)
+		}
+	}
 }
 
 func (c *Collector) buildInputs() ([]input.Input, error) {

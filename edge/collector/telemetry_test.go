@@ -149,3 +149,35 @@ pipelines:
 		t.Errorf("metrics %v", metrics)
 	}
 }
+
+// TestTelemetryOutputConfig: a telemetry output needs the server's NATS URL, and its secrets are
+// references like a nats output's.
+func TestTelemetryOutputConfig(t *testing.T) {
+	tests := []struct{ name, output, want string }{
+		{"ok", `{name: ops, type: telemetry, url: "nats://127.0.0.1:4222", token_ref: "env:T"}`, ""},
+		{"no url", `{name: ops, type: telemetry}`, "outputs[0].url: required for a telemetry output"},
+		{"a secret inline", `{name: ops, type: telemetry, url: "nats://127.0.0.1:4222", token_ref: "hunter2"}`, "outputs[0].token_ref"},
+		{"unknown type", `{name: ops, type: kafka, url: "x"}`, "must be stdout, nats or telemetry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := `version: 1
+site: depot-7
+twin: city
+dead_letter: /tmp/dead
+inputs: [{name: in, type: stdin, decoder: json, pipeline: p}]
+outputs: [` + tt.output + `]
+pipelines:
+  p:
+    allow_fields: [a]
+`
+			_, _, err := collector.Parse("edge.yaml", []byte(cfg), transform.EnvFileKeys{})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatal(err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("want an error with %q, got %v", tt.want, err)
+			}
+		})
+	}
+}

@@ -99,3 +99,38 @@ func samePayload[T comparable](a, b *T) bool {
 	}
 	return *a == *b
 }
+
+// FuzzToTelemetry: no released document, however odd, makes the mapping panic, and what it
+// maps always validates.
+func FuzzToTelemetry(f *testing.F) {
+	for _, seed := range []struct {
+		decoder, kind, data string
+	}{
+		{"suricata", audit.KindEvent, `{"alert.severity":1,"alert.signature_id":2001219,"dest_ip":"k1:AAAAAAAAAAAAAAAAAAAAAA","event_type":"alert","timestamp":"2026-03-04T11:15:00+0000"}`},
+		{"json", audit.KindEvent, `{"bytes":512,"dst_ip":"k1:B","dst_port":5432,"proto":"tcp","src_ip":"198.51.100.0/24","ts":"2026-03-04T11:45:00Z"}`},
+		{"", audit.KindAggregate, `{"metric":"sources","partition":{"dst_port":"22"},"value":-2,"window_start":"2026-03-04T11:00:00Z","window_end":"2026-03-04T11:15:00Z"}`},
+		{"sshd", audit.KindEvent, `{"event":"failed_password","host":"k1:C","program":"sshd","src_ip":"k1:D","ts":"2026-03-04T11:45:00Z","user":"k1:E"}`},
+		{"zeek", audit.KindEvent, `{"_path":"conn","id.orig_h":"k1:F","id.resp_h":"10.0.0.1","id.resp_p":22,"proto":"tcp","ts":1772620000}`},
+		{"fiware", audit.KindEvent, `{"id":"urn:x","type":"ParkingSpot","status":"occupied","dateObserved":"2026-03-04T11:00:00Z"}`},
+		{"json", audit.KindEvent, `not json`},
+		{"nope", audit.KindEvent, `{}`},
+	} {
+		f.Add(seed.decoder, seed.kind, []byte(seed.data))
+	}
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, decoder, kind string, data []byte) {
+		m := output.Message{Decoder: decoder, Data: data, Manifest: audit.Manifest{Site: "depot-7", Pipeline: "p", Kind: kind}}
+		evs, err := output.ToTelemetry(m, "city", "depot-7", "r1", now)
+		if err != nil {
+			if !errors.Is(err, telemetry.ErrSkipped) && !errors.Is(err, telemetry.ErrMalformed) {
+				t.Fatalf("error matches neither ErrSkipped nor ErrMalformed: %v", err)
+			}
+			return
+		}
+		for _, ev := range evs {
+			if err := ev.ValidateAt(now); err != nil {
+				t.Fatalf("mapped event does not validate: %v", err)
+			}
+		}
+	})
+}
