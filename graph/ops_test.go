@@ -139,3 +139,55 @@ func readRows(t *testing.T, db *graph.DB, cypher string, params map[string]any) 
 	}
 	return out.([][]any), nil
 }
+
+// TestLiveStateFollowsTheDesign: a LiveState keeps the twin's topology between windows, and a
+// design change written through DB.Write reaches the next window; observedAt moves only by the
+// seen resolution of event time; a connection seen before is counted by key, and one seen
+// under two names of its ends is one connection.
+func TestLiveStateFollowsTheDesign(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := opsTwin(t, db)
+	if _, _, err := (graph.Twins{DB: db}).Ensure(t.Context(), twin, "test"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	ls := graph.NewLiveState(db)
+	ls.SeenResolution = time.Minute
+	hour := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	at := hour.Add(5 * time.Minute)
+	window := func(through uint64, at time.Time, flows ...graph.FlowRow) graph.OpsResult {
+		t.Helper()
+		res, err := ls.ApplyOps(ctx, twin, graph.OpsBatch{Stream: "TELEMETRY", Through: through, Flows: flows})
+		if err != nil || !res.Applied {
+			t.Fatalf("window %d: %+v %v", through, res, err)
+		}
+		return res
+	}
+	ssh := func(src, dst string, at time.Time) graph.FlowRow {
+		return graph.FlowRow{Src: src, Dst: dst, Port: 22, Proto: "TCP", Bucket: hour, Count: 1, Bytes: 10, First: at, Last: at}
+	}
+	res := window(1, at, ssh("web-1", "db-1", at), ssh("10.0.1.5", "10.0.2.7", at))
+	if len(res.Connections) != 1 || res.Connections[0].Designed || !res.Connections[0].New || res.Connections[0].Count != 2 {
+		t.Fatalf("ssh from the DMZ before the rule: %+v", res.Connections)
+	}
+	// The design now allows ssh from the DMZ to core.
+	reach := graph.Batch{Edges: []graph.EdgeRow{{Type: "REACHES", From: graph.NodeRef{Label: graph.LabelZone, Key: "dmz"},
+		To: graph.NodeRef{Label: graph.LabelZone, Key: "core"}, Props: map[string]any{"port": 22, "proto": "tcp"}}}}
+	if _, err := db.Write(ctx, twin, reach, graph.WriteOptions{Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	later := at.Add(10 * time.Second)
+	res = window(2, later, ssh("web-1", "db-1", later))
+	if len(res.Connections) != 1 || !res.Connections[0].Designed || res.Connections[0].New || res.Connections[0].Count != 3 {
+		t.Fatalf("ssh from the DMZ after the rule: %+v", res.Connections)
+	}
+	rows, err := readRows(t, db, `MATCH (h:Host {twin: $twin, name: 'web-1'})-[c:CONNECTS_TO {port: 22}]->() RETURN h.observedAt, c.designed, c.deviation, c.count, c.key IS NOT NULL`,
+		map[string]any{"twin": twin})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("rows %v %v", rows, err)
+	}
+	// observedAt was written at the first window and not moved by 10 s (resolution 1 min).
+	if got, _ := rows[0][0].(time.Time); !got.Equal(at) || rows[0][1] != true || rows[0][2] != false || rows[0][3] != int64(3) || rows[0][4] != true {
+		t.Errorf("web-1 ssh connection %v", rows[0])
+	}
+}

@@ -308,6 +308,12 @@ func (db *DB) Write(ctx context.Context, twin string, b Batch, opt WriteOptions)
 				return nil, err
 			}
 		}
+		if touchesTopology(b, opt) {
+			// The live state (LiveState) reloads a twin's topology when this moves.
+			if err := run(ctx, tx, `MATCH (t:Twin {twin: $twin, name: $twin}) SET t.topologyVersion = coalesce(t.topologyVersion, 0) + 1`, w.params(nil)); err != nil {
+				return nil, err
+			}
+		}
 		return w.res, nil
 	})
 	if err != nil {
@@ -316,6 +322,33 @@ func (db *DB) Write(ctx context.Context, twin string, b Batch, opt WriteOptions)
 	res := out.(WriteResult)
 	res.Changed = dedupRefs(res.Changed)
 	return res, nil
+}
+
+// touchesTopology says whether a write may change what the live state reads of the twin's
+// topology (LiveState): hosts, zones, services, or the edges between them. Pruning and
+// superseding may delete any of them.
+func touchesTopology(b Batch, opt WriteOptions) bool {
+	if opt.Prune || len(opt.Supersede) > 0 {
+		return true
+	}
+	node := func(label string) bool { return label == LabelHost || label == LabelZone || label == LabelService }
+	for _, n := range b.Nodes {
+		if node(n.Label) {
+			return true
+		}
+	}
+	for _, r := range b.DeleteNodes {
+		if node(r.Label) {
+			return true
+		}
+	}
+	for _, e := range slices.Concat(b.Edges, b.DeleteEdges) {
+		switch e.Type {
+		case "IN_ZONE", "REACHES", "EXPOSES", "DEPLOYED_ON":
+			return true
+		}
+	}
+	return false
 }
 
 type writer struct {

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -31,9 +32,10 @@ import (
 	"github.com/sectwin/sectwin/internal/events"
 )
 
-// Store is what the worker writes.
+// Store is what the worker writes (graph.LiveState, or graph.DB without caches).
 type Store interface {
 	ApplyOps(ctx context.Context, twin string, b graph.OpsBatch) (graph.OpsResult, error)
+	TelemetryCursor(ctx context.Context, twin, stream string) (uint64, error)
 }
 
 // Announcer publishes change events and new alerts.
@@ -52,6 +54,17 @@ type Observer interface {
 type Decoder func(twin, kind string, data []byte) (telemetry.Event, error)
 
 // Worker is the TELEMETRY consumer.
+//
+// One goroutine reads the durable consumer, decodes each event, dead-letters the malformed ones
+// and aggregates the rest into the pending window, while another applies the previous window
+// to the graph: decoding and Neo4j overlap, and a window holds whatever arrived while the
+// previous one was applied (at most MaxBatch events), so windows grow with the load and stay
+// small, and quick, when it is light.
+//
+// The consumer is pinned (a NATS priority group with the pinned-client policy): of several
+// replicas on one NATS, one worker at a time receives the stream, and another takes over when
+// it stops pulling for PinnedTTL. Events at or below the twin's cursor (a redelivery after a
+// crash or a take-over) are skipped, so nothing is counted twice.
 type Worker struct {
 	Bus      *bus.Bus
 	Store    Store
@@ -59,69 +72,201 @@ type Worker struct {
 	Announce Announcer // nil: no change events
 	Observe  Observer  // nil: none
 	Log      zerolog.Logger
-	// Durable names the consumer (default "telemetry-state"); Window bounds how long events
-	// wait to be applied (default 250 ms); MaxBatch how many one window holds (default 5000).
-	Durable  string
-	Window   time.Duration
-	MaxBatch int
+	// Durable names the consumer (default "telemetry-state"); Window bounds how long an event
+	// waits in the pending window while the applier is idle before it is handed over (default
+	// 20 ms); MaxBatch how many events one window holds (default 20 000); PinnedTTL how long a
+	// silent worker keeps the stream before another replica's takes over (default 30 s).
+	Durable   string
+	Window    time.Duration
+	MaxBatch  int
+	PinnedTTL time.Duration
 
-	applied, malformed, windows atomic.Int64
+	applied, malformed, windows, skipped atomic.Int64
 }
 
 // Stats counts what the worker did.
 type Stats struct {
 	Applied, Malformed, Windows int64
+	// Skipped are events at or below their twin's cursor: already applied.
+	Skipped int64
 }
 
 // Stats returns the counters so far.
 func (w *Worker) Stats() Stats {
-	return Stats{Applied: w.applied.Load(), Malformed: w.malformed.Load(), Windows: w.windows.Load()}
+	return Stats{Applied: w.applied.Load(), Malformed: w.malformed.Load(), Windows: w.windows.Load(), Skipped: w.skipped.Load()}
 }
+
+// priorityGroup is the one priority group of the pinned consumer.
+const priorityGroup = "live"
 
 // Run consumes until ctx ends.
 func (w *Worker) Run(ctx context.Context) error {
 	durable := cmp.Or(w.Durable, "telemetry-state")
-	window := cmp.Or(w.Window, 250*time.Millisecond)
-	maxBatch := cmp.Or(w.MaxBatch, 5000)
-	cons, err := w.Bus.JetStream().CreateOrUpdateConsumer(ctx, bus.StreamTelemetry, jetstream.ConsumerConfig{
-		Durable:       durable,
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       60 * time.Second,
-		MaxAckPending: 4 * maxBatch,
-	})
+	maxBatch := cmp.Or(w.MaxBatch, 20000)
+	cfg := jetstream.ConsumerConfig{
+		Durable:        durable,
+		AckPolicy:      jetstream.AckAllPolicy,
+		AckWait:        60 * time.Second,
+		MaxAckPending:  3 * maxBatch,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{priorityGroup},
+		PinnedTTL:      cmp.Or(w.PinnedTTL, 30*time.Second),
+	}
+	js := w.Bus.JetStream()
+	cons, err := js.CreateOrUpdateConsumer(ctx, bus.StreamTelemetry, cfg)
+	if err != nil {
+		// A consumer made before it was pinned cannot be updated to a priority policy: make it
+		// anew. Its position is lost, which the twins' cursors make harmless.
+		w.Log.Warn().Err(err).Str("consumer", durable).Msg("telemetry consumer not updatable; recreating it")
+		if derr := js.DeleteConsumer(ctx, bus.StreamTelemetry, durable); derr != nil && !errors.Is(derr, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("telemetry consumer: %w (and deleting it: %w)", err, derr)
+		}
+		if cons, err = js.CreateOrUpdateConsumer(ctx, bus.StreamTelemetry, cfg); err != nil {
+			return fmt.Errorf("telemetry consumer: %w", err)
+		}
+	}
+	it, err := cons.Messages(jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(min(maxBatch, 10000)))
 	if err != nil {
 		return fmt.Errorf("telemetry consumer: %w", err)
 	}
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(maxBatch, jetstream.FetchMaxWait(window))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	defer it.Stop()
+	ready := make(chan *window)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for win := range ready {
+			if w.apply(ctx, win) {
+				if err := win.last.Ack(); err != nil {
+					w.Log.Warn().Err(err).Msg("telemetry window acknowledgement failed; the cursor keeps a redelivery from counting twice")
+				}
 			}
-			w.Log.Warn().Err(err).Msg("telemetry fetch failed; retrying")
-			sleep(ctx, time.Second)
+		}
+	}()
+	defer func() { close(ready); <-done }()
+	return w.read(ctx, maxBatch, cmp.Or(w.Window, 20*time.Millisecond), ready,
+		func(wait time.Duration) (jetstream.Msg, error) { return it.Next(jetstream.NextMaxWait(wait)) })
+}
+
+// read fills windows from next and hands each to ready when the applier takes it, or when it
+// holds maxBatch events.
+func (w *Worker) read(ctx context.Context, maxBatch int, linger time.Duration, ready chan<- *window, next func(time.Duration) (jetstream.Msg, error)) error {
+	var pending *window
+	// cursors are each twin's cursor as of the windows handed over: an event at or below it is
+	// a redelivery of what one of them held.
+	cursors := map[string]uint64{}
+	handedOver := func() {
+		for twin, tw := range pending.twins {
+			cursors[twin] = max(cursors[twin], tw.batch.Through)
+		}
+		pending = nil
+	}
+	for ctx.Err() == nil {
+		if pending != nil {
+			if pending.events >= maxBatch {
+				select {
+				case ready <- pending:
+					handedOver()
+				case <-ctx.Done():
+					return nil
+				}
+				continue
+			}
+			select {
+			case ready <- pending:
+				handedOver()
+			default:
+			}
+		}
+		wait := time.Second
+		if pending != nil {
+			wait = linger
+		}
+		m, err := next(wait)
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+			case errors.Is(err, jetstream.ErrMsgIteratorClosed):
+				return fmt.Errorf("telemetry consumer closed: %w", err)
+			default:
+				w.Log.Debug().Err(err).Msg("telemetry consumer")
+			}
 			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
+		if pending == nil {
+			pending = newWindow()
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			w.Log.Debug().Err(err).Msg("telemetry fetch ended early")
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		w.process(ctx, msgs)
+		w.add(ctx, pending, m, cursors)
 	}
 	return nil
 }
 
-// process applies one window, retrying while the graph fails, then acknowledges it whole.
-func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) {
-	windows := w.aggregate(ctx, msgs)
-	delay := 200 * time.Millisecond
-	for _, tw := range windows {
+// window is what the reader gathered for the applier: each twin's part, and the last message
+// (acknowledging it acknowledges all before it).
+type window struct {
+	twins  map[string]*twinWindow
+	flows  map[string]map[flowKey]*graph.FlowRow
+	alerts map[string]map[string]*graph.AlertRow
+	last   jetstream.Msg
+	events int
+}
+
+func newWindow() *window {
+	return &window{twins: map[string]*twinWindow{}, flows: map[string]map[flowKey]*graph.FlowRow{}, alerts: map[string]map[string]*graph.AlertRow{}}
+}
+
+// add decodes one message into the window: a malformed one is dead-lettered, one at or below
+// its twin's cursor skipped.
+func (w *Worker) add(ctx context.Context, win *window, m jetstream.Msg, cursors map[string]uint64) {
+	win.last = m
+	md, err := m.Metadata()
+	if err != nil {
+		return
+	}
+	twin, kind, ok := parseSubject(m.Subject())
+	var ev telemetry.Event
+	if !ok {
+		err = fmt.Errorf("subject %s is not telemetry.<twin>.<kind> with a known kind", m.Subject())
+	} else {
+		ev, err = w.Decode(twin, kind, m.Data())
+	}
+	if err != nil {
+		w.malformed.Add(1)
+		if derr := w.Bus.DeadLetter(ctx, m, err); derr != nil {
+			w.Log.Error().Err(derr).Str("subject", m.Subject()).Msg("malformed telemetry not dead-lettered; dropped")
+		}
+		return
+	}
+	tw := win.twins[twin]
+	if tw == nil {
+		cursor, known := cursors[twin]
+		if !known {
+			// Read once per twin; afterwards the applier's commits move it (see apply).
+			c, err := w.Store.TelemetryCursor(ctx, twin, bus.StreamTelemetry)
+			if err != nil {
+				w.Log.Warn().Err(err).Str("twin", twin).Msg("telemetry cursor not read; the window's own check guards against counting twice")
+			}
+			cursor, cursors[twin] = c, c
+		}
+		tw = &twinWindow{twin: twin, batch: graph.OpsBatch{Stream: bus.StreamTelemetry}, cursor: cursor}
+		win.twins[twin], win.flows[twin], win.alerts[twin] = tw, map[flowKey]*graph.FlowRow{}, map[string]*graph.AlertRow{}
+	}
+	if md.Sequence.Stream <= tw.cursor {
+		w.skipped.Add(1)
+		return
+	}
+	tw.batch.Through = max(tw.batch.Through, md.Sequence.Stream)
+	tw.events = append(tw.events, ev)
+	win.events++
+	add(tw, win.flows[twin], win.alerts[twin], ev)
+}
+
+// apply applies a window twin by twin, retrying while the graph fails; false when ctx ended
+// first (the window is then not acknowledged, and delivered again after a restart).
+func (w *Worker) apply(ctx context.Context, win *window) bool {
+	for _, tw := range win.finish() {
+		delay := 200 * time.Millisecond
 		for {
 			res, err := w.Store.ApplyOps(ctx, tw.twin, tw.batch)
 			if err == nil {
@@ -133,68 +278,28 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) {
 				break
 			}
 			if ctx.Err() != nil {
-				return // not acknowledged: delivered again after a restart
+				return false
 			}
 			w.Log.Warn().Err(err).Str("twin", tw.twin).Int("events", len(tw.events)).Msg("telemetry window not applied; retrying")
-			for _, m := range msgs {
-				_ = m.InProgress()
-			}
+			_ = win.last.InProgress()
 			sleep(ctx, delay)
 			delay = min(delay*2, 10*time.Second)
 		}
 	}
-	if err := msgs[len(msgs)-1].Ack(); err != nil {
-		w.Log.Warn().Err(err).Msg("telemetry window acknowledgement failed; the cursor keeps a redelivery from counting twice")
-	}
+	return true
 }
 
-// twinWindow is one twin's part of a window.
-type twinWindow struct {
-	twin   string
-	batch  graph.OpsBatch
-	events []telemetry.Event
-}
-
-// aggregate decodes a window's messages, dead-letters the malformed ones and aggregates the
-// rest per twin.
-func (w *Worker) aggregate(ctx context.Context, msgs []jetstream.Msg) []*twinWindow {
-	byTwin := map[string]*twinWindow{}
-	flows := map[string]map[flowKey]*graph.FlowRow{}
-	alerts := map[string]map[string]*graph.AlertRow{}
-	for _, m := range msgs {
-		md, err := m.Metadata()
-		if err != nil {
+// finish turns the window's aggregates into each twin's batch, in a stable order.
+func (win *window) finish() []*twinWindow {
+	out := make([]*twinWindow, 0, len(win.twins))
+	for twin, tw := range win.twins {
+		if len(tw.events) == 0 {
 			continue
 		}
-		twin, kind, ok := parseSubject(m.Subject())
-		var ev telemetry.Event
-		if !ok {
-			err = fmt.Errorf("subject %s is not telemetry.<twin>.<kind> with a known kind", m.Subject())
-		} else {
-			ev, err = w.Decode(twin, kind, m.Data())
-		}
-		if err != nil {
-			w.malformed.Add(1)
-			if derr := w.Bus.DeadLetter(ctx, m, err); derr != nil {
-				w.Log.Error().Err(derr).Str("subject", m.Subject()).Msg("malformed telemetry not dead-lettered; dropped")
-			}
-			continue
-		}
-		tw := byTwin[twin]
-		if tw == nil {
-			tw = &twinWindow{twin: twin, batch: graph.OpsBatch{Stream: bus.StreamTelemetry}}
-			byTwin[twin], flows[twin], alerts[twin] = tw, map[flowKey]*graph.FlowRow{}, map[string]*graph.AlertRow{}
-		}
-		tw.batch.Through = max(tw.batch.Through, md.Sequence.Stream)
-		tw.events = append(tw.events, ev)
-		add(tw, flows[twin], alerts[twin], ev)
-	}
-	out := make([]*twinWindow, 0, len(byTwin))
-	for twin, tw := range byTwin {
-		for _, f := range flows[twin] {
+		for _, f := range win.flows[twin] {
 			tw.batch.Flows = append(tw.batch.Flows, *f)
 		}
-		for _, a := range alerts[twin] {
+		for _, a := range win.alerts[twin] {
 			tw.batch.Alerts = append(tw.batch.Alerts, *a)
 		}
 		slices.SortFunc(tw.batch.Flows, func(a, b graph.FlowRow) int {
@@ -205,6 +310,14 @@ func (w *Worker) aggregate(ctx context.Context, msgs []jetstream.Msg) []*twinWin
 	}
 	slices.SortFunc(out, func(a, b *twinWindow) int { return cmp.Compare(a.twin, b.twin) })
 	return out
+}
+
+// twinWindow is one twin's part of a window.
+type twinWindow struct {
+	twin   string
+	batch  graph.OpsBatch
+	events []telemetry.Event
+	cursor uint64 // the twin's cursor when the window began
 }
 
 type flowKey struct {

@@ -54,7 +54,7 @@ func New(b *bus.Bus, db *graph.DB, cfg config.Ops, log zerolog.Logger) (*Service
 		s.Playbooks, react = eng, eng
 		s.log.Info().Strs("playbooks", set.Names()).Bool("dry_run", cfg.DryRun).Msg("response playbooks loaded")
 	}
-	s.Worker = &livestate.Worker{Bus: b, Store: db, Decode: telemetry.DecodeFor, Announce: ev,
+	s.Worker = &livestate.Worker{Bus: b, Store: graph.NewLiveState(db), Decode: telemetry.DecodeFor, Announce: ev,
 		Observe: opswatch.New(db, ev, react, log.With().Str("component", "opswatch").Logger()),
 		Log:     log.With().Str("component", "livestate").Logger()}
 	return s, nil
