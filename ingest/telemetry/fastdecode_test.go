@@ -54,7 +54,8 @@ func checkFastMatchesSlow(t *testing.T, data []byte, twin, kind string) {
 		// names and applies those read before specversion in map order, so
 		// {"sectwintwin":"a","SECTWINTWIN":"b"} gives either twin. The fast path falls back on
 		// such input, so decodeEvent is the slow path there, whatever it answers.
-		if !fastOK && !slowDeterministic(data, twin, kind, now) {
+		// decodeEvent must then give one of the slow path's answers.
+		if !fastOK && slowCanAnswer(data, twin, kind, now, pub, pubErr) {
 			return
 		}
 		t.Fatalf("decodeEvent gives %v %#v, the slow path %v %#v", pubErr, pub, slowErr, slow)
@@ -75,16 +76,17 @@ func checkFastMatchesSlow(t *testing.T, data []byte, twin, kind string) {
 	}
 }
 
-// slowDeterministic reports whether the slow path gives the same answer on data 20 times.
-func slowDeterministic(data []byte, twin, kind string, now time.Time) bool {
-	ev, err := decodeEventSlow(data, twin, kind, now)
-	for range 20 {
+// slowCanAnswer reports whether the slow path answers ev, err on data in one of 1000 tries.
+// (With two extensions colliding, the rarer order turns up about once in eight tries, as
+// measured: missing it 1000 times is out of reach.)
+func slowCanAnswer(data []byte, twin, kind string, now time.Time, ev Event, err error) bool {
+	for range 1000 {
 		ev2, err2 := decodeEventSlow(data, twin, kind, now)
-		if !reflect.DeepEqual(ev, ev2) || !reflect.DeepEqual(err, err2) {
-			return false
+		if reflect.DeepEqual(ev, ev2) && reflect.DeepEqual(err, err2) {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // TestDecodeFastMatchesSlow runs the differential check on the seeds with plain go test (the
