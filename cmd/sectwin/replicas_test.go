@@ -148,11 +148,11 @@ func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 		defer mu.Unlock()
 		return len(got[s])
 	}
-	// Each event is published once and applied before the next is published: two replicas'
-	// live-state workers share one durable consumer, and a window applied past a later one's
-	// cursor would be skipped (ingest/livestate is getting single-worker leadership for that).
+	// Both events are published at once: whichever replica's live-state worker holds the
+	// consumer applies them (one at a time: a window applied past a later one's cursor would be
+	// skipped), and both replicas deliver what it announces.
 	now := time.Now().UTC()
-	for _, step := range []struct {
+	steps := []struct {
 		ev    telemetry.Event
 		field string // the subscription that shows it
 	}{
@@ -160,7 +160,8 @@ func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 			Alert: &telemetry.Alert{Source: "suricata", Rule: "2010937", Severity: "HIGH", Entity: "db-1"}}, "alertRaised"},
 		{telemetry.Event{ID: "flow-1", Source: "urn:sectwin:sensor:ids-1", Time: now, Twin: twin, Kind: telemetry.KindFlow,
 			Flow: &telemetry.Flow{Src: "10.0.1.5", Dst: "10.0.2.7", Port: 5432, Proto: "tcp", Bytes: 512}}, "anomalyDetected"},
-	} {
+	}
+	for _, step := range steps {
 		data, err := telemetry.Encode(step.ev)
 		if err != nil {
 			t.Fatal(err)
@@ -168,6 +169,8 @@ func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 		if _, err := js.Publish(ctx, telemetry.Subject(twin, step.ev.Kind), data, jetstream.WithMsgID(step.ev.Source+"/"+step.ev.ID)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, step := range steps {
 		deadline := time.Now().Add(30 * time.Second)
 		for (count(stream{"a", step.field}) == 0 || count(stream{"b", step.field}) == 0) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
