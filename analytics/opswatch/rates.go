@@ -13,6 +13,7 @@ import (
 	"github.com/sectwin/sectwin/analytics/response"
 	"github.com/sectwin/sectwin/graph"
 	"github.com/sectwin/sectwin/ingest/telemetry"
+	"github.com/sectwin/sectwin/internal/events"
 )
 
 // Series are the per-entity event counts whose rates are watched.
@@ -32,13 +33,8 @@ var seriesText = [...]string{FlowsOut: "flows out of", FlowsIn: "flows into", Au
 
 func (s Series) String() string { return seriesNames[s] }
 
-// rateKey is one watched series of one entity.
-type rateKey struct {
-	entity string
-	series Series
-}
-
-func ownKey(k rateKey) rateKey { return rateKey{entity: strings.Clone(k.entity), series: k.series} }
+// numSeries is the number of series.
+const numSeries = int(Alerts) + 1
 
 // Sensitivity maps a monitoring priority score (analytics/assurancecase.Priority, 1–16) to the
 // sensitivity of the rate detectors, which divides their threshold: the weaker or more critical
@@ -124,8 +120,46 @@ type twinPriorities struct {
 
 // prioritiesCache holds every twin's priorities.
 type prioritiesCache struct {
-	mu    sync.Mutex
-	twins map[string]*twinPriorities
+	mu        sync.Mutex
+	twins     map[string]*twinPriorities
+	following bool
+}
+
+// statusFollower delivers assurance status changes (events.NATS).
+type statusFollower interface {
+	SubscribeAllStatus(ctx context.Context) (<-chan events.StatusChanged, error)
+}
+
+// followStatus subscribes, once, to the assurance status changes of every twin when the
+// Announcer can deliver them, and marks the twin's priorities stale on each. The subscription
+// lasts as long as the Watcher's bus (a Watcher lives as long as its server).
+func (w *Watcher) followStatus(ctx context.Context) {
+	f, ok := w.pub.(statusFollower)
+	if !ok {
+		return
+	}
+	w.prio.mu.Lock()
+	if w.prio.following {
+		w.prio.mu.Unlock()
+		return
+	}
+	w.prio.following = true
+	w.prio.mu.Unlock()
+	ch, err := f.SubscribeAllStatus(context.WithoutCancel(ctx))
+	if err != nil {
+		w.log.Warn().Err(err).Msg("assurance status changes not followed; monitoring priorities refresh every minute only")
+		w.prio.mu.Lock()
+		w.prio.following = false // tried again on the next window
+		w.prio.mu.Unlock()
+		return
+	}
+	go func() {
+		for c := range ch {
+			if c.From != c.To {
+				w.PrioritiesChanged(c.Twin)
+			}
+		}
+	}()
 }
 
 // PrioritiesChanged marks a twin's monitoring priorities stale (an assurance status changed):
@@ -141,6 +175,7 @@ func (w *Watcher) PrioritiesChanged(twin string) {
 // priorities returns a snapshot of the twin's priorities, loading them the first time and
 // starting a background refresh when they are due.
 func (w *Watcher) priorities(ctx context.Context, twin string) map[string]priority {
+	w.followStatus(ctx)
 	now := w.opt.Now()
 	w.prio.mu.Lock()
 	p := w.prio.twins[twin]
@@ -180,32 +215,52 @@ func (w *Watcher) loadPriorities(ctx context.Context, twin string) {
 	w.prio.mu.Unlock()
 }
 
-// rateState is one twin's rate baselines.
+// rateState is one twin's rate baselines: one set per series, keyed by entity (string keys
+// hash fastest).
 type rateState struct {
-	rates *anomaly.Rates[rateKey]
-	// closed is the bucket index through which Close has run.
+	rates [numSeries]*anomaly.Rates[string]
+	// closed is the start of the bucket of the stream's time when Close last ran.
 	closed time.Time
-	found  []anomaly.Scored[rateKey]
+	found  []found
+}
+
+// found is a bucket scored anomalous.
+type found struct {
+	series Series
+	anomaly.Scored[string]
+}
+
+func newRateState(o anomaly.RatesOptions) (*rateState, error) {
+	rs := &rateState{}
+	for i := range rs.rates {
+		r, err := anomaly.NewRates[string](o)
+		if err != nil {
+			return nil, err
+		}
+		r.OwnKeys(strings.Clone)
+		rs.rates[i] = r
+	}
+	return rs, nil
 }
 
 // rates counts a window's events per entity and series, scores the buckets they close (and,
 // once per bucket, the buckets the stream's time has left behind), and returns the anomalies.
 func (d *detectors) rates(twin string, evs []telemetry.Event, prio map[string]priority, now time.Time) ([]graph.AnomalyRow, []response.Trigger) {
 	rs := d.rate
-	sens := func(k rateKey) float64 {
-		if p, ok := prio[k.entity]; ok {
+	sens := func(entity string) float64 {
+		if p, ok := prio[entity]; ok {
 			return p.sens
 		}
 		return defaultPriority.sens
 	}
-	found := rs.found[:0]
+	fs := rs.found[:0]
 	var latest time.Time
 	count := func(entity string, s Series, at time.Time, n float64) {
 		if entity == "" {
 			return
 		}
-		if r, ok := rs.rates.Count(rateKey{entity, s}, at, n, sens); ok && r.Anomalous {
-			found = append(found, r)
+		if r, ok := rs.rates[s].Count(entity, at, n, sens); ok && r.Anomalous {
+			fs = append(fs, found{s, r})
 		}
 	}
 	for i := range evs {
@@ -235,30 +290,35 @@ func (d *detectors) rates(twin string, evs []telemetry.Event, prio map[string]pr
 	if latest.After(now) {
 		latest = now
 	}
-	if b := rs.rates.Bucket(latest); !latest.IsZero() && b.After(rs.closed) {
+	if b := rs.rates[0].Bucket(latest); !latest.IsZero() && b.After(rs.closed) {
 		rs.closed = b
-		found = rs.rates.Close(latest, sens, found)
+		for s, r := range rs.rates {
+			for _, sc := range r.Close(latest, sens, nil) {
+				fs = append(fs, found{Series(s), sc})
+			}
+		}
 	}
-	rs.found = found[:0]
-	if len(found) == 0 {
+	rs.found = fs[:0]
+	if len(fs) == 0 {
 		return nil, nil
 	}
-	step := rs.rates.Options().Step
-	rows := make([]graph.AnomalyRow, 0, len(found))
-	triggers := make([]response.Trigger, 0, len(found))
-	for _, f := range found {
-		p, ok := prio[f.Key.entity]
+	step := rs.rates[0].Options().Step
+	rows := make([]graph.AnomalyRow, 0, len(fs))
+	triggers := make([]response.Trigger, 0, len(fs))
+	for _, f := range fs {
+		entity := f.Key
+		p, ok := prio[entity]
 		if !ok {
 			p = defaultPriority
 		}
 		why := fmt.Sprintf("%s %s: %s in %s, expected %.1f±%.1f (z=%.1f; threshold %.2g at monitoring priority %s, %d)",
-			seriesText[f.Key.series], f.Key.entity, fmtCount(f.Value), step, f.Expected, f.Scale, f.Z, f.Threshold, p.level, p.score)
-		row := graph.AnomalyRow{Key: key(twin, "rate", f.Key.series.String(), f.Key.entity, f.Time.UTC().Format(time.RFC3339)), Type: "rate",
-			Entity: f.Key.entity, Score: f.Score, Explanation: why, At: f.Time,
-			Evidence: []graph.NodeRef{{Label: graph.LabelHost, Key: f.Key.entity}, {Label: graph.LabelService, Key: f.Key.entity}}}
+			seriesText[f.series], entity, fmtCount(f.Value), step, f.Expected, f.Scale, f.Z, f.Threshold, p.level, p.score)
+		row := graph.AnomalyRow{Key: key(twin, "rate", f.series.String(), entity, f.Time.UTC().Format(time.RFC3339)), Type: "rate",
+			Entity: entity, Score: f.Score, Explanation: why, At: f.Time,
+			Evidence: []graph.NodeRef{{Label: graph.LabelHost, Key: entity}, {Label: graph.LabelService, Key: entity}}}
 		rows = append(rows, row)
-		triggers = append(triggers, response.Trigger{ID: row.Key, Kind: response.KindAnomaly, At: f.Time, Twin: twin, Entity: f.Key.entity,
-			Type: "rate", Score: f.Score, Message: why, Fields: map[string]any{"series": f.Key.series.String(), "count": f.Value,
+		triggers = append(triggers, response.Trigger{ID: row.Key, Kind: response.KindAnomaly, At: f.Time, Twin: twin, Entity: entity,
+			Type: "rate", Score: f.Score, Message: why, Fields: map[string]any{"series": f.series.String(), "count": f.Value,
 				"expected": f.Expected, "scale": f.Scale, "threshold": f.Threshold, "priority": p.level, "priority_score": p.score,
 				"step": step.String()}})
 	}

@@ -88,7 +88,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if _, err := anomaly.NewRates[rateKey](o.Rates); err != nil {
+	if _, err := anomaly.NewRates[string](o.Rates); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -132,12 +132,9 @@ func (w *Watcher) detectorsOf(twin string) (*detectors, error) {
 	if d.travel, err = anomaly.NewTravel(anomaly.TravelOptions{}); err != nil {
 		return nil, err
 	}
-	rates, err := anomaly.NewRates[rateKey](w.opt.Rates)
-	if err != nil {
+	if d.rate, err = newRateState(w.opt.Rates); err != nil {
 		return nil, err
 	}
-	rates.OwnKeys(ownKey)
-	d.rate = &rateState{rates: rates}
 	w.twins[twin] = d
 	return d, nil
 }
