@@ -1,11 +1,13 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -375,10 +377,13 @@ RETURN s.name, a.digest`, map[string]any{"twin": w.twin, "rows": rows})
 	return result.Err()
 }
 
-// flows merges the window's connections: first by key those seen before (counters, last seen
-// and the designed flag, which follows the current design), then the others with their ends
-// (a Host, or an ObservedEndpoint merged by address) and whether they are the first between
-// their ends on the port and proto.
+// flows writes the window's connections: first by key those seen before (counters, last seen
+// and the designed flag, which follows the current design), then the others are created
+// between their ends (a Host, or an ObservedEndpoint merged by address), noting whether they
+// are the first between their ends on the port and proto (by pair key). Connections are
+// created rather than merged: a key not found is not in the graph, the worker being the twin's
+// only writer; a connection written before keys existed may stand beside a keyed one of the
+// same hour, which every read sums over.
 func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flows []FlowRow) error {
 	if len(flows) == 0 {
 		return nil
@@ -388,6 +393,7 @@ func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flow
 		src  string // host, or "" for an ObservedEndpoint at row.Src
 		dst  string
 		key  string
+		pair string // the key without the hour bucket
 		c    Connection
 		done bool
 	}
@@ -397,6 +403,7 @@ func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flow
 		src, dst := w.topo.host(f.Src), w.topo.host(f.Dst)
 		proto := strings.ToLower(f.Proto)
 		key := connectionKey(w.twin, src, f.Src, dst, f.Dst, f.Port, proto, f.Bucket)
+		pair := connectionKey(w.twin, src, f.Src, dst, f.Dst, f.Port, proto, time.Time{})
 		if i, ok := byKey[key]; ok { // two names of the same ends
 			c := conns[i]
 			c.row.Count += f.Count
@@ -404,7 +411,7 @@ func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flow
 			c.row.First, c.row.Last = minTime(c.row.First, f.First), maxTime(c.row.Last, f.Last)
 			continue
 		}
-		c := &conn{row: f, src: src, dst: dst, key: key}
+		c := &conn{row: f, src: src, dst: dst, key: key, pair: pair}
 		c.row.Proto = proto
 		designed, sz, dz := w.topo.Designed(src, dst, f.Port, proto)
 		c.c = Connection{Src: NodeRef{LabelHost, src}, Dst: NodeRef{LabelHost, dst}, Port: f.Port, Proto: proto, Bucket: f.Bucket.UTC(),
@@ -418,11 +425,6 @@ func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flow
 		byKey[key] = len(conns)
 		conns = append(conns, c)
 	}
-	param := func(i int, c *conn) map[string]any {
-		return map[string]any{"i": i, "key": c.key, "src": c.row.Src, "dst": c.row.Dst, "sHost": nilIfEmpty(c.src), "dHost": nilIfEmpty(c.dst),
-			"port": c.row.Port, "proto": c.row.Proto, "bucket": c.row.Bucket.UTC(), "count": c.row.Count, "bytes": c.row.Bytes,
-			"first": c.row.First.UTC(), "last": c.row.Last.UTC(), "designed": c.c.Designed}
-	}
 	read := func(result neo4j.ResultWithContext, fresh bool) error {
 		for result.Next(ctx) {
 			v := result.Record().Values
@@ -434,15 +436,18 @@ func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flow
 		}
 		return result.Err()
 	}
+	// Seen before: found by key, with the few values that change.
 	rows := make([]map[string]any, len(conns))
 	for i, c := range conns {
-		rows[i] = param(i, c)
+		rows[i] = map[string]any{"i": i, "key": c.key, "count": c.row.Count, "bytes": c.row.Bytes, "last": c.row.Last.UTC(), "designed": c.c.Designed}
 	}
 	for chunk := range slices.Chunk(rows, chunkSize) {
 		result, err := tx.Run(ctx, `UNWIND $rows AS f
 MATCH ()-[c:CONNECTS_TO {key: f.key}]->()
-SET c.count = c.count + f.count, c.bytes = c.bytes + f.bytes, c.designed = f.designed, c.deviation = NOT f.designed,
+SET c.count = c.count + f.count, c.bytes = c.bytes + f.bytes,
   c.lastSeen = CASE WHEN c.lastSeen IS NULL OR c.lastSeen < f.last THEN f.last ELSE c.lastSeen END
+FOREACH (_ IN CASE WHEN c.designed IS NULL OR c.designed <> f.designed THEN [1] ELSE [] END |
+  SET c.designed = f.designed, c.deviation = NOT f.designed)
 RETURN f.i, c.count, c.bytes`, map[string]any{"rows": chunk})
 		if err != nil {
 			return err
@@ -451,58 +456,58 @@ RETURN f.i, c.count, c.bytes`, map[string]any{"rows": chunk})
 			return err
 		}
 	}
-	rows = rows[:0]
+	// Not seen before: the unknown ends are merged once each, then the connections created,
+	// one statement per kind of ends so that each end is an index lookup.
+	unknown := map[string]time.Time{} // address → first seen in the window
+	groups := map[[2]string][]map[string]any{}
 	for i, c := range conns {
-		if !c.done {
-			rows = append(rows, param(i, c))
+		if c.done {
+			continue
+		}
+		for _, end := range [][2]string{{c.src, c.row.Src}, {c.dst, c.row.Dst}} {
+			if first, ok := unknown[end[1]]; end[0] == "" && (!ok || c.row.First.Before(first)) {
+				unknown[end[1]] = c.row.First
+			}
+		}
+		g := [2]string{c.c.Src.Label, c.c.Dst.Label}
+		groups[g] = append(groups[g], map[string]any{"i": i, "key": c.key, "pair": c.pair, "s": c.c.Src.Key, "d": c.c.Dst.Key,
+			"port": c.row.Port, "proto": c.row.Proto, "bucket": c.row.Bucket.UTC(), "count": c.row.Count, "bytes": c.row.Bytes,
+			"first": c.row.First.UTC(), "last": c.row.Last.UTC(), "designed": c.c.Designed})
+	}
+	if len(unknown) > 0 {
+		ends := make([]map[string]any, 0, len(unknown))
+		for a, first := range unknown {
+			ends = append(ends, map[string]any{"address": a, "first": first.UTC()})
+		}
+		for chunk := range slices.Chunk(ends, chunkSize) {
+			if err := run(ctx, tx, `UNWIND $rows AS row
+MERGE (e:ObservedEndpoint {twin: $twin, address: row.address})
+  ON CREATE SET e.firstSeen = row.first`, map[string]any{"twin": w.twin, "rows": chunk}); err != nil {
+				return err
+			}
 		}
 	}
-	for chunk := range slices.Chunk(rows, chunkSize) {
-		result, err := tx.Run(ctx, `UNWIND $rows AS f
-CALL (f) {
-  OPTIONAL MATCH (h:Host {twin: $twin, name: f.sHost})
-  CALL (f, h) {
-    WITH f, h WHERE h IS NULL
-    MERGE (e:ObservedEndpoint {twin: $twin, address: f.src})
-      ON CREATE SET e.firstSeen = f.first
-    SET e.lastSeen = CASE WHEN e.lastSeen IS NULL OR e.lastSeen < f.last THEN f.last ELSE e.lastSeen END
-    RETURN e AS n
-    UNION
-    WITH f, h WHERE h IS NOT NULL
-    RETURN h AS n
-  }
-  RETURN n AS s
-}
-CALL (f) {
-  OPTIONAL MATCH (h:Host {twin: $twin, name: f.dHost})
-  CALL (f, h) {
-    WITH f, h WHERE h IS NULL
-    MERGE (e:ObservedEndpoint {twin: $twin, address: f.dst})
-      ON CREATE SET e.firstSeen = f.first
-    SET e.lastSeen = CASE WHEN e.lastSeen IS NULL OR e.lastSeen < f.last THEN f.last ELSE e.lastSeen END
-    RETURN e AS n
-    UNION
-    WITH f, h WHERE h IS NOT NULL
-    RETURN h AS n
-  }
-  RETURN n AS d
-}
-WITH f, s, d, NOT EXISTS { (s)-[:CONNECTS_TO {port: f.port, proto: f.proto}]->(d) } AS fresh
-MERGE (s)-[c:CONNECTS_TO {port: f.port, proto: f.proto, bucket: f.bucket}]->(d)
-  ON CREATE SET c.twin = $twin, c.count = 0, c.bytes = 0, c.firstSeen = f.first
-SET c.key = f.key, c.count = c.count + f.count, c.bytes = c.bytes + f.bytes, c.designed = f.designed, c.deviation = NOT f.designed,
-  c.lastSeen = CASE WHEN c.lastSeen IS NULL OR c.lastSeen < f.last THEN f.last ELSE c.lastSeen END
-RETURN f.i, c.count, c.bytes, fresh`, map[string]any{"twin": w.twin, "rows": chunk})
-		if err != nil {
-			return err
-		}
-		if err := read(result, true); err != nil {
-			return err
+	prop := map[string]string{LabelHost: "name", LabelObservedEndpoint: "address"}
+	for _, g := range slices.SortedFunc(maps.Keys(groups), func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) }) {
+		for chunk := range slices.Chunk(groups[g], chunkSize) {
+			result, err := tx.Run(ctx, fmt.Sprintf(`UNWIND $rows AS f
+MATCH (s:%s {twin: $twin, %s: f.s})
+MATCH (d:%s {twin: $twin, %s: f.d})
+WITH f, s, d, NOT EXISTS { MATCH ()-[x:CONNECTS_TO {pair: f.pair}]->() } AS fresh
+CREATE (s)-[c:CONNECTS_TO {port: f.port, proto: f.proto, bucket: f.bucket, twin: $twin, key: f.key, pair: f.pair,
+  count: f.count, bytes: f.bytes, firstSeen: f.first, lastSeen: f.last, designed: f.designed, deviation: NOT f.designed}]->(d)
+RETURN f.i, c.count, c.bytes, fresh`, g[0], prop[g[0]], g[1], prop[g[1]]), map[string]any{"twin": w.twin, "rows": chunk})
+			if err != nil {
+				return err
+			}
+			if err := read(result, true); err != nil {
+				return err
+			}
 		}
 	}
 	for _, c := range conns {
 		if !c.done {
-			continue // not reachable: MERGE writes every row
+			continue // a host deleted since the topology was read: its connections are not kept
 		}
 		w.res.Connections = append(w.res.Connections, c.c)
 		if c.c.New {
@@ -669,4 +674,27 @@ func maxTime(a, b time.Time) time.Time {
 // TelemetryCursor returns the stream sequence of the last telemetry event applied to the twin.
 func (ls *LiveState) TelemetryCursor(ctx context.Context, twin, stream string) (uint64, error) {
 	return ls.db.TelemetryCursor(ctx, twin, stream)
+}
+
+// RecordAnomalies is DB.RecordAnomalies, with each anomaly's entity resolved (by a host's name
+// or address, or a service's name) through the twin's topology as the last window read it.
+func (ls *LiveState) RecordAnomalies(ctx context.Context, twin string, rows []AnomalyRow) ([]string, error) {
+	ls.mu.Lock()
+	tl := ls.twins[twin]
+	ls.mu.Unlock()
+	var topo *Topology
+	if tl != nil {
+		tl.mu.Lock()
+		topo = tl.topo
+		tl.mu.Unlock()
+	}
+	if topo != nil {
+		rows = slices.Clone(rows)
+		for i := range rows {
+			if label, key, ok := topo.Resolve(rows[i].Entity); ok && rows[i].About == nil {
+				rows[i].About = &NodeRef{Label: label, Key: key}
+			}
+		}
+	}
+	return ls.db.RecordAnomalies(ctx, twin, rows)
 }

@@ -223,6 +223,9 @@ type AnomalyRow struct {
 	// Evidence are the twin nodes it rests on: Hosts, Services, ObservedEndpoints and Alerts
 	// (others are ignored).
 	Evidence []NodeRef
+	// About is the Host or Service the entity names, when the caller resolved it (a
+	// LiveState does, by name or address); nil: a Host or else a Service of that name.
+	About *NodeRef
 }
 
 // AnomalyNode is an Anomaly as read.
@@ -235,7 +238,9 @@ type AnomalyNode struct {
 }
 
 // RecordAnomalies stores anomalies (MERGE by key), ABOUT the Host or Service their entity
-// names and EVIDENCED_BY the nodes they rest on, and returns the keys of those it created.
+// names (row.About, or else a Host and then a Service of that name: an address resolves only
+// through a LiveState) and EVIDENCED_BY the nodes they rest on, and returns the keys of those
+// it created.
 func (db *DB) RecordAnomalies(ctx context.Context, twin string, rows []AnomalyRow) ([]string, error) {
 	if len(rows) == 0 {
 		return nil, nil
@@ -249,7 +254,10 @@ func (db *DB) RecordAnomalies(ctx context.Context, twin string, rows []AnomalyRo
 			}
 		}
 		params[i] = map[string]any{"key": r.Key, "type": r.Type, "entity": r.Entity, "score": r.Score, "explanation": r.Explanation,
-			"at": r.At.UTC(), "evidence": ev}
+			"at": r.At.UTC(), "evidence": ev, "label": nil, "target": nil}
+		if r.About != nil && (r.About.Label == LabelHost || r.About.Label == LabelService) {
+			params[i]["label"], params[i]["target"] = r.About.Label, r.About.Key
+		}
 	}
 	out, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
 		res, err := tx.Run(ctx, `UNWIND $rows AS row
@@ -258,8 +266,8 @@ MERGE (a:Anomaly {twin: $twin, key: row.key})
   ON MATCH SET a.created = false
 WITH a, row
 CALL (a, row) {
-  OPTIONAL MATCH (h:Host {twin: $twin}) WHERE h.name = row.entity OR row.entity IN coalesce(h.addresses, [])
-  OPTIONAL MATCH (s:Service {twin: $twin, name: row.entity})
+  OPTIONAL MATCH (h:Host {twin: $twin, name: coalesce(row.target, row.entity)}) WHERE coalesce(row.label, 'Host') = 'Host'
+  OPTIONAL MATCH (s:Service {twin: $twin, name: coalesce(row.target, row.entity)}) WHERE coalesce(row.label, 'Service') = 'Service'
   WITH a, coalesce(h, s) AS t WHERE t IS NOT NULL
   MERGE (a)-[:ABOUT]->(t)
 }

@@ -54,8 +54,9 @@ func New(b *bus.Bus, db *graph.DB, cfg config.Ops, log zerolog.Logger) (*Service
 		s.Playbooks, react = eng, eng
 		s.log.Info().Strs("playbooks", set.Names()).Bool("dry_run", cfg.DryRun).Msg("response playbooks loaded")
 	}
-	s.Worker = &livestate.Worker{Bus: b, Store: graph.NewLiveState(db), Decode: telemetry.DecodeFor, Announce: ev,
-		Observe: opswatch.New(db, ev, react, log.With().Str("component", "opswatch").Logger()),
+	live := graph.NewLiveState(db)
+	s.Worker = &livestate.Worker{Bus: b, Store: live, Decode: telemetry.DecodeFor, Announce: ev,
+		Observe: opswatch.New(watchStore{DB: db, live: live}, ev, react, log.With().Str("component", "opswatch").Logger()),
 		Log:     log.With().Str("component", "livestate").Logger()}
 	return s, nil
 }
@@ -91,4 +92,15 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// watchStore is what the detectors write through: the graph, with anomalies' entities resolved
+// (by a host's name or address) through the live state's cached topology.
+type watchStore struct {
+	*graph.DB
+	live *graph.LiveState
+}
+
+func (s watchStore) RecordAnomalies(ctx context.Context, twin string, rows []graph.AnomalyRow) ([]string, error) {
+	return s.live.RecordAnomalies(ctx, twin, rows)
 }
