@@ -26,8 +26,8 @@ import (
 //     when the twin's topologyVersion moves (DB.Write bumps it whenever a batch touches hosts,
 //     zones, services or the edges between them), when the twin was recreated, and at the
 //     latest after TopologyTTL (a safety net for writes that bypass DB.Write);
-//   - when each entity's observedAt (lastSeen for ObservedEndpoints) was last written, so that
-//     it is written again only once it moves by SeenResolution of event time.
+//   - when each entity's observedAt (lastSeen for ObservedEndpoints) was last written: they are
+//     kept to SeenResolution of event time and written only when they move.
 //
 // Connections carry a key (a hash of twin, ends, port, proto and hour bucket, indexed by
 // migration 0009): the connections a window has seen before are updated by key, and only
@@ -37,8 +37,8 @@ import (
 // leadership); its caches change only after a window's transaction committed.
 type LiveState struct {
 	db *DB
-	// SeenResolution: observedAt and lastSeen move by at least this much of event time before
-	// they are written again (default 1 s).
+	// SeenResolution: observedAt and lastSeen are event times truncated to this (default 1 s),
+	// written when they move.
 	SeenResolution time.Duration
 	// TopologyTTL bounds how long a topology is trusted without a version change (default 30 s).
 	TopologyTTL time.Duration
@@ -439,13 +439,15 @@ func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flow
 	// Seen before: found by key, with the few values that change.
 	rows := make([]map[string]any, len(conns))
 	for i, c := range conns {
-		rows[i] = map[string]any{"i": i, "key": c.key, "count": c.row.Count, "bytes": c.row.Bytes, "last": c.row.Last.UTC(), "designed": c.c.Designed}
+		rows[i] = map[string]any{"i": i, "key": c.key, "count": c.row.Count, "bytes": c.row.Bytes, "first": c.row.First.UTC(), "last": c.row.Last.UTC(),
+			"designed": c.c.Designed}
 	}
 	for chunk := range slices.Chunk(rows, chunkSize) {
 		result, err := tx.Run(ctx, `UNWIND $rows AS f
 MATCH ()-[c:CONNECTS_TO {key: f.key}]->()
 SET c.count = c.count + f.count, c.bytes = c.bytes + f.bytes,
-  c.lastSeen = CASE WHEN c.lastSeen IS NULL OR c.lastSeen < f.last THEN f.last ELSE c.lastSeen END
+  c.lastSeen = CASE WHEN c.lastSeen IS NULL OR c.lastSeen < f.last THEN f.last ELSE c.lastSeen END,
+  c.firstSeen = CASE WHEN c.firstSeen IS NULL OR f.first < c.firstSeen THEN f.first ELSE c.firstSeen END
 FOREACH (_ IN CASE WHEN c.designed IS NULL OR c.designed <> f.designed THEN [1] ELSE [] END |
   SET c.designed = f.designed, c.deviation = NOT f.designed)
 RETURN f.i, c.count, c.bytes`, map[string]any{"rows": chunk})
@@ -482,7 +484,7 @@ RETURN f.i, c.count, c.bytes`, map[string]any{"rows": chunk})
 		for chunk := range slices.Chunk(ends, chunkSize) {
 			if err := run(ctx, tx, `UNWIND $rows AS row
 MERGE (e:ObservedEndpoint {twin: $twin, address: row.address})
-  ON CREATE SET e.firstSeen = row.first`, map[string]any{"twin": w.twin, "rows": chunk}); err != nil {
+SET e.firstSeen = CASE WHEN e.firstSeen IS NULL OR row.first < e.firstSeen THEN row.first ELSE e.firstSeen END`, map[string]any{"twin": w.twin, "rows": chunk}); err != nil {
 				return err
 			}
 		}
@@ -565,8 +567,12 @@ WITH row, old IS NULL AS created
 MERGE (a:Alert {twin: $twin, key: row.key})
   ON CREATE SET a.source = row.source, a.rule = row.rule, a.entity = row.entity, a.technique = row.technique,
     a.count = 0, a.firstSeen = row.first
-SET a.count = a.count + row.count, a.severity = row.severity, a.message = row.message,
-  a.lastSeen = CASE WHEN a.lastSeen IS NULL OR a.lastSeen < row.last THEN row.last ELSE a.lastSeen END
+WITH a, row, created, a.lastSeen IS NULL OR a.lastSeen <= row.last AS newest
+SET a.count = a.count + row.count,
+  a.severity = CASE WHEN newest THEN row.severity ELSE a.severity END,
+  a.message = CASE WHEN newest THEN row.message ELSE a.message END,
+  a.lastSeen = CASE WHEN newest THEN row.last ELSE a.lastSeen END,
+  a.firstSeen = CASE WHEN row.first < a.firstSeen THEN row.first ELSE a.firstSeen END
 WITH a, row, created
 CALL (a, row) {
   WITH a, row WHERE row.target IS NOT NULL AND NOT EXISTS { (a)-[:ABOUT]->() }
@@ -624,7 +630,10 @@ func (w *opsWriter) seen(ctx context.Context, tx neo4j.ManagedTransaction, b Ops
 	rows := map[string][]map[string]any{}
 	written := map[endpoint]time.Time{}
 	for ep, at := range latest {
-		if last, ok := prior[ep]; ok && at.Sub(last) < resolution {
+		// Observed times are kept to the resolution, so that they do not depend on how the
+		// events fell into windows (a replay leaves the same).
+		at = at.Truncate(resolution)
+		if last, ok := prior[ep]; ok && !at.After(last) {
 			continue
 		}
 		rows[ep.label] = append(rows[ep.label], map[string]any{"key": ep.key, "at": at.UTC()})
@@ -697,4 +706,49 @@ func (ls *LiveState) RecordAnomalies(ctx context.Context, twin string, rows []An
 		}
 	}
 	return ls.db.RecordAnomalies(ctx, twin, rows)
+}
+
+// HasLiveState says whether a twin has any live state: observed connections, alerts, unknown
+// endpoints or a telemetry cursor.
+func (db *DB) HasLiveState(ctx context.Context, twin string) (bool, error) {
+	recs, err := db.collect(ctx, `RETURN EXISTS { MATCH (c:TelemetryCursor {twin: $twin}) }
+  OR EXISTS { MATCH (a:Alert {twin: $twin}) }
+  OR EXISTS { MATCH (e:ObservedEndpoint {twin: $twin}) }
+  OR EXISTS { MATCH (h:Host {twin: $twin})-[:CONNECTS_TO]->() }`, map[string]any{"twin": twin})
+	if err != nil {
+		return false, fmt.Errorf("live state of %s: %w", twin, err)
+	}
+	return len(recs) == 1 && recs[0].Values[0] == true, nil
+}
+
+// ClearLiveState deletes a twin's live state (observed connections, alerts, unknown endpoints,
+// telemetry cursors, observed times; deploys' RUNS are kept), in batches, and returns how many
+// nodes and relationships it deleted. The twin's design is untouched.
+func (db *DB) ClearLiveState(ctx context.Context, twin string) (int64, error) {
+	var total int64
+	for _, cypher := range []string{
+		`MATCH (h:Host {twin: $twin})-[c:CONNECTS_TO]->() WITH c LIMIT 10000 DELETE c RETURN count(*)`,
+		`MATCH (e:ObservedEndpoint {twin: $twin}) WITH e LIMIT 2000 DETACH DELETE e RETURN count(*)`,
+		`MATCH (a:Alert {twin: $twin}) WITH a LIMIT 5000 DETACH DELETE a RETURN count(*)`,
+		`MATCH (c:TelemetryCursor {twin: $twin}) WITH c LIMIT 5000 DETACH DELETE c RETURN count(*)`,
+	} {
+		for {
+			recs, err := db.collectWrite(ctx, cypher, map[string]any{"twin": twin})
+			if err != nil {
+				return total, fmt.Errorf("clear live state of %s: %w", twin, err)
+			}
+			n := asInt(recs[0][0])
+			total += n
+			if n == 0 {
+				break
+			}
+		}
+	}
+	for _, label := range []string{LabelHost, LabelService} {
+		if _, err := db.collectWrite(ctx, fmt.Sprintf(`MATCH (n:%s {twin: $twin}) WHERE n.observedAt IS NOT NULL REMOVE n.observedAt`, label),
+			map[string]any{"twin": twin}); err != nil {
+			return total, fmt.Errorf("clear live state of %s: %w", twin, err)
+		}
+	}
+	return total, nil
 }

@@ -6,6 +6,8 @@
 //	sectwin apply -f twin.yaml [--prune] [--dry-run]
 //	sectwin ingest FILE... [--twin T] [--wait]
 //	sectwin worker                ingest workers alone, against a server's NATS
+//	sectwin replay --twin T --into U [--since 2h] [--reset]
+//	                              rebuild a twin's live state from the telemetry JetStream keeps
 //	sectwin edge [check|budget|aggregate] --config F
 //	                              the edge collector, its config check, its budget ledger, and
 //	                              the regional aggregator of a cohort
@@ -46,6 +48,7 @@ func commands() []command {
 		{"ingest", "upload SBOMs and scan reports to a server (FILE... [--twin T] [--wait])", runIngest},
 		{"worker", "run ingest workers alone, against a server's NATS", runWorker},
 		{"edge", "the edge collector: run it, check its config, show its budget ledger (--config edge.yaml)", runEdge},
+		{"replay", "rebuild a twin's live state from the telemetry JetStream keeps (--twin T --into U)", runReplay},
 		{"report", "run an attack-path report on a server (attack-paths --twin T --format html|md|json --out F)", runReport},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintln(out, "sectwin", version)

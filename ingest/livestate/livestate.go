@@ -81,8 +81,15 @@ type Worker struct {
 	MaxBatch  int
 	PinnedTTL time.Duration
 
+	// into, when set, is the twin every event is applied to, whatever twin its subject names
+	// (a Replay).
+	into string
+
 	applied, malformed, windows, skipped atomic.Int64
 }
+
+// errEndOfStream ends read after it handed over the pending window: a Replay reached the end.
+var errEndOfStream = errors.New("end of the replayed telemetry")
 
 // Stats counts what the worker did.
 type Stats struct {
@@ -186,6 +193,16 @@ func (w *Worker) read(ctx context.Context, maxBatch int, linger time.Duration, r
 			switch {
 			case ctx.Err() != nil:
 				return nil
+			case errors.Is(err, errEndOfStream):
+				if pending != nil {
+					select {
+					case ready <- pending:
+					case <-ctx.Done():
+					}
+				}
+				return nil
+			case w.into != "":
+				return err // a replay ends at its first error
 			case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 			case errors.Is(err, jetstream.ErrMsgIteratorClosed):
 				return fmt.Errorf("telemetry consumer closed: %w", err)
@@ -233,10 +250,16 @@ func (w *Worker) add(ctx context.Context, win *window, m jetstream.Msg, cursors 
 	}
 	if err != nil {
 		w.malformed.Add(1)
+		if w.into != "" {
+			return // a replay: dead-lettered when it was first received
+		}
 		if derr := w.Bus.DeadLetter(ctx, m, err); derr != nil {
 			w.Log.Error().Err(derr).Str("subject", m.Subject()).Msg("malformed telemetry not dead-lettered; dropped")
 		}
 		return
+	}
+	if w.into != "" {
+		twin, ev.Twin = w.into, w.into
 	}
 	tw := win.twins[twin]
 	if tw == nil {
