@@ -187,7 +187,7 @@ func (w *Watcher) priorities(ctx context.Context, twin string) map[string]priori
 		w.prio.mu.Lock()
 	} else if !p.loading && (p.stale || now.Sub(p.loaded) >= w.opt.PriorityRefresh) {
 		p.loading = true
-		go w.loadPriorities(context.WithoutCancel(ctx), twin)
+		w.bg.Go(func() { w.loadPriorities(ctx, twin) })
 	}
 	by := p.by
 	w.prio.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,8 +118,9 @@ func TestRateAnomalies(t *testing.T) {
 			if _, err := db.Write(ctx, twin, batch, graph.WriteOptions{Source: "test"}); err != nil {
 				t.Fatal(err)
 			}
+			var clock sync.Mutex // the background refresh of priorities reads it too
 			now := t0
-			w, err := NewWithOptions(db, nil, nil, zerolog.Nop(), Options{Now: func() time.Time { return now }})
+			w, err := NewWithOptions(db, nil, nil, zerolog.Nop(), Options{Now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,9 +133,12 @@ func TestRateAnomalies(t *testing.T) {
 					}
 					evs = append(evs, flowsFrom(twin, src, m, n)...)
 				}
+				clock.Lock()
 				now = t0.Add(time.Duration(m+1) * time.Minute)
+				clock.Unlock()
 				w.Window(ctx, twin, evs, graph.OpsResult{})
 			}
+			w.Wait()
 			got, err := db.Anomalies(ctx, twin, t0.Add(-time.Hour), nil, 100)
 			if err != nil {
 				t.Fatal(err)

@@ -58,7 +58,12 @@ type Watcher struct {
 	twins map[string]*detectors
 
 	prio prioritiesCache
+	bg   sync.WaitGroup // background refreshes of priorities
 }
+
+// Wait returns once the background work the Watcher started has ended (cancel the context the
+// windows came with first): a server calls it before it closes the graph.
+func (w *Watcher) Wait() { w.bg.Wait() }
 
 // Options tune a Watcher; zero fields take their defaults.
 type Options struct {

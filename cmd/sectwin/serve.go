@@ -177,6 +177,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	log.Info().Msg("shutting down: finishing in-flight requests")
 	cancel(nil)
 	bootDone.Wait()
+	ops.Wait() // the live-state worker commits or drops its window before the graph closes
 
 	// In-flight requests finish (up to the grace period), websockets end, NATS drains, then the
 	// Neo4j driver closes.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -45,6 +46,9 @@ type ReplayStats struct {
 	Windows                           int64
 }
 
+// replayStall is how long a replay waits for the next event it knows the stream holds.
+const replayStall = 30 * time.Second
+
 // ErrNothingToReplay: the stream keeps no telemetry of the twin (from Since).
 var ErrNothingToReplay = errors.New("no telemetry of the twin in JetStream")
 
@@ -71,13 +75,13 @@ func (r *Replay) Run(ctx context.Context) (ReplayStats, error) {
 		return ReplayStats{}, fmt.Errorf("replay %s: %w", r.From, ErrNothingToReplay)
 	}
 	maxBatch := cmp.Or(r.MaxBatch, 20000)
-	it, err := cons.Messages(jetstream.PullMaxMessages(min(maxBatch, 10000)))
+	it, err := cons.Messages(jetstream.PullMaxMessages(min(max(maxBatch, 1000), 10000)))
 	if err != nil {
 		return ReplayStats{}, fmt.Errorf("replay %s: %w", r.From, err)
 	}
 	defer it.Stop()
 	w := &Worker{Bus: r.Bus, Store: r.Store, Decode: r.Decode, Log: r.Log, into: r.Into}
-	var read uint64
+	var read atomic.Uint64 // the reader counts, the applier reports progress
 	ready := make(chan *window)
 	done := make(chan bool, 1)
 	go func() {
@@ -85,7 +89,7 @@ func (r *Replay) Run(ctx context.Context) (ReplayStats, error) {
 		for win := range ready {
 			ok = ok && w.apply(ctx, win)
 			if r.Progress != nil {
-				r.Progress(min(read, total), total)
+				r.Progress(min(read.Load(), total), total)
 			}
 		}
 		done <- ok
@@ -95,15 +99,16 @@ func (r *Replay) Run(ctx context.Context) (ReplayStats, error) {
 		if last {
 			return nil, errEndOfStream
 		}
-		m, err := it.Next(jetstream.NextMaxWait(max(wait, 5*time.Second)))
+		// The ordered consumer may be recreating itself (after a missed heartbeat): give it time.
+		m, err := it.Next(jetstream.NextMaxWait(max(wait, replayStall)))
 		if err != nil {
 			if errors.Is(err, nats.ErrTimeout) {
-				return nil, fmt.Errorf("replay %s: no telemetry for 5 s with %d of %d events read (did the stream's retention drop them?)", r.From, read, total)
+				return nil, fmt.Errorf("replay %s: no telemetry for %s with %d of %d events read (did the stream's retention drop them?)", r.From, replayStall, read.Load(), total)
 			}
 			return nil, err
 		}
-		read++
-		if md, err := m.Metadata(); err == nil && md.NumPending == 0 || read >= total {
+		n := read.Add(1)
+		if md, err := m.Metadata(); err == nil && md.NumPending == 0 || n >= total {
 			last = true
 		}
 		return m, nil
@@ -111,12 +116,12 @@ func (r *Replay) Run(ctx context.Context) (ReplayStats, error) {
 	close(ready)
 	ok := <-done
 	st := w.Stats()
-	stats := ReplayStats{Read: int64(read), Applied: st.Applied, Malformed: st.Malformed, Skipped: st.Skipped, Windows: st.Windows}
+	stats := ReplayStats{Read: int64(read.Load()), Applied: st.Applied, Malformed: st.Malformed, Skipped: st.Skipped, Windows: st.Windows}
 	switch {
 	case err != nil:
 		return stats, err
 	case !ok || ctx.Err() != nil:
-		return stats, fmt.Errorf("replay %s: interrupted after %d of %d events: %w", r.From, read, total, cmp.Or(ctx.Err(), context.Canceled))
+		return stats, fmt.Errorf("replay %s: interrupted after %d of %d events: %w", r.From, read.Load(), total, cmp.Or(ctx.Err(), context.Canceled))
 	}
 	return stats, nil
 }

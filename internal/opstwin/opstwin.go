@@ -7,6 +7,7 @@ package opstwin
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -29,6 +30,7 @@ type Service struct {
 	Events events.NATS
 	// Playbooks is nil when none are configured.
 	Playbooks *response.Engine
+	running   sync.WaitGroup
 	cases     *caseEditor
 	log       zerolog.Logger
 }
@@ -79,20 +81,28 @@ func (s *Service) Start(ctx context.Context) error {
 					Fields: map[string]any{"case": c.Case, "reasons": string(c.Reasons)}})
 			}
 		}()
-		go func() {
+		s.running.Go(func() {
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			_ = s.Playbooks.Shutdown(sctx)
-		}()
+		})
 	}
-	go func() {
+	s.running.Go(func() {
 		if err := s.Worker.Run(ctx); err != nil {
 			s.log.Error().Err(err).Msg("live-state worker stopped")
 		}
-	}()
+		if w, ok := s.Worker.Observe.(interface{ Wait() }); ok {
+			w.Wait()
+		}
+	})
 	return nil
 }
+
+// Wait returns once the live-state worker, the detectors' background work and the playbooks'
+// actions in hand have stopped
+// (after the context given to Start ended): a server calls it before it closes the graph.
+func (s *Service) Wait() { s.running.Wait() }
 
 // watchStore is what the detectors write through: the graph, with anomalies' entities resolved
 // (by a host's name or address) through the live state's cached topology.
