@@ -136,6 +136,9 @@ RETURN seq < $through, coalesce(elementId(t), ''), coalesce(t.topologyVersion, 0
 		if err := w.alerts(ctx, tx, b.Alerts); err != nil {
 			return nil, err
 		}
+		if err := w.health(ctx, tx, b.Health); err != nil {
+			return nil, err
+		}
 		if written, err = w.seen(ctx, tx, b, prior, resolution); err != nil {
 			return nil, err
 		}
@@ -592,6 +595,40 @@ RETURN a.key, created`, map[string]any{"twin": w.twin, "rows": chunk})
 			}
 		}
 		if err := result.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// health sets health and healthAt on the Hosts and Services the window's health metrics name,
+// unless a later one was already applied.
+func (w *opsWriter) health(ctx context.Context, tx neo4j.ManagedTransaction, rows []HealthRow) error {
+	latest := map[endpoint]HealthRow{}
+	for _, h := range rows {
+		if ep, ok := w.topo.resolve[h.Entity]; ok {
+			if cur, ok := latest[ep]; !ok || !h.At.Before(cur.At) {
+				latest[ep] = h
+			}
+		}
+	}
+	params := map[string][]map[string]any{}
+	for ep, h := range latest {
+		health := HealthDown
+		if h.Up {
+			health = HealthUp
+		}
+		params[ep.label] = append(params[ep.label], map[string]any{"key": ep.key, "health": health, "at": h.At.UTC()})
+		w.res.Nodes = append(w.res.Nodes, NodeRef{Label: ep.label, Key: ep.key})
+	}
+	for _, label := range []string{LabelHost, LabelService} {
+		if len(params[label]) == 0 {
+			continue
+		}
+		if err := run(ctx, tx, fmt.Sprintf(`UNWIND $rows AS row
+MATCH (n:%s {twin: $twin, name: row.key})
+WITH n, row WHERE n.healthAt IS NULL OR n.healthAt <= row.at
+SET n.health = row.health, n.healthAt = row.at`, label), map[string]any{"twin": w.twin, "rows": params[label]}); err != nil {
 			return err
 		}
 	}

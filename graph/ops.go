@@ -37,6 +37,7 @@ const (
 // OpsBatch is one window of telemetry about one twin, aggregated.
 type OpsBatch struct {
 	Seen    []SeenRow
+	Health  []HealthRow
 	Deploys []DeployRow
 	Flows   []FlowRow
 	Alerts  []AlertRow
@@ -50,6 +51,19 @@ type SeenRow struct {
 	Entity string
 	At     time.Time
 }
+
+// HealthRow is the latest health metric (up or health) of an entity in a window.
+type HealthRow struct {
+	Entity string
+	Up     bool
+	At     time.Time
+}
+
+// Health values.
+const (
+	HealthUp   = "UP"
+	HealthDown = "DOWN"
+)
 
 // DeployRow records that a service runs an artifact digest.
 type DeployRow struct {
@@ -411,6 +425,8 @@ type EntityState struct {
 	QuarantineReason          string
 	QuarantinedBy             string
 	RunningDigest             string
+	Health                    string // HealthUp, HealthDown, or "" when no health metric came
+	HealthAt                  time.Time
 }
 
 // EntityState reads the live state of a Host or Service.
@@ -419,7 +435,8 @@ func (db *DB) EntityState(ctx context.Context, twin string, n NodeRef) (EntitySt
 		return EntityState{}, fmt.Errorf("entity state: %s is not a Host or Service", n.Label)
 	}
 	recs, err := db.collect(ctx, fmt.Sprintf(`MATCH (n:%s {twin: $twin, name: $key})
-RETURN n.observedAt, coalesce(n.quarantined, false), n.quarantinedAt, n.quarantineReason, n.quarantinedBy, n.runningDigest`, n.Label),
+RETURN n.observedAt, coalesce(n.quarantined, false), n.quarantinedAt, n.quarantineReason, n.quarantinedBy, n.runningDigest,
+  n.health, n.healthAt`, n.Label),
 		map[string]any{"twin": twin, "key": n.Key})
 	if err != nil || len(recs) == 0 {
 		return EntityState{}, err
@@ -428,6 +445,8 @@ RETURN n.observedAt, coalesce(n.quarantined, false), n.quarantinedAt, n.quaranti
 	s := EntityState{Quarantined: v[1] == true, QuarantineReason: asString(v[3]), QuarantinedBy: asString(v[4]), RunningDigest: asString(v[5])}
 	s.ObservedAt, _ = v[0].(time.Time)
 	s.QuarantinedAt, _ = v[2].(time.Time)
+	s.Health = asString(v[6])
+	s.HealthAt, _ = v[7].(time.Time)
 	return s, nil
 }
 

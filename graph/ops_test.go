@@ -191,3 +191,38 @@ func TestLiveStateFollowsTheDesign(t *testing.T) {
 		t.Errorf("web-1 ssh connection %v", rows[0])
 	}
 }
+
+// TestHealthFromMetrics: the latest up or health metric sets an entity's health, by event time
+// across windows; an older one coming later changes nothing.
+func TestHealthFromMetrics(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := opsTwin(t, db)
+	ctx := t.Context()
+	ls := graph.NewLiveState(db)
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	windows := []struct {
+		rows        []graph.HealthRow
+		web, portal string
+	}{
+		{[]graph.HealthRow{{Entity: "10.0.1.5", Up: true, At: t0}, {Entity: "portal", Up: true, At: t0}}, graph.HealthUp, graph.HealthUp},
+		{[]graph.HealthRow{{Entity: "web-1", Up: false, At: t0.Add(time.Minute)}, {Entity: "web-1", Up: true, At: t0.Add(30 * time.Second)}}, graph.HealthDown, graph.HealthUp},
+		{[]graph.HealthRow{{Entity: "web-1", Up: true, At: t0.Add(10 * time.Second)}, {Entity: "nobody", Up: true, At: t0}}, graph.HealthDown, graph.HealthUp},
+		{[]graph.HealthRow{{Entity: "portal", Up: false, At: t0.Add(time.Hour)}}, graph.HealthDown, graph.HealthDown},
+	}
+	for i, w := range windows {
+		if _, err := ls.ApplyOps(ctx, twin, graph.OpsBatch{Stream: "TELEMETRY", Through: uint64(i + 1), Health: w.rows}); err != nil {
+			t.Fatal(err)
+		}
+		web, err := db.EntityState(ctx, twin, graph.NodeRef{Label: graph.LabelHost, Key: "web-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		portal, err := db.EntityState(ctx, twin, graph.NodeRef{Label: graph.LabelService, Key: "portal"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if web.Health != w.web || portal.Health != w.portal || web.HealthAt.IsZero() {
+			t.Errorf("window %d: web-1 %s at %s, portal %s; want %s, %s", i, web.Health, web.HealthAt, portal.Health, w.web, w.portal)
+		}
+	}
+}

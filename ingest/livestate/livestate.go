@@ -393,6 +393,9 @@ func add(tw *twinWindow, flows map[flowKey]*graph.FlowRow, alerts map[string]*gr
 		}
 	case ev.Metric != nil:
 		tw.batch.Seen = append(tw.batch.Seen, graph.SeenRow{Entity: ev.Metric.Entity, At: at})
+		if name := strings.ToLower(ev.Metric.Name); name == "up" || name == "health" {
+			tw.batch.Health = append(tw.batch.Health, graph.HealthRow{Entity: ev.Metric.Entity, Up: ev.Metric.Value >= 1, At: at})
+		}
 	case ev.Deploy != nil:
 		tw.batch.Deploys = append(tw.batch.Deploys, graph.DeployRow{Service: ev.Deploy.Service, Digest: ev.Deploy.Digest, Host: ev.Deploy.Host, At: at})
 	}

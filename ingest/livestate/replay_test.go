@@ -62,7 +62,7 @@ func readLiveState(t *testing.T, db *graph.DB, twin string) liveState {
 		return out.([][]any)
 	}
 	s.Endpoints = rows(`MATCH (e:ObservedEndpoint {twin: $twin}) RETURN e.address, e.firstSeen, e.lastSeen ORDER BY e.address`)
-	s.Observed = rows(`MATCH (n {twin: $twin}) WHERE (n:Host OR n:Service) RETURN labels(n)[0], n.name, n.observedAt, n.runningDigest ORDER BY n.name`)
+	s.Observed = rows(`MATCH (n {twin: $twin}) WHERE (n:Host OR n:Service) RETURN labels(n)[0], n.name, n.observedAt, n.runningDigest, n.health, n.healthAt ORDER BY n.name`)
 	return s
 }
 
@@ -97,7 +97,7 @@ func TestReplayReproducesTheLiveState(t *testing.T) {
 			if i%30 == 5 {
 				e.Kind, e.Deploy = telemetry.KindDeploy, &telemetry.Deploy{Service: "portal", Digest: fmt.Sprintf("sha256:%064x", i)}
 			} else {
-				e.Kind, e.Metric = telemetry.KindMetric, &telemetry.Metric{Entity: "portal", Name: "cpu", Value: float64(i)}
+				e.Kind, e.Metric = telemetry.KindMetric, &telemetry.Metric{Entity: []string{"portal", "10.0.2.7"}[i/6%2], Name: []string{"cpu", "up", "up"}[i/6%3], Value: float64(i / 12 % 2)}
 			}
 		}
 		e.Twin = src
@@ -124,7 +124,13 @@ func TestReplayReproducesTheLiveState(t *testing.T) {
 	}
 	cancel() // the replay must not need the live worker
 	want := readLiveState(t, db, src)
-	if len(want.Connections) == 0 || len(want.Alerts) == 0 || len(want.Endpoints) == 0 {
+	health := 0
+	for _, o := range want.Observed {
+		if o[4] != nil {
+			health++
+		}
+	}
+	if len(want.Connections) == 0 || len(want.Alerts) == 0 || len(want.Endpoints) == 0 || health == 0 {
 		t.Fatalf("live state too thin to compare: %+v", want)
 	}
 

@@ -411,6 +411,8 @@ type ComplexityRoot struct {
 	}
 
 	EntityState struct {
+		Health           func(childComplexity int) int
+		HealthAt         func(childComplexity int) int
 		ObservedAt       func(childComplexity int) int
 		QuarantineReason func(childComplexity int) int
 		Quarantined      func(childComplexity int) int
@@ -2769,6 +2771,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Dependency.Scope(childComplexity), true
 
+	case "EntityState.health":
+		if e.ComplexityRoot.EntityState.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntityState.Health(childComplexity), true
+	case "EntityState.healthAt":
+		if e.ComplexityRoot.EntityState.HealthAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EntityState.HealthAt(childComplexity), true
 	case "EntityState.observedAt":
 		if e.ComplexityRoot.EntityState.ObservedAt == nil {
 			break
@@ -6970,6 +6984,10 @@ type EntityState {
   quarantinedBy: String
   "The digest a deploy event last said the service runs."
   runningDigest: String
+  "UP or DOWN, as the latest metric named up or health said (value 1 or more: UP; less: DOWN); null when none came."
+  health: String
+  "When that metric was observed."
+  healthAt: Time
 }
 
 extend type Host {
@@ -8484,6 +8502,10 @@ func (ec *executionContext) childFields_EntityState(ctx context.Context, field g
 		return ec.fieldContext_EntityState_quarantinedBy(ctx, field)
 	case "runningDigest":
 		return ec.fieldContext_EntityState_runningDigest(ctx, field)
+	case "health":
+		return ec.fieldContext_EntityState_health(ctx, field)
+	case "healthAt":
+		return ec.fieldContext_EntityState_healthAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EntityState", field.Name)
 }
@@ -18398,6 +18420,52 @@ func (ec *executionContext) _EntityState_runningDigest(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_EntityState_runningDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EntityState", field, false, false, "String")
+}
+
+func (ec *executionContext) _EntityState_health(ctx context.Context, field graphql.CollectedField, obj *graph.EntityState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntityState_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Health, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EntityState_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntityState", field, false, false, "String")
+}
+
+func (ec *executionContext) _EntityState_healthAt(ctx context.Context, field graphql.CollectedField, obj *graph.EntityState) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EntityState_healthAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HealthAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EntityState_healthAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EntityState", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Exposure_zone(ctx context.Context, field graphql.CollectedField, obj *graph.Exposure) (ret graphql.Marshaler) {
@@ -36513,6 +36581,16 @@ func (ec *executionContext) _EntityState(ctx context.Context, sel ast.SelectionS
 			}
 		case "runningDigest":
 			out.Values[i] = ec._EntityState_runningDigest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "health":
+			out.Values[i] = ec._EntityState_health(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "healthAt":
+			out.Values[i] = ec._EntityState_healthAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
