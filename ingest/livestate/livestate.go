@@ -72,9 +72,9 @@ type Worker struct {
 	Announce Announcer // nil: no change events
 	Observe  Observer  // nil: none
 	Log      zerolog.Logger
-	// Durable names the consumer (default "telemetry-state"); Window bounds how long an event
-	// waits in the pending window while the applier is idle before it is handed over (default
-	// 20 ms); MaxBatch how many events one window holds (default 20 000); PinnedTTL how long a
+	// Durable names the consumer (default "telemetry-state"); Window is how long the reader
+	// waits for the next event while a window is pending (default 20 ms: a window is handed
+	// over as soon as the applier is free); MaxBatch how many events one window holds (default 20 000); PinnedTTL how long a
 	// silent worker keeps the stream before another replica's takes over (default 30 s).
 	Durable   string
 	Window    time.Duration
@@ -141,13 +141,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for win := range ready {
-			if w.apply(ctx, win) {
-				if err := win.last.Ack(); err != nil {
-					w.Log.Warn().Err(err).Msg("telemetry window acknowledgement failed; the cursor keeps a redelivery from counting twice")
-				}
+		w.applyAll(ctx, ready, func(win *window) {
+			if err := win.last.Ack(); err != nil {
+				w.Log.Warn().Err(err).Msg("telemetry window acknowledgement failed; the cursor keeps a redelivery from counting twice")
 			}
-		}
+		})
 	}()
 	defer func() { close(ready); <-done }()
 	return w.read(ctx, maxBatch, cmp.Or(w.Window, 20*time.Millisecond), ready,
@@ -283,6 +281,19 @@ func (w *Worker) add(ctx context.Context, win *window, m jetstream.Msg, cursors 
 	tw.events = append(tw.events, ev)
 	win.events++
 	add(tw, win.flows[twin], win.alerts[twin], ev)
+}
+
+// applyAll applies the windows ready hands over, in order, calling then after each: the
+// applier's side of read. It says whether every window was applied; it stops at the first
+// that was not (ctx ended), and the reader, which selects on ctx too, stops as well.
+func (w *Worker) applyAll(ctx context.Context, ready <-chan *window, then func(*window)) bool {
+	for win := range ready {
+		if !w.apply(ctx, win) {
+			return false
+		}
+		then(win)
+	}
+	return true
 }
 
 // apply applies a window twin by twin, retrying while the graph fails; false when ctx ended

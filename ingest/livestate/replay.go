@@ -85,14 +85,11 @@ func (r *Replay) Run(ctx context.Context) (ReplayStats, error) {
 	ready := make(chan *window)
 	done := make(chan bool, 1)
 	go func() {
-		ok := true
-		for win := range ready {
-			ok = ok && w.apply(ctx, win)
+		done <- w.applyAll(ctx, ready, func(*window) {
 			if r.Progress != nil {
 				r.Progress(min(read.Load(), total), total)
 			}
-		}
-		done <- ok
+		})
 	}()
 	last := false
 	err = w.read(ctx, maxBatch, 20*time.Millisecond, ready, func(wait time.Duration) (jetstream.Msg, error) {
