@@ -42,6 +42,11 @@ type LiveState struct {
 	SeenResolution time.Duration
 	// TopologyTTL bounds how long a topology is trusted without a version change (default 30 s).
 	TopologyTTL time.Duration
+	// MaxSeen bounds how many entities' written times a twin keeps (default 200 000): unknown
+	// endpoints (every address that ever scanned a site) would grow it without end. Past it a
+	// twin keeps only what the last window wrote, which costs one more write of the others'
+	// times at most.
+	MaxSeen int
 
 	mu    sync.Mutex
 	twins map[string]*twinLive
@@ -56,13 +61,6 @@ type twinLive struct {
 // NewLiveState returns a LiveState writing to db.
 func NewLiveState(db *DB) *LiveState {
 	return &LiveState{db: db, twins: map[string]*twinLive{}}
-}
-
-// Forget drops what the LiveState keeps about a twin (its twin was deleted, or is replayed).
-func (ls *LiveState) Forget(twin string) {
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	delete(ls.twins, twin)
 }
 
 func (ls *LiveState) twin(name string) *twinLive {
@@ -99,6 +97,7 @@ func (ls *LiveState) ApplyOps(ctx context.Context, twin string, b OpsBatch) (Ops
 	}
 	var (
 		topo    *Topology
+		renewed bool // the twin is another one of the same name, or the first seen
 		written map[endpoint]time.Time
 	)
 	out, err := ls.db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
@@ -123,7 +122,7 @@ RETURN seq < $through, coalesce(elementId(t), ''), coalesce(t.topologyVersion, 0
 			topo.id, topo.version = id, version
 		}
 		prior := tl.seen
-		if tl.topo == nil || tl.topo.id != topo.id {
+		if renewed = tl.topo == nil || tl.topo.id != topo.id; renewed {
 			prior = map[endpoint]time.Time{} // another twin of the same name: write every entity's time once
 		}
 		w := opsWriter{twin: twin, topo: topo, res: OpsResult{Applied: true}}
@@ -149,8 +148,8 @@ RETURN seq < $through, coalesce(elementId(t), ''), coalesce(t.topologyVersion, 0
 	}
 	res := out.(OpsResult)
 	if res.Applied {
-		if tl.topo == nil || tl.topo.id != topo.id {
-			tl.seen = map[endpoint]time.Time{}
+		if renewed || len(tl.seen)+len(written) > cmp.Or(ls.MaxSeen, 200_000) {
+			tl.seen = make(map[endpoint]time.Time, len(written))
 		}
 		tl.topo = topo
 		for ep, at := range written {
@@ -191,11 +190,19 @@ func (t *Topology) Resolve(entity string) (label, key string, ok bool) {
 	return ep.label, ep.key, ok
 }
 
-// host is the Host an end of a flow resolves to, or "" for an endpoint the twin does not know
-// as a host (it becomes an ObservedEndpoint).
-func (t *Topology) host(entity string) string {
+// end is the node an end of a flow is written as: the Host it resolves to, or else an
+// ObservedEndpoint at that address (a service's name included).
+func (t *Topology) end(entity string) NodeRef {
 	if ep, ok := t.resolve[entity]; ok && ep.label == LabelHost {
-		return ep.key
+		return NodeRef{Label: LabelHost, Key: ep.key}
+	}
+	return NodeRef{Label: LabelObservedEndpoint, Key: entity}
+}
+
+// hostName is a flow end's host, or "" for an ObservedEndpoint (as Designed takes them).
+func hostName(n NodeRef) string {
+	if n.Label == LabelHost {
+		return n.Key
 	}
 	return ""
 }
@@ -393,20 +400,16 @@ func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flow
 	}
 	type conn struct {
 		row  FlowRow
-		src  string // host, or "" for an ObservedEndpoint at row.Src
-		dst  string
 		key  string
-		pair string // the key without the hour bucket
-		c    Connection
+		c    Connection // its ends: Hosts, or ObservedEndpoints by address
 		done bool
 	}
 	byKey := map[string]int{}
 	var conns []*conn
 	for _, f := range flows {
-		src, dst := w.topo.host(f.Src), w.topo.host(f.Dst)
+		src, dst := w.topo.end(f.Src), w.topo.end(f.Dst)
 		proto := strings.ToLower(f.Proto)
-		key := connectionKey(w.twin, src, f.Src, dst, f.Dst, f.Port, proto, f.Bucket)
-		pair := connectionKey(w.twin, src, f.Src, dst, f.Dst, f.Port, proto, time.Time{})
+		key := connectionKey(w.twin, src, dst, f.Port, proto, f.Bucket)
 		if i, ok := byKey[key]; ok { // two names of the same ends
 			c := conns[i]
 			c.row.Count += f.Count
@@ -414,17 +417,10 @@ func (w *opsWriter) flows(ctx context.Context, tx neo4j.ManagedTransaction, flow
 			c.row.First, c.row.Last = minTime(c.row.First, f.First), maxTime(c.row.Last, f.Last)
 			continue
 		}
-		c := &conn{row: f, src: src, dst: dst, key: key, pair: pair}
+		c := &conn{row: f, key: key}
 		c.row.Proto = proto
-		designed, sz, dz := w.topo.Designed(src, dst, f.Port, proto)
-		c.c = Connection{Src: NodeRef{LabelHost, src}, Dst: NodeRef{LabelHost, dst}, Port: f.Port, Proto: proto, Bucket: f.Bucket.UTC(),
-			Designed: designed, SrcZones: sz, DstZones: dz}
-		if src == "" {
-			c.c.Src = NodeRef{LabelObservedEndpoint, f.Src}
-		}
-		if dst == "" {
-			c.c.Dst = NodeRef{LabelObservedEndpoint, f.Dst}
-		}
+		designed, sz, dz := w.topo.Designed(hostName(src), hostName(dst), f.Port, proto)
+		c.c = Connection{Src: src, Dst: dst, Port: f.Port, Proto: proto, Bucket: f.Bucket.UTC(), Designed: designed, SrcZones: sz, DstZones: dz}
 		byKey[key] = len(conns)
 		conns = append(conns, c)
 	}
@@ -469,13 +465,15 @@ RETURN f.i, c.count, c.bytes`, map[string]any{"rows": chunk})
 		if c.done {
 			continue
 		}
-		for _, end := range [][2]string{{c.src, c.row.Src}, {c.dst, c.row.Dst}} {
-			if first, ok := unknown[end[1]]; end[0] == "" && (!ok || c.row.First.Before(first)) {
-				unknown[end[1]] = c.row.First
+		for _, end := range []NodeRef{c.c.Src, c.c.Dst} {
+			if first, ok := unknown[end.Key]; end.Label == LabelObservedEndpoint && (!ok || c.row.First.Before(first)) {
+				unknown[end.Key] = c.row.First
 			}
 		}
+		// The pair key is the connection's key without its hour bucket.
+		pair := connectionKey(w.twin, c.c.Src, c.c.Dst, c.row.Port, c.row.Proto, time.Time{})
 		g := [2]string{c.c.Src.Label, c.c.Dst.Label}
-		groups[g] = append(groups[g], map[string]any{"i": i, "key": c.key, "pair": c.pair, "s": c.c.Src.Key, "d": c.c.Dst.Key,
+		groups[g] = append(groups[g], map[string]any{"i": i, "key": c.key, "pair": pair, "s": c.c.Src.Key, "d": c.c.Dst.Key,
 			"port": c.row.Port, "proto": c.row.Proto, "bucket": c.row.Bucket.UTC(), "count": c.row.Count, "bytes": c.row.Bytes,
 			"first": c.row.First.UTC(), "last": c.row.Last.UTC(), "designed": c.c.Designed})
 	}
@@ -522,10 +520,10 @@ RETURN f.i, c.count, c.bytes, fresh`, g[0], prop[g[0]], g[1], prop[g[1]]), map[s
 	return nil
 }
 
-// connectionKey identifies a CONNECTS_TO: the twin, its ends (a host's name, or an unknown
-// endpoint's address), port, proto and hour bucket, hashed so that no name can make two keys
-// collide by its separators.
-func connectionKey(twin, srcHost, src, dstHost, dst string, port int, proto string, bucket time.Time) string {
+// connectionKey identifies a CONNECTS_TO: the twin, its ends (a Host by name, or an
+// ObservedEndpoint by address), port, proto and hour bucket, hashed so that no name can make
+// two keys collide by its separators.
+func connectionKey(twin string, src, dst NodeRef, port int, proto string, bucket time.Time) string {
 	h := sha256.New()
 	var num [8]byte
 	field := func(s string) {
@@ -534,11 +532,11 @@ func connectionKey(twin, srcHost, src, dstHost, dst string, port int, proto stri
 		h.Write([]byte(s))
 	}
 	field(twin)
-	for _, end := range [][2]string{{srcHost, src}, {dstHost, dst}} {
-		if end[0] != "" {
-			field("h:" + end[0])
+	for _, end := range []NodeRef{src, dst} {
+		if end.Label == LabelHost {
+			field("h:" + end.Key)
 		} else {
-			field("o:" + end[1])
+			field("o:" + end.Key)
 		}
 	}
 	field(proto)
@@ -651,10 +649,8 @@ func (w *opsWriter) seen(ctx context.Context, tx neo4j.ManagedTransaction, b Ops
 		}
 	}
 	end := func(e string, at time.Time) {
-		if ep, ok := w.topo.resolve[e]; ok && ep.label == LabelHost {
-			note(ep, at)
-		} else if e != "" {
-			note(endpoint{LabelObservedEndpoint, e}, at)
+		if n := w.topo.end(e); n.Key != "" {
+			note(endpoint{n.Label, n.Key}, at)
 		}
 	}
 	for _, s := range b.Seen {
@@ -694,13 +690,6 @@ SET n.%s = CASE WHEN n.%[3]s IS NULL OR n.%[3]s < row.at THEN row.at ELSE n.%[3]
 		}
 	}
 	return written, nil
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -53,8 +53,15 @@ func TestTopologyDesigned(t *testing.T) {
 func TestConnectionKey(t *testing.T) {
 	hour := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	base := []any{"t", "a", "a", "b", "b", 22, "tcp", hour}
+	// An end is a host (when named) or else the unknown endpoint at its address.
+	ref := func(host, raw any) NodeRef {
+		if host != "" {
+			return NodeRef{Label: LabelHost, Key: host.(string)}
+		}
+		return NodeRef{Label: LabelObservedEndpoint, Key: raw.(string)}
+	}
 	key := func(v []any) string {
-		return connectionKey(v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].(string), v[5].(int), v[6].(string), v[7].(time.Time))
+		return connectionKey(v[0].(string), ref(v[1], v[2]), ref(v[3], v[4]), v[5].(int), v[6].(string), v[7].(time.Time))
 	}
 	seen := map[string]int{key(base): -1}
 	variants := [][]any{
@@ -76,7 +83,13 @@ func TestConnectionKey(t *testing.T) {
 		seen[k] = i
 	}
 	// The raw name of a resolved end does not matter: its host does.
-	if key([]any{"t", "a", "10.0.0.1", "b", "b", 22, "tcp", hour}) != key(base) {
+	topo := &Topology{resolve: map[string]endpoint{"a": {LabelHost, "a"}, "10.0.0.1": {LabelHost, "a"}, "b": {LabelHost, "b"}}}
+	if connectionKey("t", topo.end("10.0.0.1"), topo.end("b"), 22, "tcp", hour) != key(base) {
 		t.Error("a host's address and name give two keys")
+	}
+	// A service's name is not a host: the flow's end is an unknown endpoint of that name.
+	topo.resolve["portal"] = endpoint{LabelService, "portal"}
+	if got := topo.end("portal"); got != (NodeRef{Label: LabelObservedEndpoint, Key: "portal"}) {
+		t.Errorf("end of a service's name: %v", got)
 	}
 }

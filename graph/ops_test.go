@@ -226,3 +226,36 @@ func TestHealthFromMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveStateBoundsWhatItRemembers: observed times are written once while remembered; past
+// MaxSeen a twin keeps only what the last window wrote, and the next window writes the others'
+// times again (unchanged values).
+func TestLiveStateBoundsWhatItRemembers(t *testing.T) {
+	db := testenv.Migrated(t)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	windows := [][]string{{"web-1", "portal"}, {"db-1"}, {"web-1", "portal"}}
+	for _, tc := range []struct {
+		maxSeen int
+		want    []int
+	}{{0, []int{2, 1, 0}}, {1, []int{2, 1, 2}}} {
+		twin := opsTwin(t, db)
+		ls := graph.NewLiveState(db)
+		ls.MaxSeen = tc.maxSeen
+		for i, entities := range windows {
+			b := graph.OpsBatch{Stream: "TELEMETRY", Through: uint64(i + 1)}
+			for _, e := range entities {
+				b.Seen = append(b.Seen, graph.SeenRow{Entity: e, At: at})
+			}
+			res, err := ls.ApplyOps(t.Context(), twin, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Nodes) != tc.want[i] {
+				t.Errorf("MaxSeen %d, window %d: wrote %v, want %d entities", tc.maxSeen, i, res.Nodes, tc.want[i])
+			}
+		}
+		if st, err := db.EntityState(t.Context(), twin, graph.NodeRef{Label: graph.LabelHost, Key: "web-1"}); err != nil || !st.ObservedAt.Equal(at) {
+			t.Errorf("MaxSeen %d: web-1 observed at %v %v", tc.maxSeen, st.ObservedAt, err)
+		}
+	}
+}
