@@ -33,8 +33,9 @@ const MaxTraceObservations = 5000
 // MaxTraceObservations of each kind). Both reads start from the (twin, lastSeen) and (twin, at)
 // indexes.
 func (db *DB) TraceObservations(ctx context.Context, twin string, since time.Time) ([]TraceObservation, error) {
-	const alerts = `MATCH (a:Alert {twin: $twin}) WHERE a.lastSeen >= $since
-WITH a ORDER BY a.lastSeen DESC, a.key LIMIT $limit
+	// Each observation once per node it bears on: the Host or Service it is about, and the data
+	// stores deployed on that host (via it).
+	const attach = `
 MATCH (a)-[:ABOUT]->(t) WHERE t.twin = $twin AND (t:Host OR t:Service)
 CALL (t) {
   RETURN t AS n, '' AS via
@@ -43,20 +44,13 @@ CALL (t) {
   RETURN d AS n, t.name AS via
 }
 RETURN CASE WHEN n:Host THEN 'Host' WHEN n:Service THEN 'Service' ELSE 'DataStore' END AS label, n.name AS name, via,
-  'ALERT' AS kind, a.key AS key, a.rule AS rule, a.source AS source, a.severity AS severity,
+`
+	const alerts = `MATCH (a:Alert {twin: $twin}) WHERE a.lastSeen >= $since
+WITH a ORDER BY a.lastSeen DESC, a.key LIMIT $limit` + attach + `  'ALERT' AS kind, a.key AS key, a.rule AS rule, a.source AS source, a.severity AS severity,
   coalesce(a.technique, '') AS technique, coalesce(a.message, '') AS message, 0.0 AS score,
   coalesce(a.count, 1) AS count, coalesce(a.firstSeen, a.lastSeen) AS first, a.lastSeen AS last`
 	const anomalies = `MATCH (a:Anomaly {twin: $twin}) WHERE a.at >= $since
-WITH a ORDER BY a.at DESC, a.key LIMIT $limit
-MATCH (a)-[:ABOUT]->(t) WHERE t.twin = $twin AND (t:Host OR t:Service)
-CALL (t) {
-  RETURN t AS n, '' AS via
-  UNION
-  MATCH (d:DataStore {twin: $twin})-[:DEPLOYED_ON]->(t) WHERE t:Host
-  RETURN d AS n, t.name AS via
-}
-RETURN CASE WHEN n:Host THEN 'Host' WHEN n:Service THEN 'Service' ELSE 'DataStore' END AS label, n.name AS name, via,
-  'ANOMALY' AS kind, a.key AS key, a.type AS rule, 'anomaly' AS source, '' AS severity,
+WITH a ORDER BY a.at DESC, a.key LIMIT $limit` + attach + `  'ANOMALY' AS kind, a.key AS key, a.type AS rule, 'anomaly' AS source, '' AS severity,
   '' AS technique, coalesce(a.explanation, '') AS message, coalesce(a.score, 0.0) AS score,
   1 AS count, a.at AS first, a.at AS last`
 	params := map[string]any{"twin": twin, "since": since.UTC(), "limit": MaxTraceObservations}
