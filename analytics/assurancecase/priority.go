@@ -20,15 +20,20 @@ func Priority(criticality string, crownJewel bool, weakest assurance.Status) (sc
 		w = 2
 	}
 	score = c * w
+	return score, PriorityLevel(score)
+}
+
+// PriorityLevel is the level of a priority score: CRITICAL from 12, HIGH from 8, MEDIUM from 4,
+// else LOW.
+func PriorityLevel(score int) string {
 	switch {
 	case score >= 12:
-		level = "CRITICAL"
+		return "CRITICAL"
 	case score >= 8:
-		level = "HIGH"
+		return "HIGH"
 	case score >= 4:
-		level = "MEDIUM"
+		return "MEDIUM"
 	default:
-		level = "LOW"
+		return "LOW"
 	}
-	return score, level
 }

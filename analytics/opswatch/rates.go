@@ -47,12 +47,12 @@ const numSeries = int(Alerts) + 1
 //
 // An entity the twin does not rate (no criticality, no claim about it) scores 2, LOW.
 func Sensitivity(score int) float64 {
-	switch {
-	case score >= 12:
+	switch assurancecase.PriorityLevel(score) {
+	case "CRITICAL":
 		return 2
-	case score >= 8:
+	case "HIGH":
 		return 1.6
-	case score >= 4:
+	case "MEDIUM":
 		return 1.25
 	default:
 		return 1
