@@ -127,6 +127,10 @@ func TestReplayCLI(t *testing.T) {
 			t.Errorf("replay %v: %v (exit %d), want exit %d and %q", tc.args, err, exitCode(err), tc.code, tc.want)
 		}
 	}
+	// The refusals changed nothing stored.
+	if gotConns, gotAlerts := state(dst); !reflect.DeepEqual(gotConns, conns) || !reflect.DeepEqual(gotAlerts, alerts) {
+		t.Errorf("state after refused replays differs:\n%+v %+v", gotConns, gotAlerts)
+	}
 	// --reset replays again from nothing: the same state.
 	if _, progress, err := replay("--twin", src, "--into", dst, "--reset"); err != nil || !strings.Contains(progress, "deleted") {
 		t.Fatalf("replay --reset: %v\n%s", err, progress)
