@@ -44,11 +44,10 @@ scripts/check-generated.sh
 
 echo "test: go test -race ./... (one line per test; the full log is in .test-output/go-test.log)"
 mkdir -p .test-output
-if go test -race -count=1 -v "$@" ./... >.test-output/go-test.log 2>&1; then
-  grep -E '^(\s*--- (PASS|SKIP)|ok|testenv:)' .test-output/go-test.log
-  echo "test: $(grep -cE '^\s*--- PASS' .test-output/go-test.log) passed, $(grep -cE '^\s*--- SKIP' .test-output/go-test.log) skipped"
-else
-  cat .test-output/go-test.log
-  echo "test: FAILED; see above, or .test-output/go-test.log" >&2
+# testreport writes the whole log to the file, a line per finished test here, and repeats each
+# failure's own output at the end, where CI's shortened output still shows it.
+go build -o .test-output/testreport ./internal/testenv/testreport
+if ! go test -race -count=1 -json "$@" ./... 2>&1 | .test-output/testreport -log .test-output/go-test.log; then
+  echo "test: FAILED; the whole log is in .test-output/go-test.log" >&2
   exit 1
 fi
