@@ -52,7 +52,10 @@ type Live struct {
 
 	mu    sync.Mutex
 	cases map[graph.CaseRef]*liveCase
-	wake  chan struct{}
+	// loading serialises the loads of each case, so that each reads the case after the one
+	// before it was installed: the last load installs the newest version.
+	loading map[graph.CaseRef]*sync.Mutex
+	wake    chan struct{}
 }
 
 // LiveOptions tune Live.
@@ -71,17 +74,21 @@ func NewLive(st Store, ev evidence.Store, pub Publisher, log zerolog.Logger, opt
 		opt.Parallel = 8
 	}
 	return &Live{st: st, ev: ev, pub: pub, log: log, now: opt.Now, parallel: opt.Parallel,
-		cases: map[graph.CaseRef]*liveCase{}, wake: make(chan struct{}, 1)}
+		cases: map[graph.CaseRef]*liveCase{}, loading: map[graph.CaseRef]*sync.Mutex{}, wake: make(chan struct{}, 1)}
 }
 
 // liveCase is one case under evaluation. Its mutex serialises evaluations of the case.
 type liveCase struct {
-	mu     sync.Mutex
-	ref    graph.CaseRef
-	eval   *assurance.Evaluator
-	kinds  map[string]string // element id → GSN kind name
-	leaves map[string]*leaf
-	stored map[string]string // element id → stored status
+	mu  sync.Mutex
+	ref graph.CaseRef
+	// retired is set (under mu) once a newer load replaced this one, or the case was dropped:
+	// it must store nothing more, or an evaluation of the old version that was under way
+	// would overwrite the statuses of the new one.
+	retired bool
+	eval    *assurance.Evaluator
+	kinds   map[string]string // element id → GSN kind name
+	leaves  map[string]*leaf
+	stored  map[string]string // element id → stored status
 	// watchers indexes the leaves by what they watch, so that a change finds its dirty leaves
 	// without scanning every leaf's watch.
 	watchers map[evidence.Dependency]map[string]struct{}
@@ -170,6 +177,17 @@ func (l *Live) Start(ctx context.Context, changes <-chan events.Change, loadAll 
 // Statuses that differ from the stored ones are stored as changes and announced. It returns
 // the changes.
 func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChanged, error) {
+	ref := graph.CaseRef{Twin: twin, ID: id}
+	l.mu.Lock()
+	loading := l.loading[ref]
+	if loading == nil {
+		loading = &sync.Mutex{}
+		l.loading[ref] = loading
+	}
+	l.mu.Unlock()
+	loading.Lock()
+	defer loading.Unlock()
+
 	c, err := l.st.AssuranceCaseByID(ctx, twin, id)
 	if err != nil {
 		return nil, err
@@ -182,7 +200,7 @@ func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChange
 	if err != nil {
 		return nil, err
 	}
-	lc := &liveCase{ref: graph.CaseRef{Twin: twin, ID: id}, eval: ev, kinds: map[string]string{}, leaves: map[string]*leaf{}, stored: map[string]string{},
+	lc := &liveCase{ref: ref, eval: ev, kinds: map[string]string{}, leaves: map[string]*leaf{}, stored: map[string]string{},
 		watchers: map[evidence.Dependency]map[string]struct{}{}}
 	for _, e := range c.Elements {
 		lc.kinds[e.ID] = e.Type
@@ -203,6 +221,15 @@ func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChange
 		}
 		lf.spec, lf.bad = evidence.ParseJSON([]byte(e.Evidence))
 		lc.leaves[e.ID] = lf
+	}
+	// The version in evaluation is held while this one is evaluated and installed: an
+	// evaluation of it under way (a change, a sweep) ends first, and none starts; once this one
+	// is installed it is retired, so what waited for it moves on to this one (Live.lock). If
+	// this load fails, it stays in evaluation.
+	old := l.caseOf(twin, id)
+	if old != nil {
+		old.mu.Lock()
+		defer old.mu.Unlock()
 	}
 	stored, err := l.st.CaseStatuses(ctx, twin, id)
 	if err != nil {
@@ -232,15 +259,39 @@ func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChange
 	l.mu.Lock()
 	l.cases[lc.ref] = lc
 	l.mu.Unlock()
+	if old != nil {
+		old.retired = true
+	}
 	l.poke()
 	return out, nil
 }
 
 // Drop forgets a case (deleted).
 func (l *Live) Drop(twin, id string) {
+	ref := graph.CaseRef{Twin: twin, ID: id}
 	l.mu.Lock()
-	delete(l.cases, graph.CaseRef{Twin: twin, ID: id})
+	lc := l.cases[ref]
+	delete(l.cases, ref)
 	l.mu.Unlock()
+	if lc != nil {
+		lc.mu.Lock()
+		lc.retired = true
+		lc.mu.Unlock()
+	}
+}
+
+// lock locks lc, or the version that replaced it while it waited; nil (nothing locked) when
+// the case was dropped.
+func (l *Live) lock(lc *liveCase) *liveCase {
+	for lc != nil {
+		lc.mu.Lock()
+		if !lc.retired {
+			return lc
+		}
+		lc.mu.Unlock()
+		lc = l.caseOf(lc.ref.Twin, lc.ref.ID)
+	}
+	return nil
 }
 
 // Apply re-evaluates what a twin change may have changed: the leaves whose watch names a node
@@ -257,7 +308,9 @@ func (l *Live) Apply(ctx context.Context, ch events.Change) {
 	note := ch.Op + " " + ch.Source
 	nodes, all := l.expand(ctx, ch)
 	for _, lc := range cases {
-		lc.mu.Lock()
+		if lc = l.lock(lc); lc == nil {
+			continue
+		}
 		var dirty []string
 		if all {
 			dirty = slices.Collect(maps.Keys(lc.leaves))
@@ -308,7 +361,9 @@ func (l *Live) expand(ctx context.Context, ch events.Change) (nodes []graph.Node
 func (l *Live) Sweep(ctx context.Context) time.Time {
 	var next time.Time
 	for _, lc := range l.casesOf("") {
-		lc.mu.Lock()
+		if lc = l.lock(lc); lc == nil {
+			continue
+		}
 		now := l.now()
 		var due []string
 		for id, lf := range lc.leaves {
@@ -354,11 +409,10 @@ func earliest(a, b time.Time) time.Time {
 // Triage records a defeater's new assessment in the evaluator and re-evaluates what it
 // reaches. The caller stores the triage itself first.
 func (l *Live) Triage(ctx context.Context, twin, id, defeater string, a assurance.Assessment, note string) ([]events.StatusChanged, error) {
-	lc := l.caseOf(twin, id)
+	lc := l.lock(l.caseOf(twin, id))
 	if lc == nil {
 		return nil, fmt.Errorf("assurance case %s of twin %s is not loaded: %w", id, twin, graph.ErrNotFound)
 	}
-	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	now := l.now()
 	if lf, ok := lc.leaves[defeater]; ok && lf.role == roleDoubt {
