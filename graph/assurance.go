@@ -31,6 +31,10 @@ const (
 // target of an unknown kind).
 var ErrBadCase = errors.New("bad assurance case")
 
+// ErrCaseChanged marks a save refused because another version of the case was stored after the
+// one the edit started from (AssuranceCase.Replaces): read the case again and redo the edit.
+var ErrCaseChanged = errors.New("the assurance case changed since it was read")
+
 // AssuranceCase is one case as stored.
 type AssuranceCase struct {
 	Twin, ID, Name string
@@ -41,6 +45,11 @@ type AssuranceCase struct {
 	ImportedAt     time.Time
 	ImportedBy     string
 	Elements       []CaseElement
+	// Replaces, when not zero, is the stored version an edit of the case started from:
+	// SaveAssuranceCase stores it only if that is still the stored version (else
+	// ErrCaseChanged), so that concurrent edits do not lose each other's changes. Zero stores
+	// it whatever the stored version (an import).
+	Replaces int
 }
 
 // CaseElement is one element of a case and its outgoing links.
@@ -145,7 +154,12 @@ RETURN c.version`, map[string]any{"twin": c.Twin, "id": c.ID, "name": c.Name, "f
 		if err != nil {
 			return nil, err
 		}
+		// The increment reads c.version under the write lock Cypher takes for it, so of two
+		// concurrent saves one sees the other's version.
 		version := int(rec.Values[0].(int64))
+		if c.Replaces != 0 && version != c.Replaces+1 {
+			return nil, fmt.Errorf("%w: the edit started from version %d, and version %d is stored", ErrCaseChanged, c.Replaces, version-1)
+		}
 		p := map[string]any{"twin": c.Twin, "case": c.ID, "ids": slices.Collect(maps.Keys(ids))}
 		// Elements gone from the case go, with every link.
 		if err := run(ctx, tx, `MATCH (e:GsnElement {twin: $twin, case: $case}) WHERE NOT e.id IN $ids DETACH DELETE e`, p); err != nil {

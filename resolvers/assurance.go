@@ -342,9 +342,16 @@ func (r *Resolver) monitoringPriority(ctx context.Context, twin string, n graph.
 	return out, nil
 }
 
+// editAttempts bounds how often an edit is applied again to a version another edit stored
+// meanwhile.
+const editAttempts = 5
+
 // storeCase validates a case's files, maps them, passes its evidence specs through acceptance
-// and stores the case as its next version, then evaluates it: what import and edit share.
-func (r *Resolver) storeCase(ctx context.Context, twin, id, name string, files []*model.CaseFileInput, by string) (*graph.AssuranceCase, error) {
+// and stores the case as its next version, then evaluates it: what import and edit share. An
+// edit names the version it started from (replaces; 0 for an import): if another was stored
+// since, the error is graph.ErrCaseChanged, unwrapped into a GraphQL error, for the edit to
+// start again.
+func (r *Resolver) storeCase(ctx context.Context, twin, id, name string, files []*model.CaseFileInput, by string, replaces int) (*graph.AssuranceCase, error) {
 	c, err := importCase(twin, id, name, files, by, time.Now())
 	if err != nil {
 		return nil, caseErr(ctx, twin, err)
@@ -352,7 +359,10 @@ func (r *Resolver) storeCase(ctx context.Context, twin, id, name string, files [
 	if err := assurancecase.AcceptEvidence(ctx, assurancecase.TwinEvidence{DB: r.Graph}, c); err != nil {
 		return nil, caseErr(ctx, twin, err)
 	}
-	if _, err := r.Graph.SaveAssuranceCase(ctx, c); err != nil {
+	c.Replaces = replaces
+	if _, err := r.Graph.SaveAssuranceCase(ctx, c); errors.Is(err, graph.ErrCaseChanged) {
+		return nil, err
+	} else if err != nil {
 		return nil, caseErr(ctx, twin, err)
 	}
 	stored, err := r.Graph.AssuranceCaseByID(ctx, twin, id)

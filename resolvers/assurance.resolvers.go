@@ -93,7 +93,7 @@ func (r *mutationResolver) ImportAssuranceCase(ctx context.Context, twin string,
 	if _, err := r.access(ctx, twin, auth.ScopeWrite); err != nil {
 		return nil, err
 	}
-	return r.storeCase(ctx, twin, id, deref(name), files, p.Name)
+	return r.storeCase(ctx, twin, id, deref(name), files, p.Name, 0)
 }
 
 // DeleteAssuranceCase is the resolver for the deleteAssuranceCase field.
@@ -126,18 +126,29 @@ func (r *mutationResolver) EditAssuranceCase(ctx context.Context, twin string, i
 	if len(edits) == 0 || len(edits) > 1000 {
 		return nil, gqlErr(ctx, CodeBadInput, "give 1 to 1000 edits")
 	}
-	c, err := r.Graph.AssuranceCaseByID(ctx, twin, id)
-	if errors.Is(err, graph.ErrNotFound) {
-		return nil, gqlErr(ctx, CodeNotFound, fmt.Sprintf("twin %q has no assurance case %q", twin, id))
+	// The edits apply to the newest version: when another edit (a person's, a playbook's)
+	// stores one between the read and the save, they are applied again to it.
+	for attempt := 1; ; attempt++ {
+		c, err := r.Graph.AssuranceCaseByID(ctx, twin, id)
+		if errors.Is(err, graph.ErrNotFound) {
+			return nil, gqlErr(ctx, CodeNotFound, fmt.Sprintf("twin %q has no assurance case %q", twin, id))
+		}
+		if err != nil {
+			return nil, backendErr(ctx, err)
+		}
+		files, err := editedFiles(c, edits)
+		if err != nil {
+			return nil, caseErr(ctx, twin, err)
+		}
+		stored, err := r.storeCase(ctx, twin, id, c.Name, files, p.Name, c.Version)
+		if errors.Is(err, graph.ErrCaseChanged) {
+			if attempt < editAttempts {
+				continue
+			}
+			return nil, gqlErr(ctx, CodeConflict, fmt.Sprintf("assurance case %q kept changing while these edits were applied (%d attempts): send them again", id, attempt))
+		}
+		return stored, err
 	}
-	if err != nil {
-		return nil, backendErr(ctx, err)
-	}
-	files, err := editedFiles(c, edits)
-	if err != nil {
-		return nil, caseErr(ctx, twin, err)
-	}
-	return r.storeCase(ctx, twin, id, c.Name, files, p.Name)
 }
 
 // TriageDefeater is the resolver for the triageDefeater field.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -366,6 +368,49 @@ func TestEditAssuranceCase(t *testing.T) {
 	api.MustData(t, token, `query($t: String!) { assuranceCase(twin: $t, id: "signals") { export } }`, vars, &exp)
 	if !strings.Contains(exp.AssuranceCase.Export, "Sn4:") || !strings.Contains(exp.AssuranceCase.Export, "no_runtime_alerts") {
 		t.Errorf("export after edit:\n%s", exp.AssuranceCase.Export)
+	}
+}
+
+// TestConcurrentEditsKeepEachOther sends edits of different elements of one case at once:
+// each is applied to the newest version (again, when another was stored between its read and
+// its save), so every edit is in the final case, and each stored a version of its own.
+func TestConcurrentEditsKeepEachOther(t *testing.T) {
+	db := testenv.Migrated(t)
+	api := apitest.Start(t, db, testenv.NATS(t), apitest.Options{Log: testenv.Logger(t)})
+	twin := testenv.NewTwin(t, db)
+	token := api.MustToken(t, []auth.Scope{auth.ScopeRead, auth.ScopeWrite}, twin)
+	const editors = 4
+	caseYAML := "G1:\n  text: the goal\n  supportedBy: [Sn1, Sn2, Sn3, Sn4]\n"
+	for i := 1; i <= editors; i++ {
+		caseYAML += fmt.Sprintf("Sn%d:\n  text: solution %d\n", i, i)
+	}
+	api.MustData(t, token, `mutation($t: String!, $f: [CaseFileInput!]!) { importAssuranceCase(twin: $t, id: "c", files: $f) { id } }`,
+		map[string]any{"t": twin, "f": []map[string]any{{"name": "c.gsn.yaml", "content": caseYAML}}}, nil)
+	var wg sync.WaitGroup
+	for i := 1; i <= editors; i++ {
+		wg.Go(func() {
+			r := api.Do(t, token, `mutation($t: String!, $e: [GsnElementEdit!]!) { editAssuranceCase(twin: $t, id: "c", edits: $e) { version } }`,
+				map[string]any{"t": twin, "e": []map[string]any{{"id": fmt.Sprintf("Sn%d", i), "text": fmt.Sprintf("edited by editor %d", i)}}})
+			if len(r.Errors) > 0 {
+				t.Errorf("editor %d: %+v", i, r.Errors)
+			}
+		})
+	}
+	wg.Wait()
+	var out struct {
+		AssuranceCase struct {
+			Version  int
+			Elements []struct{ ID, Text string }
+		}
+	}
+	api.MustData(t, token, `query($t: String!) { assuranceCase(twin: $t, id: "c") { version elements { id text } } }`, map[string]any{"t": twin}, &out)
+	if out.AssuranceCase.Version != 1+editors {
+		t.Errorf("version %d after %d edits", out.AssuranceCase.Version, editors)
+	}
+	for _, e := range out.AssuranceCase.Elements {
+		if strings.HasPrefix(e.ID, "Sn") && e.Text != "edited by editor "+e.ID[2:] {
+			t.Errorf("%s: %q (an edit was lost)", e.ID, e.Text)
+		}
 	}
 }
 

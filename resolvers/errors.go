@@ -19,6 +19,7 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeBadInput        = "BAD_USER_INPUT"
 	CodeNotFound        = "NOT_FOUND"
+	CodeConflict        = "CONFLICT"
 	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL"
 )

@@ -184,14 +184,14 @@ func (c *caseEditor) tryEdit(ctx context.Context, d response.Defeater, caseID st
 		return 0, err
 	}
 	// Another editor (a person through editAssuranceCase, another replica) may have stored a
-	// version since: start again from it rather than lose its edit.
-	if v, err := c.db.AssuranceCaseVersion(ctx, d.Twin, caseID); err != nil {
-		return 0, err
-	} else if v != stored.Version {
-		return 0, errRaced
-	}
+	// version since: the save refuses, and the edit starts again from it rather than lose its
+	// changes.
+	next.Replaces = stored.Version
 	if _, err := c.db.SaveAssuranceCase(ctx, next); err != nil {
-		if errors.Is(err, graph.ErrBadCase) {
+		switch {
+		case errors.Is(err, graph.ErrCaseChanged):
+			return 0, fmt.Errorf("%w: %w", errRaced, err)
+		case errors.Is(err, graph.ErrBadCase):
 			err = fmt.Errorf("%w: %w", response.ErrPermanent, err)
 		}
 		return 0, err
