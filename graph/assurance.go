@@ -503,29 +503,46 @@ type ClaimAbout struct {
 // an artifact or service that contains or runs it (for a component), or about an artifact the
 // node runs (for a service), by case then element.
 func (db *DB) ClaimsAbout(ctx context.Context, twin string, n NodeRef) ([]ClaimAbout, error) {
-	k, ok := KindOf(n.Label)
+	m, err := db.ClaimsAboutEach(ctx, twin, n.Label, []string{n.Key})
+	return m[n.Key], err
+}
+
+// ClaimsAboutEach is ClaimsAbout for several nodes of one label (by key) in one statement:
+// each node's claims, keyed by its key (none for a node that has no claims or is absent).
+// It walks from each node to what it may be claimed through (the artifacts and services
+// above it, the artifacts it runs), not over every claim of the twin.
+func (db *DB) ClaimsAboutEach(ctx context.Context, twin, label string, keys []string) (map[string][]ClaimAbout, error) {
+	k, ok := KindOf(label)
 	if !ok {
-		return nil, fmt.Errorf("unknown label %q", n.Label)
+		return nil, fmt.Errorf("unknown label %q", label)
 	}
-	recs, err := db.collect(ctx, fmt.Sprintf(`MATCH (n:%s {twin: $twin, %s: $key})
-MATCH (e:GsnElement {twin: $twin})-[:ABOUT]->(x)
-WHERE e.status IS NOT NULL AND (x = n OR EXISTS { (x)-[:RUNS|CONTAINS*1..2]->(n) } OR EXISTS { (n)-[:RUNS]->(x) })
-WITH DISTINCT e ORDER BY e.case, e.id
-RETURN e.case, e.id, e.type, e.module, e.text, e.status, e.reasons, e.confidence, e.statusAt`, n.Label, k.Key),
-		map[string]any{"twin": twin, "key": n.Key})
+	recs, err := db.collect(ctx, fmt.Sprintf(`UNWIND $keys AS key
+MATCH (n:%s {twin: $twin, %s: key})
+CALL (n) {
+  MATCH (e:GsnElement)-[:ABOUT]->(n) RETURN e
+  UNION
+  MATCH (e:GsnElement)-[:ABOUT]->()-[:RUNS|CONTAINS*1..2]->(n) RETURN e
+  UNION
+  MATCH (n)-[:RUNS]->()<-[:ABOUT]-(e:GsnElement) RETURN e
+}
+WITH key, e WHERE e.twin = $twin AND e.status IS NOT NULL
+WITH DISTINCT key, e ORDER BY key, e.case, e.id
+RETURN key, e.case, e.id, e.type, e.module, e.text, e.status, e.reasons, e.confidence, e.statusAt`, label, k.Key),
+		map[string]any{"twin": twin, "keys": keys})
 	if err != nil {
-		return nil, fmt.Errorf("claims about %s: %w", n, err)
+		return nil, fmt.Errorf("claims about %d %s: %w", len(keys), label, err)
 	}
-	out := make([]ClaimAbout, 0, len(recs))
+	out := make(map[string][]ClaimAbout, len(keys))
 	for _, r := range recs {
 		v := r.Values
-		c := ClaimAbout{Case: asString(v[0]), Element: CaseElement{ID: asString(v[1]), Type: asString(v[2]), Module: asString(v[3]), Text: asString(v[4])},
-			Status: CaseStatus{Element: asString(v[1]), Status: asString(v[5]), Reasons: asString(v[6])}}
-		if f := asFloat(v[7]); f != nil {
+		c := ClaimAbout{Case: asString(v[1]), Element: CaseElement{ID: asString(v[2]), Type: asString(v[3]), Module: asString(v[4]), Text: asString(v[5])},
+			Status: CaseStatus{Element: asString(v[2]), Status: asString(v[6]), Reasons: asString(v[7])}}
+		if f := asFloat(v[8]); f != nil {
 			c.Status.Confidence = *f
 		}
-		c.Status.At, _ = v[8].(time.Time)
-		out = append(out, c)
+		c.Status.At, _ = v[9].(time.Time)
+		key := asString(v[0])
+		out[key] = append(out[key], c)
 	}
 	return out, nil
 }

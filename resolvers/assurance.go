@@ -314,7 +314,7 @@ func attestationModel(a evidence.Attestation) *model.Attestation {
 
 // monitoringPriority rates how closely operations should watch a node (dev to ops).
 func (r *Resolver) monitoringPriority(ctx context.Context, twin string, n graph.NodeRef, criticality string, crownJewel bool) (*model.MonitoringPriority, error) {
-	claims, err := r.Graph.ClaimsAbout(ctx, twin, n)
+	claims, err := r.claimsAbout(ctx, twin, n)
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}

@@ -127,3 +127,111 @@ func TestNestedFieldsAreBatched(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitoringPriorityIsBatched: a list's monitoringPriority reads every item's claims in one
+// statement, and finds each claim however it is about the item: about it, about an artifact it
+// runs, about a service running the artifact that contains it (a component).
+func TestMonitoringPriorityIsBatched(t *testing.T) {
+	const n = 30
+	db := testenv.Migrated(t)
+	api := apitest.Start(t, db, testenv.NATS(t), apitest.Options{Log: testenv.Logger(t)})
+	twin := testenv.NewTwin(t, db)
+	token := api.MustToken(t, []auth.Scope{auth.ScopeRead, auth.ScopeWrite}, twin)
+	name := func(i int) string { return fmt.Sprintf("svc-%02d", i) }
+	digest := func(i int) string { return fmt.Sprintf("sha256:%064x", i) }
+	ref := func(typ, key string) map[string]any { return map[string]any{"type": typ, "key": key} }
+	var services, artifacts, edges []map[string]any
+	for i := range n {
+		services = append(services, map[string]any{"name": name(i)})
+		artifacts = append(artifacts, map[string]any{"digest": digest(i), "name": fmt.Sprintf("img-%02d", i)})
+		edges = append(edges, map[string]any{"type": "RUNS", "from": ref("SERVICE", name(i)), "to": ref("ARTIFACT", digest(i))})
+	}
+	edges = append(edges, map[string]any{"type": "CONTAINS", "from": ref("ARTIFACT", digest(3)), "to": ref("COMPONENT", "pkg:npm/left-pad@1.3.0")})
+	api.MustData(t, token, `mutation($t: String!, $s: [ServiceInput!]!, $a: [ArtifactInput!]!, $e: [EdgeInput!]!) {
+  upsertServices(twin: $t, input: $s) { nodesCreated } upsertArtifacts(twin: $t, input: $a) { nodesCreated }
+  upsertComponents(twin: $t, input: [{purl: "pkg:npm/left-pad@1.3.0"}]) { nodesCreated }
+  link(twin: $t, edges: $e) { edgesCreated } }`,
+		map[string]any{"t": twin, "s": services, "a": artifacts, "e": edges}, nil)
+	// G1 (supported) is about services 0 and 1; G2 (undermined) about service 1 and service
+	// 3, which runs the artifact with the component; G3 (supported) about artifact 2, which
+	// service 2 runs.
+	pass := `{kind: cypher_check, window: 1h, cypher: {query: "MATCH (z:Zone {twin: $twin, name: 'none'}) RETURN z"}}`
+	fail := `{kind: cypher_check, window: 1h, cypher: {query: "MATCH (s:Service {twin: $twin}) RETURN s"}}`
+	caseYAML := `G0:
+  text: all is well
+  supportedBy: [G1, G2, G3]
+G1:
+  text: services 0 and 1 are sound
+  supportedBy: [Sn1]
+  sectwinAbout: [Service/svc-00, Service/svc-01]
+Sn1:
+  text: checked
+  sectwinEvidence: ` + pass + `
+G2:
+  text: services 1 and 3 are sound
+  supportedBy: [Sn2]
+  sectwinAbout: [Service/svc-01, Service/svc-03]
+Sn2:
+  text: checked
+  sectwinEvidence: ` + fail + `
+G3:
+  text: artifact 2 is sound
+  supportedBy: [Sn3]
+  sectwinAbout: ["Artifact/` + digest(2) + `"]
+Sn3:
+  text: checked
+  sectwinEvidence: ` + pass + `
+`
+	api.MustData(t, token, `mutation($t: String!, $f: [CaseFileInput!]!) { importAssuranceCase(twin: $t, id: "prio", files: $f) { id } }`,
+		map[string]any{"t": twin, "f": []map[string]any{{"name": "prio.gsn.yaml", "content": caseYAML}}}, nil)
+	api.MustData(t, token, `{ viewer { tokenId } }`, nil, nil) // the token is authenticated and cached
+
+	before := db.Transactions()
+	var out struct {
+		Services struct {
+			Nodes []struct {
+				Name               string
+				MonitoringPriority struct {
+					WeakestStatus *string
+					WeakestClaims []struct{ ID string }
+				}
+			}
+		}
+		Component struct {
+			MonitoringPriority struct {
+				WeakestStatus *string
+				WeakestClaims []struct{ ID string }
+			}
+		}
+	}
+	api.MustData(t, token, `query($t: String!) {
+  services(twin: $t, first: 100) { nodes { name monitoringPriority { weakestStatus weakestClaims { id } } } }
+  component(twin: $t, purl: "pkg:npm/left-pad@1.3.0") { monitoringPriority { weakestStatus weakestClaims { id } } } }`,
+		map[string]any{"t": twin}, &out)
+	txs := db.Transactions() - before
+	// Services, the component, twin access, the claims of the services and of the component:
+	// about 5; one per service without batching (over 30).
+	t.Logf("monitoringPriority of %d services took %d transactions", n, txs)
+	if limit := int64(12); txs > limit {
+		t.Errorf("monitoringPriority of %d services took %d transactions, want at most %d", n, txs, limit)
+	}
+	want := map[string]string{name(0): "SUPPORTED G1", name(1): "UNDERMINED G2", name(2): "SUPPORTED G3", name(3): "UNDERMINED G2"}
+	if len(out.Services.Nodes) != n {
+		t.Fatalf("%d services, want %d", len(out.Services.Nodes), n)
+	}
+	for _, s := range out.Services.Nodes {
+		got := ""
+		if p := s.MonitoringPriority; p.WeakestStatus != nil {
+			got = *p.WeakestStatus
+			for _, c := range p.WeakestClaims {
+				got += " " + c.ID
+			}
+		}
+		if got != want[s.Name] {
+			t.Errorf("%s: weakest %q, want %q", s.Name, got, want[s.Name])
+		}
+	}
+	if p := out.Component.MonitoringPriority; p.WeakestStatus == nil || *p.WeakestStatus != "UNDERMINED" || len(p.WeakestClaims) != 1 || p.WeakestClaims[0].ID != "G2" {
+		t.Errorf("the component in service 3's artifact: %+v", p)
+	}
+}

@@ -46,10 +46,11 @@ func (p path) hops() []graph.Hop {
 type loaders struct {
 	nodes     *loader[nodeKey, graph.Node]
 	neighbors *loader[neighborKey, []graph.Neighbor]
+	claims    *loader[nodeKey, []graph.ClaimAbout] // each node's monitoringPriority
 }
 
 func newLoaders(db *graph.DB) *loaders {
-	return &loaders{nodes: newLoader(loadNodes(db)), neighbors: newLoader(loadNeighbors(db))}
+	return &loaders{nodes: newLoader(byTwinLabel(db.Nodes)), neighbors: newLoader(loadNeighbors(db)), claims: newLoader(byTwinLabel(db.ClaimsAboutEach))}
 }
 
 // loader batches the keys that concurrent resolvers ask for and serves each key once per
@@ -142,18 +143,19 @@ func group[K comparable, G comparable](keys []K, by func(K) G) map[G][]int {
 	return out
 }
 
-func loadNodes(db *graph.DB) dataloader.BatchFunc[nodeKey, graph.Node] {
-	return func(ctx context.Context, keys []nodeKey) []*dataloader.Result[graph.Node] {
-		out := make([]*dataloader.Result[graph.Node], len(keys))
+// byTwinLabel batches keys by twin and label, one fetch per pair: the nodes, each node's claims.
+func byTwinLabel[V any](fetch func(ctx context.Context, twin, label string, keys []string) (map[string]V, error)) dataloader.BatchFunc[nodeKey, V] {
+	return func(ctx context.Context, keys []nodeKey) []*dataloader.Result[V] {
+		out := make([]*dataloader.Result[V], len(keys))
 		type g struct{ twin, label string }
 		for grp, idx := range group(keys, func(k nodeKey) g { return g{k.twin, k.label} }) {
 			ks := make([]string, len(idx))
 			for i, j := range idx {
 				ks[i] = keys[j].key
 			}
-			found, err := db.Nodes(ctx, grp.twin, grp.label, ks)
+			found, err := fetch(ctx, grp.twin, grp.label, ks)
 			for _, j := range idx {
-				out[j] = &dataloader.Result[graph.Node]{Data: found[keys[j].key], Error: err}
+				out[j] = &dataloader.Result[V]{Data: found[keys[j].key], Error: err}
 			}
 		}
 		return out
@@ -180,6 +182,14 @@ func loadNeighbors(db *graph.DB) dataloader.BatchFunc[neighborKey, []graph.Neigh
 		}
 		return out
 	}
+}
+
+// claimsAbout loads the evaluated claims about a node (graph.DB.ClaimsAbout).
+func (r *Resolver) claimsAbout(ctx context.Context, twin string, n graph.NodeRef) ([]graph.ClaimAbout, error) {
+	if st := state(ctx); st.loaders != nil {
+		return st.loaders.claims.Load(ctx, nodeKey{twin, n.Label, n.Key})()
+	}
+	return r.Graph.ClaimsAbout(ctx, twin, n)
 }
 
 // node loads one node, nil when absent.
