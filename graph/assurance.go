@@ -329,27 +329,56 @@ func asList(v any) []any { l, _ := v.([]any); return l }
 
 func asInt(v any) int64 { i, _ := v.(int64); return i }
 
-// SaveCaseStatuses stores computed statuses and appends the status changes, in one
-// transaction, so that the current status and its history never disagree.
-func (db *DB) SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []CaseStatus, changes []StatusChange) error {
+// SaveCaseStatuses stores computed statuses and appends to the history each status that
+// differs from the stored one, in one transaction, so that the current status and its history
+// never disagree. causes holds each element's cause (JSON) for its history entry. It returns
+// what was stored before, for the elements found (an element deleted meanwhile is skipped).
+//
+// Each element is locked before its stored status is read, so of several servers evaluating
+// the same case (replicas), each transition is recorded, and reported by the return value, by
+// exactly one of them: the others find it already stored.
+func (db *DB) SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []CaseStatus, causes map[string]string) (map[string]CaseStatus, error) {
 	rows := make([]map[string]any, len(statuses))
+	byID := make(map[string]CaseStatus, len(statuses))
 	for i, s := range statuses {
 		row := map[string]any{"id": s.Element, "status": s.Status, "reasons": s.Reasons, "confidence": s.Confidence, "at": s.At.UTC()}
 		if !s.NextReevalAt.IsZero() {
 			row["next"] = s.NextReevalAt.UTC()
 		}
 		rows[i] = row
+		byID[s.Element] = s
 	}
-	hist := make([]map[string]any, len(changes))
-	for i, ch := range changes {
-		hist[i] = map[string]any{"element": ch.Element, "from": ch.From, "to": ch.To, "reasons": ch.Reasons, "cause": ch.Cause, "at": ch.At.UTC()}
-	}
-	_, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+	out, err := db.WriteTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
+		before := make(map[string]CaseStatus, len(statuses))
+		var hist []map[string]any
 		for chunk := range slices.Chunk(rows, chunkSize) {
-			if err := run(ctx, tx, `UNWIND $rows AS row
+			// The lock, then the read: the pattern of Neo4j's "Concurrent data access" for
+			// reads a write depends on.
+			result, err := tx.Run(ctx, `UNWIND $rows AS row
 MATCH (e:GsnElement {twin: $twin, case: $case, id: row.id})
-SET e.status = row.status, e.reasons = row.reasons, e.confidence = row.confidence, e.statusAt = row.at, e.nextReevalAt = row.next`,
-				map[string]any{"twin": twin, "case": caseID, "rows": chunk}); err != nil {
+SET e._lock = true
+WITH e, row, e.status AS status, e.reasons AS reasons, e.confidence AS confidence, e.statusAt AS at
+SET e.status = row.status, e.reasons = row.reasons, e.confidence = row.confidence, e.statusAt = row.at, e.nextReevalAt = row.next
+REMOVE e._lock
+RETURN row.id, status, reasons, confidence, at`, map[string]any{"twin": twin, "case": caseID, "rows": chunk})
+			if err != nil {
+				return nil, err
+			}
+			for result.Next(ctx) {
+				v := result.Record().Values
+				id := asString(v[0])
+				b := CaseStatus{Element: id, Status: asString(v[1]), Reasons: asString(v[2])}
+				if f := asFloat(v[3]); f != nil {
+					b.Confidence = *f
+				}
+				b.At, _ = v[4].(time.Time)
+				before[id] = b
+				if now := byID[id]; now.Status != b.Status {
+					hist = append(hist, map[string]any{"element": id, "from": b.Status, "to": now.Status, "reasons": now.Reasons,
+						"cause": causes[id], "at": now.At.UTC()})
+				}
+			}
+			if err := result.Err(); err != nil {
 				return nil, err
 			}
 		}
@@ -362,12 +391,12 @@ CREATE (:StatusChange {twin: $twin, case: $case, element: row.element, from: row
 				return nil, err
 			}
 		}
-		return nil, nil
+		return before, nil
 	})
 	if err != nil {
-		return fmt.Errorf("save statuses of assurance case %s: %w", caseID, err)
+		return nil, fmt.Errorf("save statuses of assurance case %s: %w", caseID, err)
 	}
-	return nil
+	return out.(map[string]CaseStatus), nil
 }
 
 // CaseStatuses reads the stored status of every element of a case.

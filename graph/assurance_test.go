@@ -65,18 +65,30 @@ func TestAssuranceCaseStorage(t *testing.T) {
 		t.Errorf("a refused import changed the case: %+v", again)
 	}
 
-	// Statuses and their history are written together.
-	st := []graph.CaseStatus{{Element: "G1", Status: "UNDERMINED", Reasons: `[{"code":"DEFEATED"}]`, Confidence: 0.1, At: at}}
-	ch := []graph.StatusChange{{Element: "G1", From: "SUPPORTED", To: "UNDERMINED", Reasons: `[{"code":"DEFEATED"}]`, Cause: `{"inputs":["D1"]}`, At: at}}
-	if err := db.SaveCaseStatuses(ctx, twin, "signals", st, ch); err != nil {
+	// Statuses and their history are written together: a status that differs from the stored
+	// one is recorded with its cause, and what was stored is returned.
+	st := []graph.CaseStatus{{Element: "G1", Status: "UNDERMINED", Reasons: `[{"code":"DEFEATED"}]`, Confidence: 0.1, At: at},
+		{Element: "Nope", Status: "SUPPORTED", At: at}}
+	causes := map[string]string{"G1": `{"inputs":["D1"]}`}
+	before, err := db.SaveCaseStatuses(ctx, twin, "signals", st, causes)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if b, ok := before["G1"]; !ok || b.Status != "" || len(before) != 1 {
+		t.Errorf("before the first save: %+v (want G1 without a status, and no element Nope)", before)
 	}
 	statuses, err := db.CaseStatuses(ctx, twin, "signals")
 	if err != nil || len(statuses) != 1 || statuses[0].Status != "UNDERMINED" || !statuses[0].At.Equal(at) {
 		t.Errorf("statuses %+v %v", statuses, err)
 	}
+	// The same status again (another replica's evaluation): stored, not recorded twice.
+	st[0].Confidence, st[0].At = 0.2, at.Add(time.Minute)
+	before, err = db.SaveCaseStatuses(ctx, twin, "signals", st[:1], causes)
+	if err != nil || before["G1"].Status != "UNDERMINED" || before["G1"].Confidence != 0.1 || !before["G1"].At.Equal(at) {
+		t.Errorf("before the second save: %+v %v", before, err)
+	}
 	hist, err := db.StatusHistory(ctx, twin, "signals", "G1", 10)
-	if err != nil || len(hist) != 1 || hist[0].To != "UNDERMINED" || hist[0].Cause != `{"inputs":["D1"]}` {
+	if err != nil || len(hist) != 1 || hist[0].From != "" || hist[0].To != "UNDERMINED" || hist[0].Cause != `{"inputs":["D1"]}` {
 		t.Errorf("history %+v %v", hist, err)
 	}
 

@@ -23,10 +23,13 @@ import (
 type Store interface {
 	AssuranceCaseByID(ctx context.Context, twin, id string) (graph.AssuranceCase, error)
 	AssuranceCaseRefs(ctx context.Context) ([]graph.CaseRef, error)
+	// AssuranceCaseVersion returns a case's stored version, or graph.ErrNotFound.
+	AssuranceCaseVersion(ctx context.Context, twin, id string) (int, error)
 	// ArtifactsContaining returns the digests of the artifacts that CONTAIN these components.
 	ArtifactsContaining(ctx context.Context, twin string, purls []string) ([]string, error)
-	CaseStatuses(ctx context.Context, twin, caseID string) ([]graph.CaseStatus, error)
-	SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []graph.CaseStatus, changes []graph.StatusChange) error
+	// SaveCaseStatuses stores the statuses, records each status that differs from the stored
+	// one in the history with its cause, and returns what was stored before.
+	SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []graph.CaseStatus, causes map[string]string) (map[string]graph.CaseStatus, error)
 }
 
 // Publisher announces stored status changes.
@@ -49,6 +52,8 @@ type Live struct {
 	now func() time.Time
 	// parallel bounds the leaves evaluated at once.
 	parallel int
+	// loadAll: every stored case is evaluated, those another server imports too (Start).
+	loadAll bool
 
 	mu    sync.Mutex
 	cases map[graph.CaseRef]*liveCase
@@ -85,10 +90,10 @@ type liveCase struct {
 	// it must store nothing more, or an evaluation of the old version that was under way
 	// would overwrite the statuses of the new one.
 	retired bool
+	version int // of the case as loaded
 	eval    *assurance.Evaluator
 	kinds   map[string]string // element id → GSN kind name
 	leaves  map[string]*leaf
-	stored  map[string]string // element id → stored status
 	// watchers indexes the leaves by what they watch, so that a change finds its dirty leaves
 	// without scanning every leaf's watch.
 	watchers map[evidence.Dependency]map[string]struct{}
@@ -157,6 +162,7 @@ func (l *Live) Start(ctx context.Context, changes <-chan events.Change, loadAll 
 			return err
 		}
 	}
+	l.loadAll = loadAll
 	began, loaded := time.Now(), 0
 	for _, r := range refs {
 		if _, err := l.Load(ctx, r.Twin, r.ID); err != nil {
@@ -200,7 +206,7 @@ func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChange
 	if err != nil {
 		return nil, err
 	}
-	lc := &liveCase{ref: ref, eval: ev, kinds: map[string]string{}, leaves: map[string]*leaf{}, stored: map[string]string{},
+	lc := &liveCase{ref: ref, version: c.Version, eval: ev, kinds: map[string]string{}, leaves: map[string]*leaf{},
 		watchers: map[evidence.Dependency]map[string]struct{}{}}
 	for _, e := range c.Elements {
 		lc.kinds[e.ID] = e.Type
@@ -230,13 +236,6 @@ func (l *Live) Load(ctx context.Context, twin, id string) ([]events.StatusChange
 	if old != nil {
 		old.mu.Lock()
 		defer old.mu.Unlock()
-	}
-	stored, err := l.st.CaseStatuses(ctx, twin, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range stored {
-		lc.stored[s.Element] = s.Status
 	}
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
@@ -301,6 +300,7 @@ func (l *Live) lock(lc *liveCase) *liveCase {
 // vulnerability affected before matters to the vulnerability leaves about those artifacts,
 // though none of them read that component.
 func (l *Live) Apply(ctx context.Context, ch events.Change) {
+	l.refresh(ctx, ch)
 	cases := l.casesOf(ch.Twin)
 	if len(cases) == 0 {
 		return
@@ -323,6 +323,36 @@ func (l *Live) Apply(ctx context.Context, ch events.Change) {
 			}
 		}
 		lc.mu.Unlock()
+	}
+}
+
+// refresh brings the cases a change names (AssuranceCase nodes: imported, edited or deleted,
+// by this server or by another replica on the same NATS) to their stored version: a newer one
+// is loaded, a deleted case dropped. Without it a replica would go on evaluating, and storing
+// the statuses of, a version another replica replaced.
+func (l *Live) refresh(ctx context.Context, ch events.Change) {
+	for _, n := range ch.Nodes {
+		if n.Label != graph.LabelAssuranceCase {
+			continue
+		}
+		lc := l.caseOf(ch.Twin, n.Key)
+		if lc == nil && !l.loadAll {
+			continue
+		}
+		v, err := l.st.AssuranceCaseVersion(ctx, ch.Twin, n.Key)
+		switch {
+		case errors.Is(err, graph.ErrNotFound):
+			l.Drop(ch.Twin, n.Key)
+			continue
+		case err != nil:
+			l.log.Warn().Err(err).Str("twin", ch.Twin).Str("case", n.Key).Msg("changed assurance case not reloaded")
+			continue
+		case lc != nil && lc.version == v:
+			continue // loaded already (by the server that stored it)
+		}
+		if _, err := l.Load(ctx, ch.Twin, n.Key); err != nil {
+			l.log.Warn().Err(err).Str("twin", ch.Twin).Str("case", n.Key).Msg("changed assurance case not reloaded")
+		}
 	}
 }
 
@@ -640,15 +670,16 @@ func predicateOf(r evidence.Result) assurance.PredicateValue {
 	return v
 }
 
-// store saves the changed results (every result when all) with the status changes among them,
-// then announces them. The history records a change only when the status itself changed.
+// store saves the changed results (every result when all) and announces what changed against
+// what was stored: a status (recorded in the history too), or, but for a load, its reasons or
+// confidence. The stored values decide, not this server's memory of them, so that of several
+// servers evaluating the case (replicas) only the one that stores a change announces it.
 func (l *Live) store(ctx context.Context, lc *liveCase, changes []assurance.StatusChange, now time.Time, all bool) ([]events.StatusChanged, error) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
 	statuses := make([]graph.CaseStatus, 0, len(changes))
-	var hist []graph.StatusChange
-	var out []events.StatusChanged
+	causes := make(map[string]string, len(changes))
 	for _, c := range changes {
 		reasons, err := json.Marshal(c.To.Reasons)
 		if err != nil {
@@ -661,25 +692,22 @@ func (l *Live) store(ctx context.Context, lc *liveCase, changes []assurance.Stat
 		if err != nil {
 			return nil, err
 		}
-		to := c.To.Status.String()
-		statuses = append(statuses, graph.CaseStatus{Element: c.Element, Status: to, Reasons: string(reasons),
+		statuses = append(statuses, graph.CaseStatus{Element: c.Element, Status: c.To.Status.String(), Reasons: string(reasons),
 			Confidence: c.To.Confidence, At: now, NextReevalAt: c.To.NextReevalAt})
-		from := lc.stored[c.Element]
-		if from == to && (all || c.From.Equal(c.To)) {
-			continue
-		}
-		if from != to {
-			hist = append(hist, graph.StatusChange{Twin: lc.ref.Twin, Case: lc.ref.ID, Element: c.Element, From: from, To: to,
-				Reasons: string(reasons), Cause: string(cause), At: now})
-		}
-		out = append(out, events.StatusChanged{Twin: lc.ref.Twin, Case: lc.ref.ID, Element: c.Element, Kind: lc.kinds[c.Element],
-			From: from, To: to, Reasons: reasons, Confidence: c.To.Confidence, Cause: cause, At: now})
+		causes[c.Element] = string(cause)
 	}
-	if err := l.st.SaveCaseStatuses(ctx, lc.ref.Twin, lc.ref.ID, statuses, hist); err != nil {
+	before, err := l.st.SaveCaseStatuses(ctx, lc.ref.Twin, lc.ref.ID, statuses, causes)
+	if err != nil {
 		return nil, err
 	}
+	var out []events.StatusChanged
 	for _, s := range statuses {
-		lc.stored[s.Element] = s.Status
+		b, found := before[s.Element]
+		if !found || b.Status == s.Status && (all || b.Reasons == s.Reasons && b.Confidence == s.Confidence) {
+			continue
+		}
+		out = append(out, events.StatusChanged{Twin: lc.ref.Twin, Case: lc.ref.ID, Element: s.Element, Kind: lc.kinds[s.Element],
+			From: b.Status, To: s.Status, Reasons: json.RawMessage(s.Reasons), Confidence: s.Confidence, Cause: json.RawMessage(causes[s.Element]), At: now})
 	}
 	if l.pub != nil && len(out) > 0 {
 		if err := l.pub.PublishStatus(ctx, out); err != nil {

@@ -181,13 +181,13 @@ type timedStore struct {
 
 var _ assurancecase.Store = timedStore{}
 
-func (t timedStore) SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []graph.CaseStatus, changes []graph.StatusChange) error {
+func (t timedStore) SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []graph.CaseStatus, causes map[string]string) (map[string]graph.CaseStatus, error) {
 	start := time.Now()
-	err := t.DB.SaveCaseStatuses(ctx, twin, caseID, statuses, changes)
+	before, err := t.DB.SaveCaseStatuses(ctx, twin, caseID, statuses, causes)
 	t.p.mu.Lock()
 	t.p.saves.add(start, time.Since(start))
 	t.p.mu.Unlock()
-	return err
+	return before, err
 }
 
 // timedPublisher announces status changes on NATS, timed.

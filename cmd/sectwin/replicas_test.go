@@ -55,10 +55,12 @@ func subscribersOf(t *testing.T, srv *server.Server, subject string) int {
 }
 
 // TestTwoReplicasDeliverEveryEventOnce runs two sectwin serve replicas on one external NATS and
-// one Neo4j, each with GraphQL websocket subscribers to alertRaised, anomalyDetected and
-// entityStateChanged. Telemetry published once (an alert, and a connection from a DMZ host into
-// the core zone that the design does not allow) reaches the subscribers of both replicas, each
-// event exactly once, whichever replica's worker applied it.
+// one Neo4j, each with GraphQL websocket subscribers to alertRaised, anomalyDetected,
+// entityStateChanged and assuranceStatusChanged. Telemetry published once (an alert, and a
+// connection from a DMZ host into the core zone that the design does not allow) reaches the
+// subscribers of both replicas, each event exactly once, whichever replica's worker applied it.
+// Both replicas evaluate the assurance case (imported through one of them) that the connection
+// undermines: the status change is stored, recorded and announced once, not once per replica.
 func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 	db := testenv.Migrated(t)
 	twin := testenv.NewTwin(t, db)
@@ -81,13 +83,26 @@ func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 	if code, resp := graphqlBody(t, a.base, tokenA, body); code != 200 || strings.Contains(resp, `"errors"`) {
 		t.Fatalf("set up the twin: %d %s", code, resp)
 	}
+	const caseYAML = `G1:
+  text: the database is reached only as designed
+  supportedBy: [Sn1]
+Sn1:
+  text: no connection from web-1 to db-1
+  sectwinEvidence: {kind: cypher_check, window: 1h, cypher: {query: "MATCH (:Host {twin: $twin, name: 'web-1'})-[c:CONNECTS_TO]->(:Host {twin: $twin, name: 'db-1'}) RETURN c"}}
+`
+	body, _ = json.Marshal(map[string]any{"query": `mutation($t: String!, $f: [CaseFileInput!]!) { importAssuranceCase(twin: $t, id: "db", files: $f) { id } }`,
+		"variables": map[string]any{"t": twin, "f": []map[string]any{{"name": "db.gsn.yaml", "content": caseYAML}}}})
+	if code, resp := graphqlBody(t, a.base, tokenA, body); code != 200 || strings.Contains(resp, `"errors"`) {
+		t.Fatalf("import the case: %d %s", code, resp)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	queries := map[string]string{
-		"alertRaised":        `subscription($t: String!) { alertRaised(twin: $t) { key source rule severity entity } }`,
-		"anomalyDetected":    `subscription($t: String!) { anomalyDetected(twin: $t) { key type entity } }`,
-		"entityStateChanged": `subscription($t: String!) { entityStateChanged(twin: $t) { op source at nodesCreated nodesUpdated nodes { id } } }`,
+		"alertRaised":            `subscription($t: String!) { alertRaised(twin: $t) { key source rule severity entity } }`,
+		"anomalyDetected":        `subscription($t: String!) { anomalyDetected(twin: $t) { key type entity } }`,
+		"entityStateChanged":     `subscription($t: String!) { entityStateChanged(twin: $t) { op source at nodesCreated nodesUpdated nodes { id } } }`,
+		"assuranceStatusChanged": `subscription($t: String!) { assuranceStatusChanged(twin: $t, case: "db") { element from to } }`,
 	}
 	type stream struct{ replica, field string }
 	var mu sync.Mutex
@@ -123,7 +138,7 @@ func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 		}
 	}
 	// Both replicas hold their subscriptions on NATS before anything is published.
-	for _, subject := range []string{events.AlertSubject(twin), events.AnomalySubject(twin), events.Subject(twin)} {
+	for _, subject := range []string{events.AlertSubject(twin), events.AnomalySubject(twin), events.Subject(twin), events.AssuranceSubject(twin)} {
 		deadline := time.Now().Add(20 * time.Second)
 		for subscribersOf(t, srv, subject) < 2 {
 			if time.Now().After(deadline) {
@@ -161,6 +176,8 @@ func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 		{telemetry.Event{ID: "flow-1", Source: "urn:sectwin:sensor:ids-1", Time: now, Twin: twin, Kind: telemetry.KindFlow,
 			Flow: &telemetry.Flow{Src: "10.0.1.5", Dst: "10.0.2.7", Port: 5432, Proto: "tcp", Bytes: 512}}, "anomalyDetected"},
 	}
+	waitFor := append(slices.Clone(steps), steps[1])
+	waitFor[2].field = "assuranceStatusChanged"
 	for _, step := range steps {
 		data, err := telemetry.Encode(step.ev)
 		if err != nil {
@@ -170,7 +187,7 @@ func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, step := range steps {
+	for _, step := range waitFor {
 		deadline := time.Now().Add(30 * time.Second)
 		for (count(stream{"a", step.field}) == 0 || count(stream{"b", step.field}) == 0) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
@@ -205,8 +222,22 @@ func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 				t.Errorf("replica %s: %s", r, c)
 			}
 		}
+		var undermined []string
+		for _, c := range got[stream{r, "assuranceStatusChanged"}] {
+			if strings.Contains(c, `"element":"G1"`) {
+				undermined = append(undermined, c)
+			}
+		}
+		if len(undermined) != 1 || !strings.Contains(undermined[0], `"from":"SUPPORTED","to":"UNDERMINED"`) {
+			t.Errorf("replica %s: assuranceStatusChanged delivered %v for G1; want SUPPORTED → UNDERMINED once", r, undermined)
+		}
 	}
-	for _, field := range []string{"alertRaised", "anomalyDetected", "entityStateChanged"} {
+	q, _ := json.Marshal(map[string]any{"query": `query($t: String!) { assuranceCase(twin: $t, id: "db") { elements { id status history { from to } } } }`, "variables": vars})
+	if _, hist := graphqlBody(t, b.base, tokenB, q); strings.Count(hist, `"to":"UNDERMINED"`) != 2 || !strings.Contains(hist, `"status":"UNDERMINED"`) {
+		// G1 and Sn1 turned UNDERMINED once each.
+		t.Errorf("the case's history, through replica b: %s; want G1 and Sn1 UNDERMINED once each", hist)
+	}
+	for _, field := range []string{"alertRaised", "anomalyDetected", "entityStateChanged", "assuranceStatusChanged"} {
 		if ga, gb := got[stream{"a", field}], got[stream{"b", field}]; !slices.Equal(slices.Sorted(slices.Values(ga)), slices.Sorted(slices.Values(gb))) {
 			t.Errorf("%s: the replicas delivered different events:\n a: %v\n b: %v", field, ga, gb)
 		}
