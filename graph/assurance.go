@@ -338,6 +338,9 @@ func asInt(v any) int64 { i, _ := v.(int64); return i }
 // the same case (replicas), each transition is recorded, and reported by the return value, by
 // exactly one of them: the others find it already stored.
 func (db *DB) SaveCaseStatuses(ctx context.Context, twin, caseID string, statuses []CaseStatus, causes map[string]string) (map[string]CaseStatus, error) {
+	// In element order, so that two servers saving the same case lock its elements in the same
+	// order and never deadlock.
+	statuses = slices.SortedFunc(slices.Values(statuses), func(a, b CaseStatus) int { return cmp.Compare(a.Element, b.Element) })
 	rows := make([]map[string]any, len(statuses))
 	byID := make(map[string]CaseStatus, len(statuses))
 	for i, s := range statuses {
