@@ -369,7 +369,7 @@ func (r *Resolver) storeCase(ctx context.Context, twin, id, name string, files [
 	if err != nil {
 		return nil, backendErr(ctx, err)
 	}
-	r.announce(ctx, events.Change{Twin: twin, Op: "assurance-case", Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
+	r.announce(ctx, events.Change{Twin: twin, Op: events.OpAssuranceCase, Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
 	if r.Assurance != nil {
 		// The case is evaluated before the answer, so its elements carry their status.
 		if _, err := r.Assurance.Load(ctx, twin, id); err != nil {

@@ -109,7 +109,7 @@ func (r *mutationResolver) DeleteAssuranceCase(ctx context.Context, twin string,
 		r.Assurance.Drop(twin, id)
 	}
 	if found {
-		r.announce(ctx, events.Change{Twin: twin, Op: "assurance-case", Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
+		r.announce(ctx, events.Change{Twin: twin, Op: events.OpAssuranceCase, Source: "graphql", At: time.Now().UTC(), Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: id}}})
 	}
 	return found, nil
 }
@@ -179,6 +179,9 @@ func (r *mutationResolver) TriageDefeater(ctx context.Context, twin string, case
 	if err := r.Graph.SetDefeaterTriage(ctx, twin, caseArg, defeater, d, p.Name, deref(input.Note), now); err != nil {
 		return nil, backendErr(ctx, err)
 	}
+	// Other replicas reload the case with the triage.
+	r.announce(ctx, events.Change{Twin: twin, Op: events.OpAssuranceTriage, Source: "graphql", At: now.UTC(),
+		Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: caseArg}}})
 	if r.Assurance != nil {
 		note := fmt.Sprintf("defeater %s triaged %s by %s", defeater, d.State, p.Name)
 		if input.Note != nil {

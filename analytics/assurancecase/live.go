@@ -326,9 +326,10 @@ func (l *Live) Apply(ctx context.Context, ch events.Change) {
 	}
 }
 
-// refresh brings the cases a change names (AssuranceCase nodes: imported, edited or deleted,
-// by this server or by another replica on the same NATS) to their stored version: a newer one
-// is loaded, a deleted case dropped. Without it a replica would go on evaluating, and storing
+// refresh brings the cases a change names (AssuranceCase nodes: imported, edited, deleted or
+// triaged, by this server or by another replica on the same NATS) to what is stored: a newer
+// version is loaded, a deleted case dropped, a triaged one loaded again (a triage does not make
+// a version). Without it a replica would go on evaluating, and storing
 // the statuses of, a version another replica replaced.
 func (l *Live) refresh(ctx context.Context, ch events.Change) {
 	for _, n := range ch.Nodes {
@@ -347,7 +348,7 @@ func (l *Live) refresh(ctx context.Context, ch events.Change) {
 		case err != nil:
 			l.log.Warn().Err(err).Str("twin", ch.Twin).Str("case", n.Key).Msg("changed assurance case not reloaded")
 			continue
-		case lc != nil && lc.version == v:
+		case lc != nil && lc.version == v && ch.Op != events.OpAssuranceTriage:
 			continue // loaded already (by the server that stored it)
 		}
 		if _, err := l.Load(ctx, ch.Twin, n.Key); err != nil {

@@ -243,3 +243,108 @@ Sn1:
 		}
 	}
 }
+
+// TestTriageReachesTheOtherReplica: a defeater triaged through one replica counts on the other,
+// whose next evaluation of the case (any twin change) would otherwise store the claim as the
+// untriaged defeater leaves it, and undo the triage's effect.
+func TestTriageReachesTheOtherReplica(t *testing.T) {
+	db := testenv.Migrated(t)
+	twin := testenv.NewTwin(t, db)
+	const natsToken = "triage-test-nats-token"
+	srv := externalNATS(t, natsToken)
+	natsArgs := []string{"--nats-url", srv.ClientURL(), "--nats-token", natsToken}
+	a := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"), natsArgs...)
+	a.waitStatus(t, "/readyz", 200)
+	b := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"), natsArgs...)
+	b.waitStatus(t, "/readyz", 200)
+	tokenA, tokenB := a.adminToken(t), b.adminToken(t)
+	gql := func(p *serveProc, token, query string, vars map[string]any) string {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		code, resp := graphqlBody(t, p.base, token, body)
+		if code != 200 || strings.Contains(resp, `"errors"`) {
+			t.Fatalf("%s\n→ %d %s", query, code, resp)
+		}
+		return resp
+	}
+	vars := map[string]any{"t": twin}
+	gql(a, tokenA, `mutation($t: String!) { upsertHosts(twin: $t, input: [{name: "web-1"}]) { nodesCreated } }`, vars)
+	const caseYAML = `G1:
+  text: web-1 is sound
+  supportedBy: [Sn1]
+Sn1:
+  text: web-1 is in the twin
+  sectwinEvidence: {kind: cypher_check, window: 1h, cypher: {query: "MATCH (h:Host {twin: $twin, name: 'web-1'}) RETURN h", expect: some}}
+CG1:
+  text: web-1 may be compromised
+  challenges: G1
+  sectwinDefeater: {kind: rebutting, severity: critical}
+`
+	gql(a, tokenA, `mutation($t: String!, $f: [CaseFileInput!]!) { importAssuranceCase(twin: $t, id: "web", files: $f) { id } }`,
+		map[string]any{"t": twin, "f": []map[string]any{{"name": "web.gsn.yaml", "content": caseYAML}}})
+	g1 := func() string {
+		t.Helper()
+		resp := gql(b, tokenB, `query($t: String!) { assuranceCase(twin: $t, id: "web") { elements { id status } } }`, vars)
+		var out struct {
+			Data struct {
+				AssuranceCase struct{ Elements []struct{ ID, Status string } }
+			}
+		}
+		if err := json.Unmarshal([]byte(resp), &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Data.AssuranceCase.Elements {
+			if e.ID == "G1" {
+				return e.Status
+			}
+		}
+		return ""
+	}
+	waitG1 := func(want, when string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for g1() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: G1 is %s, want %s", when, g1(), want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitG1("UNDERMINED", "the open critical defeater")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	statuses, err := (&apitest.API{URL: a.base}).Subscribe(ctx, tokenA,
+		`subscription($t: String!) { assuranceStatusChanged(twin: $t, case: "web") { element from to reasons } }`, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(statuses.Close)
+	time.Sleep(2 * time.Second) // replica b has loaded the case, untriaged; the subscription is registered
+	gql(a, tokenA, `mutation($t: String!) { triageDefeater(twin: $t, case: "web", defeater: "CG1", input: {state: "REFUTED", note: "false positive"}) { id } }`, vars)
+	waitG1("SUPPORTED", "refuted through replica a")
+	// web-1 goes and comes back, through replica b: each replica evaluates Sn1 failing, then
+	// passing again, and stores G1 as its evaluator has it: a replica without the triage would
+	// store G1 UNDERMINED (by the open defeater) after the other stored it SUPPORTED.
+	gql(b, tokenB, `mutation($t: String!) { deleteNodes(twin: $t, nodes: [{type: HOST, key: "web-1"}]) { nodesDeleted } }`, vars)
+	waitG1("UNDERMINED", "web-1 deleted")
+	gql(b, tokenB, `mutation($t: String!) { upsertHosts(twin: $t, input: [{name: "web-1"}]) { nodesCreated } }`, vars)
+	waitG1("SUPPORTED", "web-1 back")
+	time.Sleep(3 * time.Second) // both replicas have evaluated both writes
+	if s := g1(); s != "SUPPORTED" {
+		t.Errorf("after both replicas evaluated the writes: G1 %s, want SUPPORTED (one replica lost the triage)", s)
+	}
+	// What either replica announced: never the refuted defeater's doubt. (Which replica
+	// stores last is a race, so the stored status alone could hide a replica without the
+	// triage; its announcements do not.)
+	for {
+		next, stop := context.WithTimeout(ctx, time.Second)
+		r, err := statuses.Next(next)
+		stop()
+		if err != nil {
+			break // none for a second: all are read
+		}
+		if strings.Contains(string(r.Data), `"element":"G1"`) && strings.Contains(string(r.Data), "DEFEATER") {
+			t.Errorf("after the triage, G1 was announced as the open defeater leaves it: %s", r.Data)
+		}
+	}
+}

@@ -25,6 +25,10 @@ const (
 	OpApply       = "APPLY"
 	OpTwinCreated = "TWIN_CREATED"
 	OpTwinDeleted = "TWIN_DELETED"
+	// OpAssuranceCase: a case (the AssuranceCase node listed) was imported, edited or deleted.
+	OpAssuranceCase = "assurance-case"
+	// OpAssuranceTriage: a person triaged a defeater of the case listed.
+	OpAssuranceTriage = "assurance-triage"
 )
 
 // MaxNodes bounds the nodes listed in one event; the counts stay exact.

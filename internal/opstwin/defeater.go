@@ -196,7 +196,7 @@ func (c *caseEditor) tryEdit(ctx context.Context, d response.Defeater, caseID st
 		}
 		return 0, err
 	}
-	ch := events.Change{Twin: d.Twin, Op: "assurance-case", Source: "playbook:" + d.Playbook, At: time.Now().UTC(),
+	ch := events.Change{Twin: d.Twin, Op: events.OpAssuranceCase, Source: "playbook:" + d.Playbook, At: time.Now().UTC(),
 		Nodes: []graph.NodeRef{{Label: graph.LabelAssuranceCase, Key: caseID}}}
 	if err := c.ev.Publish(ctx, ch); err != nil {
 		c.log.Warn().Err(err).Str("twin", d.Twin).Str("case", caseID).Msg("case change event not published")
