@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,13 +62,25 @@ func subscribersOf(t *testing.T, srv *server.Server, subject string) int {
 // connection from a DMZ host into the core zone that the design does not allow) reaches the
 // subscribers of both replicas, each event exactly once, whichever replica's worker applied it.
 // Both replicas evaluate the assurance case (imported through one of them) that the connection
-// undermines: the status change is stored, recorded and announced once, not once per replica.
+// undermines: the status change is stored, recorded and announced once, not once per replica,
+// and the playbook it triggers (the same on both) runs once.
 func TestTwoReplicasDeliverEveryEventOnce(t *testing.T) {
 	db := testenv.Migrated(t)
 	twin := testenv.NewTwin(t, db)
 	const natsToken = "replicas-test-nats-token"
 	srv := externalNATS(t, natsToken)
-	natsArgs := []string{"--nats-url", srv.ClientURL(), "--nats-token", natsToken}
+	playbooks := filepath.Join(t.TempDir(), "playbooks.yaml")
+	if err := os.WriteFile(playbooks, []byte(`version: 1
+playbooks:
+  - name: tell-undermined
+    on: [status_change]
+    when: 'trigger.status == "UNDERMINED" && trigger.entity == "G1"'
+    actions:
+      - publish: {subject: '"sectwin.response." + trigger.twin + ".undermined"'}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	natsArgs := []string{"--nats-url", srv.ClientURL(), "--nats-token", natsToken, "--playbooks", playbooks}
 	a := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"), natsArgs...)
 	a.waitStatus(t, "/readyz", 200)
 	b := startServe(t, t.TempDir(), os.Getenv("NEO4J_URI"), natsArgs...)
@@ -154,6 +168,15 @@ Sn1:
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	var notices atomic.Int32
+	notice, err := nc.Subscribe("sectwin.response."+twin+".undermined", func(*nats.Msg) { notices.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notice.Unsubscribe()
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +224,9 @@ Sn1:
 	}
 	// Give a duplicate, or a late event on one replica only, time to arrive.
 	time.Sleep(3 * time.Second)
+	if n := notices.Load(); n != 1 {
+		t.Errorf("the status-change playbook published %d notices, want 1 (it runs on one replica)", n)
+	}
 	cancel() // ends the readers
 	wg.Wait()
 	mu.Lock()

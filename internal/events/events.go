@@ -327,3 +327,40 @@ func (n NATS) SubscribeAnomalies(ctx context.Context, twin string) (<-chan Anoma
 func (n NATS) SubscribeAllStatus(ctx context.Context) (<-chan StatusChanged, error) {
 	return subscribe(ctx, n, AssuranceSubject("*"), "assurance status of every twin", func(c StatusChanged) bool { return c.Element != "" })
 }
+
+// ConsumeAllStatus hands every twin's assurance status changes, from when the durable consumer
+// was first made on, to fn, until ctx ends. The servers that consume with the same durable name
+// (replicas on one NATS) share them: each change goes to one of them, so what reacts to it
+// (response playbooks) reacts once, not once per replica. A change is acknowledged once fn
+// returns; one whose server stops before that goes to another. Changes made while no server
+// consumes wait in the EVENTS stream (EventsMaxAge).
+func (n NATS) ConsumeAllStatus(ctx context.Context, durable string, fn func(context.Context, StatusChanged)) error {
+	cons, err := n.Bus.JetStream().CreateOrUpdateConsumer(ctx, bus.StreamEvents, jetstream.ConsumerConfig{
+		Durable: durable, Description: "assurance status changes, shared by the replicas",
+		FilterSubject: AssuranceSubject("*"), DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxDeliver: 5,
+	})
+	if err != nil {
+		return fmt.Errorf("consume assurance status changes (%s): %w", durable, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		var c StatusChanged
+		if err := json.Unmarshal(m.Data(), &c); err != nil || c.Element == "" {
+			n.Log.Warn().Err(err).Str("subject", m.Subject()).Msg("undecodable status change skipped")
+			_ = m.Term()
+			return
+		}
+		fn(ctx, c)
+		if err := m.Ack(); err != nil {
+			n.Log.Warn().Err(err).Str("twin", c.Twin).Str("case", c.Case).Msg("status change not acknowledged: it may be handed over again")
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("consume assurance status changes (%s): %w", durable, err)
+	}
+	go func() {
+		<-ctx.Done()
+		cc.Stop()
+	}()
+	return nil
+}

@@ -63,24 +63,26 @@ func New(b *bus.Bus, db *graph.DB, cfg config.Ops, log zerolog.Logger) (*Service
 	return s, nil
 }
 
+// statusConsumer is the durable consumer through which the replicas share the assurance status
+// changes that trigger playbooks.
+const statusConsumer = "playbooks-status"
+
 // Start runs the live-state worker, and feeds assurance status changes to the playbooks, until
 // ctx ends. Call it once the migrations are applied.
 func (s *Service) Start(ctx context.Context) error {
 	if s.Playbooks != nil {
-		changes, err := s.Events.SubscribeAllStatus(ctx)
+		// Shared by the replicas: each status change triggers the playbooks on one of them.
+		err := s.Events.ConsumeAllStatus(ctx, statusConsumer, func(ctx context.Context, c events.StatusChanged) {
+			if c.From == c.To {
+				return
+			}
+			s.Playbooks.Run(ctx, response.Trigger{ID: c.Twin + "/" + c.Case + "/" + c.Element + "/" + c.At.Format(time.RFC3339Nano),
+				Kind: response.KindStatusChange, At: c.At, Twin: c.Twin, Entity: c.Element, Type: c.Kind, Status: c.To, Previous: c.From,
+				Fields: map[string]any{"case": c.Case, "reasons": string(c.Reasons)}})
+		})
 		if err != nil {
 			return err
 		}
-		go func() {
-			for c := range changes {
-				if c.From == c.To {
-					continue
-				}
-				s.Playbooks.Run(ctx, response.Trigger{ID: c.Twin + "/" + c.Case + "/" + c.Element + "/" + c.At.Format(time.RFC3339Nano),
-					Kind: response.KindStatusChange, At: c.At, Twin: c.Twin, Entity: c.Element, Type: c.Kind, Status: c.To, Previous: c.From,
-					Fields: map[string]any{"case": c.Case, "reasons": string(c.Reasons)}})
-			}
-		}()
 		s.running.Go(func() {
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
