@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -124,6 +127,36 @@ type ReportSchedule struct {
 	K                int
 	MinLikelihood    float64
 	UpdatedAt        time.Time
+}
+
+// reportClaimsKept is how long the claims of past scheduled runs are kept.
+const reportClaimsKept = 7 * 24 * time.Hour
+
+// ClaimReportRun claims the run of a twin's schedule due at due for the caller, and reports
+// whether it got it: of several servers (replicas) whose schedulers fire for the same run, one
+// runs it. The claim is a ReportClaim node with a unique key, so that concurrent claims cannot
+// both create it; a server's claims older than a week are pruned as it claims.
+func (db *DB) ClaimReportRun(ctx context.Context, twin, schedule string, due time.Time) (bool, error) {
+	due = due.UTC()
+	sum := sha256.Sum256([]byte(twin + "\x00" + schedule + "\x00" + due.Format(time.RFC3339Nano)))
+	var token [16]byte
+	if _, err := rand.Read(token[:]); err != nil {
+		return false, err
+	}
+	recs, err := db.writeCollect(ctx, `MERGE (c:ReportClaim {key: $key})
+  ON CREATE SET c.twin = $twin, c.schedule = $schedule, c.due = $due, c.token = $token
+WITH c.token = $token AS mine
+CALL (mine) {
+  WITH mine WHERE mine
+  MATCH (old:ReportClaim {twin: $twin, schedule: $schedule}) WHERE old.due < $cutoff
+  DELETE old
+}
+RETURN mine`, map[string]any{"key": hex.EncodeToString(sum[:]), "twin": twin, "schedule": schedule, "due": due,
+		"token": hex.EncodeToString(token[:]), "cutoff": due.Add(-reportClaimsKept)})
+	if err != nil {
+		return false, fmt.Errorf("claim the run of report schedule %s of %s due at %s: %w", schedule, twin, due.Format(time.RFC3339), err)
+	}
+	return len(recs) == 1 && recs[0].Values[0] == true, nil
 }
 
 // SetReportSchedule creates or replaces a schedule.

@@ -20,6 +20,8 @@ type ScheduleStore interface {
 	ReportSchedules(ctx context.Context, twin string) ([]graph.ReportSchedule, error)
 	SetReportSchedule(ctx context.Context, s graph.ReportSchedule) error
 	DeleteReportSchedule(ctx context.Context, twin, name string) (bool, error)
+	// ClaimReportRun reports whether this server got the run due at due (graph.DB's).
+	ClaimReportRun(ctx context.Context, twin, schedule string, due time.Time) (bool, error)
 }
 
 // StoredTarget is a report target as kept in the graph: a webhook's secret is named by the
@@ -65,8 +67,17 @@ type ReportService struct {
 // NewReportService returns a service over the config's schedules and the graph's.
 func NewReportService(rp *Reporter, st ScheduleStore, config []report.Schedule, log zerolog.Logger) *ReportService {
 	s := &ReportService{rp: rp, st: st, config: config, log: log}
-	s.sched = report.NewScheduler(func(ctx context.Context, sc report.Schedule) error {
-		_, _, err := rp.Run(ctx, sc)
+	s.sched = report.NewScheduler(func(ctx context.Context, sc report.Schedule, due time.Time) error {
+		// Every replica's scheduler fires; the one that claims the run makes the report.
+		mine, err := st.ClaimReportRun(ctx, sc.Twin, sc.Name, due)
+		if err != nil {
+			return err
+		}
+		if !mine {
+			log.Debug().Str("twin", sc.Twin).Str("schedule", sc.Name).Time("due", due).Msg("report run claimed by another server")
+			return nil
+		}
+		_, _, err = rp.Run(ctx, sc)
 		return err
 	}, report.SystemClock(), log)
 	return s

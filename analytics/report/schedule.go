@@ -307,14 +307,26 @@ func parseCron(spec string) (sched cron.Schedule, err error) {
 	if sched, err = cron.ParseStandard(spec); err != nil {
 		return nil, err
 	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		sched = aligned{every.Delay}
+	}
 	if sched.Next(time.Now()).IsZero() {
 		return nil, errors.New("it never fires")
 	}
 	return sched, nil
 }
 
-// RunFunc produces and delivers one report of s. Its context ends when the Scheduler stops.
-type RunFunc func(ctx context.Context, s Schedule) error
+// aligned is "@every d" on multiples of d since the zero time (UTC), not d after the server
+// started: replicas started at different times agree on when a run is due, and so claim the
+// same run (robfig/cron's ConstantDelaySchedule counts from the time it is asked).
+type aligned struct{ every time.Duration }
+
+func (a aligned) Next(t time.Time) time.Time { return t.UTC().Truncate(a.every).Add(a.every) }
+
+// RunFunc produces and delivers one report of s, the run due at due (the time the schedule
+// named, not when the run started: replicas agree on it, and claim the run by it). Its context
+// ends when the Scheduler stops.
+type RunFunc func(ctx context.Context, s Schedule, due time.Time) error
 
 // Clock is the Scheduler's time source; tests pass a fake one.
 type Clock interface {
@@ -500,22 +512,26 @@ func (sc *Scheduler) loop(ctx context.Context, done chan struct{}) {
 			sc.mu.Unlock()
 			return
 		}
-		var due []*entry
+		type dueRun struct {
+			e  *entry
+			at time.Time
+		}
+		var due []dueRun
 		for _, e := range sc.entries {
 			if e.next.IsZero() {
 				continue
 			}
 			if !e.next.After(now) {
-				due = append(due, e)
+				due = append(due, dueRun{e, e.next})
 				e.next = e.spec.Next(now)
 			}
 			if !e.next.IsZero() && (earliest.IsZero() || e.next.Before(earliest)) {
 				earliest = e.next
 			}
 		}
-		slices.SortFunc(due, func(a, b *entry) int { return strings.Compare(a.s.Name, b.s.Name) })
-		for _, e := range due {
-			sc.startLocked(ctx, e.s)
+		slices.SortFunc(due, func(a, b dueRun) int { return strings.Compare(a.e.s.Name, b.e.s.Name) })
+		for _, d := range due {
+			sc.startLocked(ctx, d.e.s, d.at)
 		}
 		sc.mu.Unlock()
 
@@ -533,7 +549,7 @@ func (sc *Scheduler) loop(ctx context.Context, done chan struct{}) {
 }
 
 // startLocked starts a run of s unless one is in progress. sc.mu is held.
-func (sc *Scheduler) startLocked(ctx context.Context, s Schedule) {
+func (sc *Scheduler) startLocked(ctx context.Context, s Schedule, due time.Time) {
 	log := sc.log.With().Str("schedule", s.Name).Str("twin", s.Twin).Logger()
 	if sc.running[s.Name] {
 		log.Warn().Msg("report run skipped: the previous run of this schedule is still in progress")
@@ -554,7 +570,7 @@ func (sc *Scheduler) startLocked(ctx context.Context, s Schedule) {
 			sc.runs.Done()
 		}()
 		log.Info().Msg("report run started")
-		if err := sc.run(ctx, s); err != nil {
+		if err := sc.run(ctx, s, due); err != nil {
 			log.Error().Err(err).Dur("took", sc.clock.Now().Sub(start)).Msg("report run failed")
 			return
 		}

@@ -241,7 +241,7 @@ func newRecorder() *runRecorder {
 	return &runRecorder{started: map[string]int{}, ended: map[string]int{}, hold: map[string]chan struct{}{}, panics: map[string]bool{}}
 }
 
-func (r *runRecorder) run(ctx context.Context, s Schedule) error {
+func (r *runRecorder) run(ctx context.Context, s Schedule, _ time.Time) error {
 	r.mu.Lock()
 	r.started[s.Name]++
 	r.ctxs = append(r.ctxs, ctx)
@@ -398,7 +398,8 @@ func TestSchedulerReplace(t *testing.T) {
 	if !sc.Next("b").IsZero() {
 		t.Error("removed schedule still planned")
 	}
-	if want := clk.Now().Add(time.Minute); !sc.Next("c").Equal(want) {
+	// @every 1m falls on whole minutes (aligned, so that replicas agree), not a minute after now.
+	if want := clk.Now().Truncate(time.Minute).Add(time.Minute); !sc.Next("c").Equal(want) {
 		t.Errorf("Next(c) = %v, want %v", sc.Next("c"), want)
 	}
 	if names := sc.Schedules(); len(names) != 2 || names[0].Name != "a" || names[1].Name != "c" {
@@ -436,8 +437,8 @@ func TestSchedulerStop(t *testing.T) {
 	t.Run("cancels runs and waits for them", func(t *testing.T) {
 		clk := newFakeClock(time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC))
 		rec := newRecorder()
-		sc := NewScheduler(func(ctx context.Context, s Schedule) error {
-			_ = rec.run(ctx, s)
+		sc := NewScheduler(func(ctx context.Context, s Schedule, due time.Time) error {
+			_ = rec.run(ctx, s, due)
 			<-ctx.Done()
 			return ctx.Err()
 		}, clk, zerolog.Nop())

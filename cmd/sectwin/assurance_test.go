@@ -94,7 +94,8 @@ func TestAssuranceEndToEnd(t *testing.T) {
 		for {
 			r, err := sub.Next(ctx)
 			if err != nil || r.Errors != nil {
-				t.Fatalf("waiting for %s %s (seen %v): %v %v", element, want, seen, err, r.Errors)
+				// Stored but not announced, or not evaluated at all?
+				t.Fatalf("waiting for %s %s (seen %v): %v %v; stored now: %v", element, want, seen, err, r.Errors, status()[element])
 			}
 			var ev struct {
 				AssuranceStatusChanged map[string]any

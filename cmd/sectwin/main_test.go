@@ -81,8 +81,28 @@ func startServe(t *testing.T, dataDir, neo4jURI string, extra ...string) *serveP
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &serveProc{base: "http://" + addr, dataDir: dataDir, cancel: cancel, done: make(chan error, 1), log: newLockedBuffer()}
 	go func() { p.done <- run(ctx, args, io.Discard, p.log) }()
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			p.logProblems(t)
+		}
+	})
 	return p
+}
+
+// logProblems logs the server's warnings and errors (the last 40), to explain a failed test.
+func (p *serveProc) logProblems(t *testing.T) {
+	t.Helper()
+	var lines []string
+	for l := range strings.Lines(p.log.String()) {
+		if strings.Contains(l, `"level":"warn"`) || strings.Contains(l, `"level":"error"`) {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	t.Logf("serve %s logged %d warnings and errors (the last 40 follow)\n%s", p.base, len(lines), strings.Join(lines, "\n"))
 }
 
 // stop cancels the server like SIGTERM does and waits for a clean exit.

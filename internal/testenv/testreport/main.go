@@ -41,10 +41,29 @@ type report struct {
 	passed   int
 	skipped  int
 	progress io.Writer
+	// pending holds each running package's output until it ends: packages run in parallel,
+	// and the log keeps each one's output together.
+	pending map[string]*strings.Builder
+	order   []string // packages by first output
 }
 
 func newReport(progress io.Writer) *report {
-	return &report{outputs: map[key][]string{}, progress: progress}
+	return &report{outputs: map[key][]string{}, progress: progress, pending: map[string]*strings.Builder{}}
+}
+
+// flush writes a package's pending output to the log.
+func (r *report) flush(pkg string, log io.Writer) {
+	if b := r.pending[pkg]; b != nil {
+		_, _ = io.WriteString(log, b.String())
+		delete(r.pending, pkg)
+	}
+}
+
+// flushAll writes every package's pending output, in order of first output.
+func (r *report) flushAll(log io.Writer) {
+	for _, pkg := range r.order {
+		r.flush(pkg, log)
+	}
 }
 
 // add takes one event, writing its output to log and the lines worth seeing live to progress.
@@ -56,7 +75,13 @@ func (r *report) add(e event, log io.Writer) {
 	k := key{pkg, e.Test}
 	switch e.Action {
 	case "output", "build-output":
-		_, _ = io.WriteString(log, e.Output)
+		b := r.pending[pkg]
+		if b == nil {
+			b = &strings.Builder{}
+			r.pending[pkg] = b
+			r.order = append(r.order, pkg)
+		}
+		b.WriteString(e.Output)
 		r.outputs[k] = append(r.outputs[k], strings.TrimRight(e.Output, "\n"))
 		if live(e.Output) {
 			_, _ = io.WriteString(r.progress, e.Output)
@@ -71,6 +96,9 @@ func (r *report) add(e event, log io.Writer) {
 		}
 	case "fail", "build-fail":
 		r.failed = append(r.failed, k)
+	}
+	if e.Test == "" && (e.Action == "pass" || e.Action == "skip" || e.Action == "fail" || e.Action == "build-fail") {
+		r.flush(pkg, log)
 	}
 }
 
@@ -150,6 +178,7 @@ func run(in io.Reader, log, out io.Writer) (bool, error) {
 		}
 		r.add(e, log)
 	}
+	r.flushAll(log)
 	if err := sc.Err(); err != nil {
 		return false, fmt.Errorf("read the go test stream: %w", err)
 	}

@@ -6,6 +6,26 @@ import (
 	"testing"
 )
 
+// TestLogKeepsPackagesTogether: the output of packages running in parallel is interleaved in
+// the stream; the log has each package's output in one piece, in the order the packages ended.
+func TestLogKeepsPackagesTogether(t *testing.T) {
+	in := `{"Action":"output","Package":"a","Test":"TestA","Output":"a1\n"}
+{"Action":"output","Package":"b","Test":"TestB","Output":"b1\n"}
+{"Action":"output","Package":"a","Test":"TestA","Output":"a2\n"}
+{"Action":"output","Package":"b","Output":"ok b\n"}
+{"Action":"pass","Package":"b"}
+{"Action":"output","Package":"a","Output":"ok a\n"}
+{"Action":"pass","Package":"a"}
+`
+	var log, out bytes.Buffer
+	if _, err := run(strings.NewReader(in), &log, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "b1\nok b\na1\na2\nok a\n"; log.String() != want {
+		t.Errorf("log:\n%s\nwant:\n%s", log.String(), want)
+	}
+}
+
 func TestRun(t *testing.T) {
 	const passing = `{"Action":"run","Package":"p","Test":"TestA"}
 {"Action":"output","Package":"p","Test":"TestA","Output":"=== RUN   TestA\n"}
@@ -85,6 +105,9 @@ func TestRun(t *testing.T) {
 			}
 			if strings.Contains(tt.in, "server noise") && !strings.Contains(log.String(), "server noise") {
 				t.Errorf("the log lacks a test's output:\n%s", log.String())
+			}
+			if strings.Contains(tt.in, "the cause") && !strings.HasSuffix(log.String(), "the cause\n") {
+				t.Errorf("the log lacks the output of a package that never ended:\n%s", log.String())
 			}
 		})
 	}
