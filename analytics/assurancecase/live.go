@@ -61,6 +61,7 @@ type Live struct {
 	// before it was installed: the last load installs the newest version.
 	loading map[graph.CaseRef]*sync.Mutex
 	wake    chan struct{}
+	running sync.WaitGroup // the goroutine Start runs
 }
 
 // LiveOptions tune Live.
@@ -175,9 +176,13 @@ func (l *Live) Start(ctx context.Context, changes <-chan events.Change, loadAll 
 		l.log.Info().Int("cases", loaded).Int("failed", len(refs)-loaded).Dur("took", time.Since(began)).
 			Msg("assurance cases evaluated; following twin changes")
 	}
-	go l.run(ctx, changes)
+	l.running.Go(func() { l.run(ctx, changes) })
 	return nil
 }
+
+// Wait returns once the evaluation Start began has stopped (after its context ended): a server
+// calls it before it closes the graph.
+func (l *Live) Wait() { l.running.Wait() }
 
 // Load (re)reads a case and evaluates it whole: every leaf's evidence, then the argument.
 // Statuses that differ from the stored ones are stored as changes and announced. It returns

@@ -177,7 +177,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	log.Info().Msg("shutting down: finishing in-flight requests")
 	cancel(nil)
 	bootDone.Wait()
-	ops.Wait() // the live-state worker commits or drops its window before the graph closes
+	ops.Wait()  // the live-state worker commits or drops its window before the graph closes
+	live.Wait() // and live assurance evaluation stores what it evaluated
 
 	// In-flight requests finish (up to the grace period), websockets end, NATS drains, then the
 	// Neo4j driver closes.
