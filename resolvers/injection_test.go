@@ -117,7 +117,7 @@ func foreignLabels(t *testing.T, db *graph.DB) []string {
 	t.Helper()
 	// Other packages' tests run beside this one on the same database, so every label sectwin
 	// itself writes is allowed, wherever it is.
-	allowed := append(graph.Labels(), "ApiToken", "SchemaMigration", "MigrationLock", "TwinGrant", "Report", "ReportSchedule", "AttackOverride",
+	allowed := append(graph.Labels(), "ApiToken", "SchemaMigration", "MigrationLock", "TwinGrant", "Report", "ReportSchedule", "ReportClaim", "AttackOverride",
 		graph.LabelEdgeEvent, graph.LabelEdgeAggregate, graph.LabelAssuranceCase, graph.LabelGsnElement, graph.LabelStatusChange, graph.LabelScanRun, graph.LabelAttestation,
 		graph.LabelAlert, graph.LabelObservedEndpoint, graph.LabelTelemetryCursor, graph.LabelAnomaly, "ResponseAction")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

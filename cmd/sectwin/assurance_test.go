@@ -95,7 +95,8 @@ func TestAssuranceEndToEnd(t *testing.T) {
 			r, err := sub.Next(ctx)
 			if err != nil || r.Errors != nil {
 				// Stored but not announced, or not evaluated at all?
-				t.Fatalf("waiting for %s %s (seen %v): %v %v; stored now: %v", element, want, seen, err, r.Errors, status()[element])
+				hist := gql(`query($t: String!) { assuranceCase(twin: $t, id: "ts") { elements { id history { from to at cause } } } }`, vars)
+				t.Fatalf("waiting for %s %s (seen %v): %v %v; stored now: %v; history: %v", element, want, seen, err, r.Errors, status()[element], hist)
 			}
 			var ev struct {
 				AssuranceStatusChanged map[string]any

@@ -183,7 +183,16 @@ func (s *Store) Wait(ctx context.Context, id string) (Job, error) {
 		case e := <-w.Updates():
 			if e == nil { // the initial values have been delivered
 				if !seen {
-					return Job{}, ErrNotFound
+					// A watch on a loaded server may mark the end of its initial values before
+					// the key's value arrives: ask directly before calling the job absent.
+					j, err := s.Get(ctx, id)
+					if err != nil {
+						return Job{}, err
+					}
+					if j.State.Final() {
+						return j, nil
+					}
+					last, seen = j, true
 				}
 				continue
 			}

@@ -5,6 +5,8 @@ package events
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -213,14 +215,35 @@ type StatusChanged struct {
 // AssuranceSubject is where a twin's assurance status changes are announced.
 func AssuranceSubject(twin string) string { return bus.SubjectEvents + ".assurance." + twin }
 
-// PublishStatus announces status changes, in order.
+// statusPublishAttempts bounds the publishes of one status change: a change is stored before it
+// is announced and never announced again, so a publish that times out on a loaded server is
+// tried again rather than lost.
+const statusPublishAttempts = 4
+
+// PublishStatus announces status changes, in order. Each carries a message id made of what it
+// is (twin, case, element, status, time), so that a publish tried again after a lost
+// acknowledgement is stored once (the stream's duplicate window).
 func (n NATS) PublishStatus(ctx context.Context, changes []StatusChanged) error {
 	for _, c := range changes {
 		data, err := json.Marshal(c)
 		if err != nil {
 			return fmt.Errorf("encode status change: %w", err)
 		}
-		if err := n.Bus.Publish(ctx, AssuranceSubject(c.Twin), data, ""); err != nil {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s\x00%d", c.Twin, c.Case, c.Element, c.To, c.At.UnixNano()))
+		id := "status-" + hex.EncodeToString(sum[:16])
+		for attempt := 1; ; attempt++ {
+			err = n.Bus.Publish(ctx, AssuranceSubject(c.Twin), data, id)
+			if err == nil || attempt == statusPublishAttempts || ctx.Err() != nil {
+				break
+			}
+			n.Log.Warn().Err(err).Str("twin", c.Twin).Str("case", c.Case).Str("element", c.Element).Int("attempt", attempt).
+				Msg("status change not announced yet; trying again")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+			}
+		}
+		if err != nil {
 			return err
 		}
 	}
