@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/sectwin/sectwin/internal/testenv"
 )
 
@@ -52,18 +51,7 @@ func TestClaimReportRunOnce(t *testing.T) {
 	if !claim("weekly", due.Add(time.Hour)) || !claim("daily", due) {
 		t.Error("another run, or another schedule's run, was refused")
 	}
-	old, err := db.ReadTx(ctx, func(tx neo4j.ManagedTransaction) (any, error) {
-		res, err := tx.Run(ctx, `MATCH (c:ReportClaim {twin: $twin}) WHERE c.due < $due RETURN count(c)`, map[string]any{"twin": twin, "due": due})
-		if err != nil {
-			return nil, err
-		}
-		rec, err := res.Single(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return rec.Values[0], nil
-	})
-	if err != nil || old != int64(0) {
-		t.Errorf("%v claims over a week old remain (%v)", old, err)
+	if old := count(t, db, `MATCH (c:ReportClaim {twin: $twin}) WHERE c.due < $due RETURN count(c)`, map[string]any{"twin": twin, "due": due}); old != 0 {
+		t.Errorf("%d claims over a week old remain", old)
 	}
 }
