@@ -159,6 +159,18 @@ func graphql(t *testing.T, base, token, query string) (int, string) {
 }
 
 // graphqlBody posts a GraphQL request body.
+// mustGraphQL posts a query to a server and returns its response, failing the test on an HTTP
+// error or a GraphQL error.
+func mustGraphQL(t *testing.T, base, token, query string, vars map[string]any) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	code, resp := graphqlBody(t, base, token, body)
+	if code != 200 || strings.Contains(resp, `"errors"`) {
+		t.Fatalf("%s\n→ %d %s", query, code, resp)
+	}
+	return resp
+}
+
 func graphqlBody(t *testing.T, base, token string, body []byte) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))

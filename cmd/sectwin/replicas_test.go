@@ -286,12 +286,7 @@ func TestTriageReachesTheOtherReplica(t *testing.T) {
 	tokenA, tokenB := a.adminToken(t), b.adminToken(t)
 	gql := func(p *serveProc, token, query string, vars map[string]any) string {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-		code, resp := graphqlBody(t, p.base, token, body)
-		if code != 200 || strings.Contains(resp, `"errors"`) {
-			t.Fatalf("%s\n→ %d %s", query, code, resp)
-		}
-		return resp
+		return mustGraphQL(t, p.base, token, query, vars)
 	}
 	vars := map[string]any{"t": twin}
 	gql(a, tokenA, `mutation($t: String!) { upsertHosts(twin: $t, input: [{name: "web-1"}]) { nodesCreated } }`, vars)
@@ -390,12 +385,7 @@ func TestScheduledReportRunsOnceAcrossReplicas(t *testing.T) {
 	tokenA := a.adminToken(t)
 	gql := func(query string) string {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"t": twin}})
-		code, resp := graphqlBody(t, a.base, tokenA, body)
-		if code != 200 || strings.Contains(resp, `"errors"`) {
-			t.Fatalf("%s\n→ %d %s", query, code, resp)
-		}
-		return resp
+		return mustGraphQL(t, a.base, tokenA, query, map[string]any{"t": twin})
 	}
 	gql(`mutation($t: String!) { upsertZones(twin: $t, input: [{name: "internet", trust: "UNTRUSTED", internet: true}]) { nodesCreated } }`)
 	const every = 2 * time.Second
